@@ -1,0 +1,30 @@
+#include "core/data/binarization.hpp"
+
+#include <stdexcept>
+#include <string>
+
+namespace vigap {
+
+MatrixF binarize_dynamic(const MatrixF& images, Rng& rng) {
+  MatrixF binary(images.rows(), images.cols());
+  for (Index j = 0; j < images.cols(); ++j) {
+    for (Index i = 0; i < images.rows(); ++i) {
+      const float p = images(i, j);
+      if (!(p >= 0.0f && p <= 1.0f))
+        throw std::invalid_argument("binarize_dynamic: expected pixel values in [0, 1], found " +
+                                    std::to_string(p) + " at row " + std::to_string(i) + ", column " +
+                                    std::to_string(j));
+      binary(i, j) = uniform_01(rng) < static_cast<double>(p) ? 1.0f : 0.0f;
+    }
+  }
+  return binary;
+}
+
+MatrixF binarize_threshold(const MatrixF& images, float threshold) {
+  if (!(threshold >= 0.0f && threshold <= 1.0f))
+    throw std::invalid_argument("binarize_threshold: expected a threshold in [0, 1], found " +
+                                std::to_string(threshold));
+  return (images.array() > threshold).cast<float>().matrix();
+}
+
+}  // namespace vigap

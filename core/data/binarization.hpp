@@ -1,0 +1,18 @@
+#pragma once
+// Turning grayscale images in [0, 1] into binary {0, 1} images for Bernoulli likelihoods.
+#include "core/random.hpp"
+#include "core/types.hpp"
+
+namespace vigap {
+
+/// Dynamic binarization: each pixel becomes 1 with probability equal to its value, else 0,
+/// drawing one uniform_01(rng) per pixel column by column (u < p gives 1), so the result is
+/// deterministic given the rng state. Throws std::invalid_argument if a pixel is outside [0, 1].
+MatrixF binarize_dynamic(const MatrixF& images, Rng& rng);
+
+/// Static binarization: a pixel becomes 1 if its value is strictly greater than `threshold`,
+/// else 0 (so with threshold 0.5 a pixel of exactly 0.5 becomes 0). Throws
+/// std::invalid_argument if threshold is outside [0, 1].
+MatrixF binarize_threshold(const MatrixF& images, float threshold);
+
+}  // namespace vigap

@@ -1,0 +1,191 @@
+#include "core/models/mlp_decoder_model.hpp"
+
+#include <cmath>
+#include <numbers>
+#include <stdexcept>
+
+namespace vigap {
+
+namespace {
+
+const float kLog2PiF = static_cast<float>(std::log(2.0 * std::numbers::pi));
+
+// softplus(l) = max(l, 0) + log1p(exp(-|l|)), elementwise and vectorized.
+template <typename Derived>
+auto softplus_array(const Eigen::ArrayBase<Derived>& l) {
+  return l.max(0.0f) + (-l.abs()).exp().log1p();
+}
+
+std::vector<Index> layer_sizes(Index latent_dim, const std::vector<Index>& hidden, Index output_dim) {
+  std::vector<Index> sizes{latent_dim};
+  sizes.insert(sizes.end(), hidden.begin(), hidden.end());
+  sizes.push_back(output_dim);
+  return sizes;
+}
+
+}  // namespace
+
+Likelihood parse_likelihood(const std::string& name) {
+  if (name == "bernoulli") return Likelihood::bernoulli;
+  if (name == "gaussian") return Likelihood::gaussian;
+  throw std::invalid_argument("unknown likelihood '" + name + "': expected bernoulli or gaussian");
+}
+
+std::string to_string(Likelihood likelihood) {
+  return likelihood == Likelihood::bernoulli ? "bernoulli" : "gaussian";
+}
+
+MlpDecoderModel::MlpDecoderModel(Index latent_dim, const std::vector<Index>& hidden_sizes, Index data_dim,
+                                 Activation activation, Likelihood likelihood)
+    : data_dim_(data_dim), likelihood_(likelihood) {
+  if (latent_dim < 1) throw std::invalid_argument("latent dimension must be >= 1, found " + std::to_string(latent_dim));
+  if (data_dim < 1) throw std::invalid_argument("data dimension must be >= 1, found " + std::to_string(data_dim));
+  for (Index h : hidden_sizes)
+    if (h < 1) throw std::invalid_argument("hidden layer sizes must be >= 1, found " + std::to_string(h));
+  const Index outputs = likelihood == Likelihood::bernoulli ? data_dim : 2 * data_dim;
+  network_ = Mlp(layer_sizes(latent_dim, hidden_sizes, outputs), activation);
+}
+
+std::string MlpDecoderModel::describe() const {
+  std::string s = "MLP decoder ";
+  for (size_t i = 0; i < network_.layer_sizes().size(); ++i)
+    s += (i ? "-" : "") + std::to_string(network_.layer_sizes()[i]);
+  return s + " " + to_string(network_.hidden_activation()) + " " + to_string(likelihood_);
+}
+
+void MlpDecoderModel::check_data(const MatrixF& X, Index latent_columns, Index S, Index latent_rows,
+                                 const char* caller) const {
+  if (X.rows() != data_dim_)
+    throw std::invalid_argument(std::string(caller) + ": data have dimension " + std::to_string(X.rows()) +
+                                ", the model expects " + std::to_string(data_dim_));
+  if (latent_rows != latent_dim())
+    throw std::invalid_argument(std::string(caller) + ": latents have dimension " + std::to_string(latent_rows) +
+                                ", the model expects " + std::to_string(latent_dim()));
+  if (S < 1 || latent_columns != X.cols() * S)
+    throw std::invalid_argument(std::string(caller) + ": expected " + std::to_string(X.cols()) + " x " +
+                                std::to_string(S) + " latent columns, found " + std::to_string(latent_columns));
+}
+
+VectorD MlpDecoderModel::forward(const MatrixF& X, const MatrixF& Z, Index S, Workspace& ws) const {
+  check_data(X, Z.cols(), S, Z.rows(), "MlpDecoderModel::forward");
+  const MatrixF& out = network_.forward(Z, ws.network);
+  const Index N = Z.cols();
+  const Index D = data_dim_;
+  VectorD result(N);
+  if (likelihood_ == Likelihood::bernoulli) {
+    for (Index c = 0; c < N; ++c) {
+      const auto l = out.col(c).array();
+      const auto x = X.col(c / S).array();
+      result(c) = (x * l - softplus_array(l)).template cast<double>().sum();
+    }
+  } else {
+    for (Index c = 0; c < N; ++c) {
+      const auto m = out.col(c).head(D).array();
+      const auto s = out.col(c).tail(D).array();
+      const auto x = X.col(c / S).array();
+      result(c) = (-0.5f * (kLog2PiF + s + (x - m).square() * (-s).exp())).template cast<double>().sum();
+    }
+  }
+  return result;
+}
+
+void MlpDecoderModel::backward(const MatrixF& X, const MatrixF& Z, Index S, const VectorF& w, Workspace& ws,
+                               VectorF* grad_parameters, MatrixF* grad_Z) const {
+  const MatrixF& out = ws.network.outputs.back();
+  const Index N = Z.cols();
+  const Index D = data_dim_;
+  if (w.size() != N || out.cols() != N)
+    throw std::invalid_argument("MlpDecoderModel::backward: weights or workspace do not match the forward pass");
+  ws.grad_output.resize(out.rows(), N);
+  if (likelihood_ == Likelihood::bernoulli) {
+    // ∂/∂l [x l - softplus(l)] = x - σ(l)
+    for (Index c = 0; c < N; ++c) {
+      const auto l = out.col(c).array();
+      ws.grad_output.col(c).array() = w(c) * (X.col(c / S).array() - (1.0f + (-l).exp()).inverse());
+    }
+  } else {
+    for (Index c = 0; c < N; ++c) {
+      const auto m = out.col(c).head(D).array();
+      const auto s = out.col(c).tail(D).array();
+      const auto x = X.col(c / S).array();
+      const auto precision_residual = ((x - m) * (-s).exp()).eval();
+      ws.grad_output.col(c).head(D).array() = w(c) * precision_residual;
+      ws.grad_output.col(c).tail(D).array() = w(c) * (0.5f * (x - m) * precision_residual - 0.5f);
+    }
+  }
+  network_.backward(Z, ws.network, ws.grad_output, grad_parameters, grad_Z);
+}
+
+VectorD MlpDecoderModel::log_likelihood(const MatrixF& X, const MatrixD& Z, Index S) const {
+  check_data(X, Z.cols(), S, Z.rows(), "MlpDecoderModel::log_likelihood");
+  Workspace ws;
+  ws.latents = Z.cast<float>();
+  return forward(X, ws.latents, S, ws);
+}
+
+VectorD MlpDecoderModel::log_likelihood_with_gradient(const MatrixF& X, const MatrixD& Z, Index S,
+                                                      MatrixD& grad_Z) const {
+  check_data(X, Z.cols(), S, Z.rows(), "MlpDecoderModel::log_likelihood_with_gradient");
+  Workspace ws;
+  ws.latents = Z.cast<float>();
+  VectorD values = forward(X, ws.latents, S, ws);
+  backward(X, ws.latents, S, VectorF::Ones(Z.cols()), ws, nullptr, &ws.grad_latents);
+  grad_Z = ws.grad_latents.cast<double>();
+  return values;
+}
+
+MatrixD MlpDecoderModel::log_likelihood_all_pairs(const MatrixF& X, const MatrixD& Z) const {
+  if (X.rows() != data_dim_ || Z.rows() != latent_dim())
+    throw std::invalid_argument("MlpDecoderModel::log_likelihood_all_pairs: data have dimension " +
+                                std::to_string(X.rows()) + " and latents " + std::to_string(Z.rows()) +
+                                ", the model expects " + std::to_string(data_dim_) + " and " +
+                                std::to_string(latent_dim()));
+  Mlp::Workspace ws;
+  const MatrixF Zf = Z.cast<float>();
+  const MatrixF& out = network_.forward(Zf, ws);
+  const MatrixD Xd = X.cast<double>();
+  const Index D = data_dim_;
+  if (likelihood_ == Likelihood::bernoulli) {
+    const MatrixD logits = out.cast<double>();
+    const RowVectorD normalizer =
+        (logits.array().max(0.0) + (-logits.array().abs()).exp().log1p()).colwise().sum();
+    MatrixD result = Xd.transpose() * logits;
+    result.rowwise() -= normalizer;
+    return result;
+  }
+  // Σ_i -½[log 2π + s_i + (x_i - m_i)² e^{-s_i}] = x²ᵀ(-½e^{-s}) + xᵀ(m e^{-s}) - ½ Σ_i [log 2π + s_i + m_i² e^{-s_i}]
+  const MatrixD means = out.topRows(D).cast<double>();
+  const MatrixD log_variances = out.bottomRows(D).cast<double>();
+  const MatrixD precisions = (-log_variances.array()).exp();
+  MatrixD result = Xd.array().square().matrix().transpose() * (-0.5 * precisions);
+  result.noalias() += Xd.transpose() * (means.array() * precisions.array()).matrix();
+  const RowVectorD constant =
+      -0.5 * (std::log(2.0 * std::numbers::pi) + log_variances.array() + means.array().square() * precisions.array())
+                 .colwise()
+                 .sum();
+  result.rowwise() += constant;
+  return result;
+}
+
+ModelSample MlpDecoderModel::sample(Index N, Rng& rng) const {
+  ModelSample s;
+  s.latents = standard_normal_matrix(latent_dim(), N, rng);
+  Mlp::Workspace ws;
+  const MatrixF out = network_.forward(s.latents.cast<float>(), ws);
+  const Index D = data_dim_;
+  s.data.resize(D, N);
+  for (Index n = 0; n < N; ++n) {
+    for (Index i = 0; i < D; ++i) {
+      if (likelihood_ == Likelihood::bernoulli) {
+        const double p = 1.0 / (1.0 + std::exp(-static_cast<double>(out(i, n))));
+        s.data(i, n) = uniform_01(rng) < p ? 1.0f : 0.0f;
+      } else {
+        boost::random::normal_distribution<double> normal(0.0, 1.0);
+        s.data(i, n) = static_cast<float>(out(i, n) + std::exp(0.5 * out(D + i, n)) * normal(rng));
+      }
+    }
+  }
+  return s;
+}
+
+}  // namespace vigap

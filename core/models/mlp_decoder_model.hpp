@@ -1,0 +1,72 @@
+#pragma once
+// A generative model whose likelihood is parameterized by a multilayer perceptron decoder.
+#include <string>
+#include <vector>
+
+#include "core/models/generative_model.hpp"
+#include "core/nn/mlp.hpp"
+
+namespace vigap {
+
+/// The observation model p(x|z) of an MLP decoder.
+enum class Likelihood {
+  /// p(x|z) = Π_i σ(l_i)^{x_i} (1 - σ(l_i))^{1 - x_i}, l = decoder(z) ∈ R^D (logits);
+  /// log p(x|z) = Σ_i x_i l_i - softplus(l_i). Defined for x_i in [0, 1].
+  bernoulli,
+  /// p(x|z) = Π_i N(x_i; m_i, exp(s_i)), (m, s) = decoder(z) ∈ R^{2D} (means, log-variances).
+  gaussian,
+};
+
+/// Parses "bernoulli" or "gaussian".
+Likelihood parse_likelihood(const std::string& name);
+std::string to_string(Likelihood likelihood);
+
+/// p(z) = N(0, I), p(x|z) given by an MLP z -> hidden... -> D (Bernoulli) or 2D (Gaussian)
+/// outputs. The network runs in float; per-column log-likelihoods are summed in double.
+class MlpDecoderModel final : public GenerativeModel {
+ public:
+  /// Scratch memory for forward/backward, reused across calls to avoid allocation.
+  struct Workspace {
+    Mlp::Workspace network;
+    MatrixF latents;       ///< float copy of Z for the double interface
+    MatrixF grad_output;   ///< ∂/∂(decoder output)
+    MatrixF grad_latents;  ///< ∂/∂z
+  };
+
+  MlpDecoderModel(Index latent_dim, const std::vector<Index>& hidden_sizes, Index data_dim,
+                  Activation activation, Likelihood likelihood);
+
+  Index latent_dim() const override { return network_.input_dim(); }
+  Index data_dim() const override { return data_dim_; }
+  std::string describe() const override;
+  Likelihood likelihood() const { return likelihood_; }
+
+  Mlp& network() { return network_; }
+  const Mlp& network() const { return network_; }
+
+  VectorD log_likelihood(const MatrixF& X, const MatrixD& Z, Index S) const override;
+  VectorD log_likelihood_with_gradient(const MatrixF& X, const MatrixD& Z, Index S,
+                                       MatrixD& grad_Z) const override;
+  /// One decoder pass over the G latents (independent of x), then one double-precision
+  /// matrix product: Bernoulli Xᵀ L - 1 Σ_i softplus(L_ig); Gaussian by expanding the square.
+  MatrixD log_likelihood_all_pairs(const MatrixF& X, const MatrixD& Z) const override;
+  ModelSample sample(Index N, Rng& rng) const override;
+
+  /// Float forward pass: log p(x_b | z_c) per column of Z (d x (B·S)); keeps what backward needs.
+  VectorD forward(const MatrixF& X, const MatrixF& Z, Index S, Workspace& workspace) const;
+
+  /// After forward(X, Z, S, workspace): for an objective F = Σ_c w_c log p(x_b | z_c) with column
+  /// weights w (size B·S), accumulates ∂F/∂θ into *grad_parameters (when non-null, the layout
+  /// of network().parameters()) and writes ∂F/∂Z into *grad_Z (when non-null).
+  void backward(const MatrixF& X, const MatrixF& Z, Index S, const VectorF& column_weights,
+                Workspace& workspace, VectorF* grad_parameters, MatrixF* grad_Z) const;
+
+ private:
+  void check_data(const MatrixF& X, Index latent_columns, Index S, Index latent_rows, const char* caller) const;
+
+  Mlp network_;
+  Index data_dim_;
+  Likelihood likelihood_;
+};
+
+}  // namespace vigap

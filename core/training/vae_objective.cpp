@@ -1,0 +1,126 @@
+#include "core/training/vae_objective.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "core/math/log_sum_exp.hpp"
+
+namespace vigap {
+
+TrainingObjective parse_training_objective(const std::string& name) {
+  if (name == "elbo") return TrainingObjective::elbo;
+  if (name == "iwae") return TrainingObjective::iwae;
+  throw std::invalid_argument("unknown --objective '" + name + "': expected elbo or iwae");
+}
+std::string to_string(TrainingObjective objective) { return objective == TrainingObjective::elbo ? "elbo" : "iwae"; }
+
+KlEstimator parse_kl_estimator(const std::string& name) {
+  if (name == "analytic") return KlEstimator::analytic;
+  if (name == "monte-carlo" || name == "monte_carlo") return KlEstimator::monte_carlo;
+  throw std::invalid_argument("unknown --kl '" + name + "': expected analytic or monte-carlo");
+}
+std::string to_string(KlEstimator estimator) {
+  return estimator == KlEstimator::analytic ? "analytic" : "monte-carlo";
+}
+
+void VaeObjectiveOptions::validate() const {
+  if (samples < 1)
+    throw std::invalid_argument("the number of samples (S or K) must be >= 1, found " + std::to_string(samples));
+  if (!(kl_weight >= 0.0 && kl_weight <= 1.0))
+    throw std::invalid_argument("the KL weight must be in [0, 1], found " + std::to_string(kl_weight));
+}
+
+double vae_objective(const GaussianEncoder& encoder, const MlpDecoderModel& decoder, const MatrixF& X,
+                     const MatrixF& noise, const VaeObjectiveOptions& options, VaeObjectiveWorkspace& ws,
+                     VectorF* grad_encoder, VectorF* grad_decoder, VectorD* per_datapoint) {
+  options.validate();
+  const Index B = X.cols();
+  const Index S = options.samples;
+  const Index d = encoder.latent_dim();
+  if (decoder.latent_dim() != d || decoder.data_dim() != encoder.data_dim())
+    throw std::invalid_argument("vae_objective: encoder " + encoder.describe() + " does not fit decoder " +
+                                decoder.describe());
+  if (noise.rows() != d || noise.cols() != B * S)
+    throw std::invalid_argument("vae_objective: noise must be " + std::to_string(d) + " x " +
+                                std::to_string(B * S) + ", found " + std::to_string(noise.rows()) + " x " +
+                                std::to_string(noise.cols()));
+  const float beta = static_cast<float>(options.kl_weight);
+  const bool analytic = options.objective == TrainingObjective::elbo && options.kl_estimator == KlEstimator::analytic;
+
+  encoder.forward(X, ws.encoder, ws.mean, ws.log_variance);
+  const MatrixF std_dev = (0.5f * ws.log_variance.array()).exp();
+  ws.latents.resize(d, B * S);
+  for (Index c = 0; c < B * S; ++c)
+    ws.latents.col(c) = ws.mean.col(c / S) + std_dev.col(c / S).cwiseProduct(noise.col(c));
+
+  const VectorD log_likelihood = decoder.forward(X, ws.latents, S, ws.decoder);
+
+  // log w_c = log p(x|z_c) + β (log p(z_c) - log q(z_c|x)); the 2π terms of p and q cancel.
+  // log p(z) - log q(z|x) = -½‖z‖² + ½‖ε‖² + ½ Σ_j v_j.
+  VectorD log_weight = log_likelihood;
+  VectorD kl_analytic;
+  if (analytic) {
+    kl_analytic = (0.5 * (ws.mean.array().square() + ws.log_variance.array().exp() - 1.0f - ws.log_variance.array()))
+                      .cast<double>()
+                      .colwise()
+                      .sum()
+                      .transpose();
+  } else {
+    for (Index c = 0; c < B * S; ++c) {
+      const double log_ratio = -0.5 * ws.latents.col(c).cast<double>().squaredNorm() +
+                               0.5 * noise.col(c).cast<double>().squaredNorm() +
+                               0.5 * ws.log_variance.col(c / S).cast<double>().sum();
+      log_weight(c) += options.kl_weight * log_ratio;
+    }
+  }
+
+  VectorD f(B);
+  ws.column_weights.resize(B * S);  // ∂F/∂(log w_c)
+  for (Index b = 0; b < B; ++b) {
+    const auto segment = log_weight.segment(b * S, S);
+    if (options.objective == TrainingObjective::iwae) {
+      const double lse = log_sum_exp(segment);
+      f(b) = lse - std::log(static_cast<double>(S));
+      for (Index s = 0; s < S; ++s)
+        ws.column_weights(b * S + s) = static_cast<float>(std::exp(segment(s) - lse) / static_cast<double>(B));
+    } else {
+      f(b) = segment.mean() - (analytic ? options.kl_weight * kl_analytic(b) : 0.0);
+      ws.column_weights.segment(b * S, S).setConstant(1.0f / static_cast<float>(B * S));
+    }
+  }
+  if (per_datapoint != nullptr) *per_datapoint = f;
+  const double objective = f.mean();
+  if (grad_encoder == nullptr && grad_decoder == nullptr) return objective;
+
+  if (grad_decoder != nullptr) grad_decoder->setZero(decoder.network().num_parameters());
+  decoder.backward(X, ws.latents, S, ws.column_weights, ws.decoder, grad_decoder,
+                   grad_encoder != nullptr ? &ws.grad_latents : nullptr);
+  if (grad_encoder == nullptr) return objective;
+
+  // ∂F/∂z_c: the decoder's part plus, in the Monte Carlo forms, β a_c ∂log p(z)/∂z = -β a_c z.
+  if (!analytic)
+    for (Index c = 0; c < B * S; ++c) ws.grad_latents.col(c) -= (beta * ws.column_weights(c)) * ws.latents.col(c);
+
+  // Through z = μ + exp(v/2) ε: ∂z/∂μ = 1, ∂z/∂v = ½ exp(v/2) ε.
+  ws.grad_mean.setZero(d, B);
+  ws.grad_log_variance.setZero(d, B);
+  for (Index c = 0; c < B * S; ++c) {
+    const Index b = c / S;
+    ws.grad_mean.col(b) += ws.grad_latents.col(c);
+    ws.grad_log_variance.col(b) += 0.5f * ws.grad_latents.col(c).cwiseProduct(std_dev.col(b)).cwiseProduct(noise.col(c));
+  }
+  const float inv_B = 1.0f / static_cast<float>(B);
+  if (analytic) {
+    // -β/B ∂KL/∂μ = -β μ / B;   -β/B ∂KL/∂v = -β (e^v - 1) / (2B)
+    ws.grad_mean.array() -= beta * inv_B * ws.mean.array();
+    ws.grad_log_variance.array() -= 0.5f * beta * inv_B * (ws.log_variance.array().exp() - 1.0f);
+  } else {
+    // β ∂(-log q)/∂v_j = β/2 per column, weighted by a_c; Σ_s a_{b,s} = 1/B.
+    ws.grad_log_variance.array() += 0.5f * beta * inv_B;
+  }
+  grad_encoder->setZero(encoder.network().num_parameters());
+  encoder.backward(X, ws.grad_mean, ws.grad_log_variance, ws.encoder, grad_encoder);
+  return objective;
+}
+
+}  // namespace vigap

@@ -1,0 +1,54 @@
+#pragma once
+// The training objectives of a VAE (ELBO and IWAE-K) and their reparameterized gradients.
+#include <string>
+
+#include "core/models/mlp_decoder_model.hpp"
+#include "core/variational/gaussian_encoder.hpp"
+
+namespace vigap {
+
+/// Which bound training maximizes.
+enum class TrainingObjective { elbo, iwae };
+/// How the ELBO's KL(q(z|x) ‖ p(z)) term is computed.
+enum class KlEstimator { analytic, monte_carlo };
+
+TrainingObjective parse_training_objective(const std::string& name);
+std::string to_string(TrainingObjective objective);
+KlEstimator parse_kl_estimator(const std::string& name);
+std::string to_string(KlEstimator estimator);
+
+/// Settings of vae_objective.
+struct VaeObjectiveOptions {
+  TrainingObjective objective = TrainingObjective::elbo;
+  /// ELBO only: analytic KL (lower variance) or the Monte Carlo estimate log q - log p.
+  KlEstimator kl_estimator = KlEstimator::analytic;
+  /// S (ELBO: averaged) or K (IWAE: importance samples); >= 1.
+  Index samples = 1;
+  /// β in [0, 1], the warm-up weight of the prior-versus-q terms (1 is the true bound):
+  /// ELBO  (1/S) Σ_s log p(x|z_s) - β KL            (analytic)
+  ///       (1/S) Σ_s [log p(x|z_s) + β(log p(z_s) - log q(z_s|x))]   (Monte Carlo)
+  /// IWAE  log (1/K) Σ_k exp(log p(x|z_k) + β(log p(z_k) - log q(z_k|x)))
+  double kl_weight = 1.0;
+  /// Throws std::invalid_argument naming the option when a value is out of range.
+  void validate() const;
+};
+
+/// Reused buffers of vae_objective.
+struct VaeObjectiveWorkspace {
+  GaussianEncoder::Workspace encoder;
+  MlpDecoderModel::Workspace decoder;
+  MatrixF mean, log_variance, latents, grad_latents, grad_mean, grad_log_variance;
+  VectorF column_weights;
+};
+
+/// The per-batch objective F = (1/B) Σ_b f_b(x_b), f_b as in VaeObjectiveOptions, with
+/// z_{b,s} = μ_φ(x_b) + exp(v_φ(x_b)/2) ⊙ ε_{b,s} for the given standard-normal noise ε
+/// (d x (B·S), the S columns of datapoint b consecutive). With β = 1 this is a lower bound
+/// on the batch mean of log p(x) (ELBO ≤ IWAE_K ≤ log p(x)) for this noise' expectation.
+/// Writes ∂F/∂φ and ∂F/∂θ (the gradients of the objective to maximize) into *grad_encoder and
+/// *grad_decoder when non-null, overwriting them. Returns F, and f_b in *per_datapoint if non-null.
+double vae_objective(const GaussianEncoder& encoder, const MlpDecoderModel& decoder, const MatrixF& X,
+                     const MatrixF& noise, const VaeObjectiveOptions& options, VaeObjectiveWorkspace& workspace,
+                     VectorF* grad_encoder, VectorF* grad_decoder, VectorD* per_datapoint = nullptr);
+
+}  // namespace vigap

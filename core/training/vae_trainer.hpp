@@ -1,0 +1,79 @@
+#pragma once
+// Stochastic-gradient training of a VAE (encoder and decoder together) with Adam.
+#include <string>
+#include <vector>
+
+#include "core/nn/adam.hpp"
+#include "core/nn/learning_rate_schedule.hpp"
+#include "core/progress_reporter.hpp"
+#include "core/training/vae_objective.hpp"
+
+namespace vigap {
+
+/// How gray values in [0, 1] become the binary data a Bernoulli decoder models.
+enum class Binarization {
+  none,     ///< use the gray values as they are
+  dynamic,  ///< x ~ Bernoulli(gray), drawn afresh every time an image is used (Burda et al. 2015)
+  threshold ///< x = [gray > threshold], fixed
+};
+Binarization parse_binarization(const std::string& name);
+std::string to_string(Binarization binarization);
+
+/// Settings of train_vae, with the defaults of the IWAE paper's VAE runs where they apply.
+struct VaeTrainerOptions {
+  int epochs = 10;                       ///< passes over the training set, >= 1
+  Index batch_size = 100;                ///< >= 1
+  LearningRateSchedule learning_rate;    ///< constant 1e-3 by default
+  AdamOptions adam;                      ///< β1 0.9, β2 0.999, ε 1e-8
+  VaeObjectiveOptions objective;         ///< ELBO, analytic KL, 1 sample
+  int kl_warmup_epochs = 0;              ///< β rises linearly from 0 to 1 over this many epochs; 0 = off
+  Binarization binarization = Binarization::dynamic;
+  float binarization_threshold = 0.5f;   ///< for Binarization::threshold, in [0, 1]
+  Index validation_samples = 1;          ///< samples per point for the validation ELBO, >= 1
+  /// Throws std::invalid_argument naming the option when a value is out of range.
+  void validate() const;
+};
+
+/// What one epoch did.
+struct EpochRecord {
+  int epoch = 0;                          ///< 1-based
+  double learning_rate = 0.0;
+  double kl_weight = 1.0;                 ///< β at the end of the epoch
+  double train_objective = 0.0;           ///< mean over the epoch's batches of the (β-weighted) objective
+  double validation_elbo = 0.0;           ///< mean ELBO (β = 1, analytic KL) on the validation set
+  double validation_elbo_standard_error = 0.0;  ///< across validation points
+  double validation_objective = 0.0;      ///< mean of the training objective (β = 1) on the validation set
+  double seconds = 0.0;                   ///< training time of the epoch (excludes validation)
+  double examples_per_second = 0.0;
+};
+
+/// What training did.
+struct VaeTrainingSummary {
+  std::vector<EpochRecord> epochs;
+  double training_seconds = 0.0;
+};
+
+/// Binarizes gray values in [0, 1] as `binarization` says (dynamic draws use rng).
+MatrixF binarize(const MatrixF& images, Binarization binarization, float threshold, Rng& rng);
+
+/// Trains encoder and decoder jointly by maximizing options.objective with Adam over shuffled
+/// minibatches of the columns of train_images (gray values in [0, 1], binarized per batch as
+/// options say). Evaluates on validation_images (binarized once, with rng) after each epoch
+/// unless it has no columns. Throws std::runtime_error naming the epoch and batch if the
+/// objective or its gradient becomes non-finite (divergence), leaving the parameters at the
+/// last finite state.
+VaeTrainingSummary train_vae(GaussianEncoder& encoder, MlpDecoderModel& decoder, const MatrixF& train_images,
+                             const MatrixF& validation_images, const VaeTrainerOptions& options, Rng& rng,
+                             const ProgressReporter& progress);
+
+/// Mean and standard error (across points) of the objective on X with fresh noise from rng,
+/// evaluated in batches; per-point values in *per_datapoint when non-null.
+struct ObjectiveEstimate {
+  double mean = 0.0;
+  double standard_error = 0.0;
+};
+ObjectiveEstimate evaluate_vae_objective(const GaussianEncoder& encoder, const MlpDecoderModel& decoder,
+                                         const MatrixF& X, const VaeObjectiveOptions& options, Index batch_size,
+                                         Rng& rng, VectorD* per_datapoint = nullptr);
+
+}  // namespace vigap

@@ -1,0 +1,68 @@
+#include "core/variational/diagonal_gaussian.hpp"
+
+#include <cmath>
+#include <numbers>
+#include <stdexcept>
+
+namespace vigap {
+
+DiagonalGaussian::DiagonalGaussian(MatrixD mean, MatrixD log_variance, std::string name)
+    : mean_(std::move(mean)), log_variance_(std::move(log_variance)), name_(std::move(name)) {
+  if (mean_.rows() < 1 || mean_.rows() != log_variance_.rows() || mean_.cols() != log_variance_.cols())
+    throw std::invalid_argument("DiagonalGaussian: mean (" + std::to_string(mean_.rows()) + " x " +
+                                std::to_string(mean_.cols()) + ") and log-variance (" +
+                                std::to_string(log_variance_.rows()) + " x " + std::to_string(log_variance_.cols()) +
+                                ") must be non-empty and of one shape");
+  if (!mean_.allFinite() || !log_variance_.allFinite())
+    throw std::invalid_argument("DiagonalGaussian: mean and log-variance must be finite");
+}
+
+DiagonalGaussian DiagonalGaussian::from_encoder(const GaussianEncoder& encoder, const MatrixF& X) {
+  GaussianEncoder::Workspace ws;
+  MatrixF mean, log_variance;
+  encoder.forward(X, ws, mean, log_variance);
+  return DiagonalGaussian(mean.cast<double>(), log_variance.cast<double>(), "amortized diagonal Gaussian (encoder)");
+}
+
+MatrixD DiagonalGaussian::sample(Index S, Rng& rng) const {
+  VectorD unused;
+  return sample_with_log_density(S, rng, unused);
+}
+
+MatrixD DiagonalGaussian::sample_with_log_density(Index S, Rng& rng, VectorD& log_density_out) const {
+  if (S < 1) throw std::invalid_argument("DiagonalGaussian::sample: samples per datapoint must be >= 1, found " + std::to_string(S));
+  const Index d = latent_dim();
+  const Index B = num_datapoints();
+  MatrixD eps = standard_normal_matrix(d, B * S, rng);
+  MatrixD Z(d, B * S);
+  log_density_out.resize(B * S);
+  const double constant = -0.5 * static_cast<double>(d) * std::log(2.0 * std::numbers::pi);
+  for (Index c = 0; c < B * S; ++c) {
+    const Index b = c / S;
+    Z.col(c) = mean_.col(b).array() + (0.5 * log_variance_.col(b).array()).exp() * eps.col(c).array();
+    log_density_out(c) = constant - 0.5 * (eps.col(c).squaredNorm() + log_variance_.col(b).sum());
+  }
+  return Z;
+}
+
+VectorD DiagonalGaussian::log_density(const MatrixD& Z, Index S) const {
+  check_latents(Z, S, "DiagonalGaussian::log_density");
+  const Index d = latent_dim();
+  const double constant = -0.5 * static_cast<double>(d) * std::log(2.0 * std::numbers::pi);
+  VectorD out(Z.cols());
+  for (Index c = 0; c < Z.cols(); ++c) {
+    const Index b = c / S;
+    const auto standardized = (Z.col(c) - mean_.col(b)).array() * (-0.5 * log_variance_.col(b).array()).exp();
+    out(c) = constant - 0.5 * (standardized.square().sum() + log_variance_.col(b).sum());
+  }
+  return out;
+}
+
+VectorD DiagonalGaussian::kl_to_standard_normal() const {
+  return (0.5 * (mean_.array().square() + log_variance_.array().exp() - 1.0 - log_variance_.array()))
+      .colwise()
+      .sum()
+      .transpose();
+}
+
+}  // namespace vigap

@@ -1,0 +1,47 @@
+#include "core/variational/gaussian_encoder.hpp"
+
+#include <stdexcept>
+
+namespace vigap {
+
+namespace {
+std::vector<Index> encoder_sizes(Index data_dim, const std::vector<Index>& hidden, Index latent_dim) {
+  if (data_dim < 1) throw std::invalid_argument("encoder data dimension must be >= 1, found " + std::to_string(data_dim));
+  if (latent_dim < 1) throw std::invalid_argument("latent dimension must be >= 1, found " + std::to_string(latent_dim));
+  for (Index h : hidden)
+    if (h < 1) throw std::invalid_argument("hidden layer sizes must be >= 1, found " + std::to_string(h));
+  std::vector<Index> sizes{data_dim};
+  sizes.insert(sizes.end(), hidden.begin(), hidden.end());
+  sizes.push_back(2 * latent_dim);
+  return sizes;
+}
+}  // namespace
+
+GaussianEncoder::GaussianEncoder(Index data_dim, const std::vector<Index>& hidden_sizes, Index latent_dim,
+                                 Activation activation)
+    : network_(encoder_sizes(data_dim, hidden_sizes, latent_dim), activation) {}
+
+std::string GaussianEncoder::describe() const {
+  std::string s = "Gaussian encoder ";
+  for (size_t i = 0; i < network_.layer_sizes().size(); ++i)
+    s += (i ? "-" : "") + std::to_string(network_.layer_sizes()[i]);
+  return s + " " + to_string(network_.hidden_activation());
+}
+
+void GaussianEncoder::forward(const MatrixF& X, Workspace& ws, MatrixF& mean, MatrixF& log_variance) const {
+  const MatrixF& out = network_.forward(X, ws.network);
+  const Index d = latent_dim();
+  mean = out.topRows(d);
+  log_variance = out.bottomRows(d);
+}
+
+void GaussianEncoder::backward(const MatrixF& X, const MatrixF& grad_mean, const MatrixF& grad_log_variance,
+                               Workspace& ws, VectorF* grad_parameters) const {
+  const Index d = latent_dim();
+  ws.grad_output.resize(2 * d, X.cols());
+  ws.grad_output.topRows(d) = grad_mean;
+  ws.grad_output.bottomRows(d) = grad_log_variance;
+  network_.backward(X, ws.network, ws.grad_output, grad_parameters, nullptr);
+}
+
+}  // namespace vigap

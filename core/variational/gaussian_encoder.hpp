@@ -1,0 +1,40 @@
+#pragma once
+// The amortized diagonal Gaussian encoder q_φ(z|x) = N(μ_φ(x), diag(exp(v_φ(x)))).
+#include <string>
+#include <vector>
+
+#include "core/nn/mlp.hpp"
+
+namespace vigap {
+
+/// An MLP x -> hidden... -> 2d whose first d outputs are the mean μ and last d the
+/// log-variances v of a diagonal Gaussian over z.
+class GaussianEncoder {
+ public:
+  struct Workspace {
+    Mlp::Workspace network;
+    MatrixF grad_output;
+  };
+
+  GaussianEncoder() = default;
+  GaussianEncoder(Index data_dim, const std::vector<Index>& hidden_sizes, Index latent_dim, Activation activation);
+
+  Index data_dim() const { return network_.input_dim(); }
+  Index latent_dim() const { return network_.output_dim() / 2; }
+  std::string describe() const;
+  Mlp& network() { return network_; }
+  const Mlp& network() const { return network_; }
+
+  /// mean = μ_φ(X), log_variance = v_φ(X), each d x B.
+  void forward(const MatrixF& X, Workspace& workspace, MatrixF& mean, MatrixF& log_variance) const;
+
+  /// After forward(X, workspace, ...): given ∂F/∂μ and ∂F/∂v (d x B each), accumulates ∂F/∂φ
+  /// into *grad_parameters (layout of network().parameters()).
+  void backward(const MatrixF& X, const MatrixF& grad_mean, const MatrixF& grad_log_variance,
+                Workspace& workspace, VectorF* grad_parameters) const;
+
+ private:
+  Mlp network_;
+};
+
+}  // namespace vigap

@@ -1,0 +1,21 @@
+#include "core/variational/posterior_approximation.hpp"
+
+#include <stdexcept>
+
+namespace vigap {
+
+MatrixD PosteriorApproximation::sample_with_log_density(Index S, Rng& rng, VectorD& log_density_out) const {
+  MatrixD Z = sample(S, rng);
+  log_density_out = log_density(Z, S);
+  return Z;
+}
+
+void PosteriorApproximation::check_latents(const MatrixD& Z, Index S, const char* caller) const {
+  if (S < 1) throw std::invalid_argument(std::string(caller) + ": samples per datapoint must be >= 1, found " + std::to_string(S));
+  if (Z.rows() != latent_dim() || Z.cols() != num_datapoints() * S)
+    throw std::invalid_argument(std::string(caller) + ": expected latents of shape " + std::to_string(latent_dim()) +
+                                " x " + std::to_string(num_datapoints() * S) + ", found " +
+                                std::to_string(Z.rows()) + " x " + std::to_string(Z.cols()));
+}
+
+}  // namespace vigap

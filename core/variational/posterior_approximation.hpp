@@ -1,0 +1,39 @@
+#pragma once
+// The interface every posterior approximation q(z|x) of a batch of datapoints implements.
+#include <string>
+
+#include "core/random.hpp"
+#include "core/types.hpp"
+
+namespace vigap {
+
+/// q(z | x_b) for each datapoint b of a fixed batch of B datapoints.
+///
+/// Samples come as Z, d x (B·S), the S samples of datapoint b in columns b·S ... b·S+S-1,
+/// the layout every GenerativeModel method takes. Approximations that are only samplers
+/// (HMC) report has_density() == false and throw from log_density.
+class PosteriorApproximation {
+ public:
+  virtual ~PosteriorApproximation() = default;
+
+  virtual Index latent_dim() const = 0;
+  virtual Index num_datapoints() const = 0;
+  virtual std::string describe() const = 0;
+
+  /// S independent draws z ~ q(z | x_b) for every datapoint b.
+  virtual MatrixD sample(Index samples_per_datapoint, Rng& rng) const = 0;
+
+  virtual bool has_density() const { return true; }
+
+  /// log q(z_c | x_b), b = c / S, for each column c of Z.
+  virtual VectorD log_density(const MatrixD& Z, Index samples_per_datapoint) const = 0;
+
+  /// Draws as sample() and returns log q of the draws in *log_density (often cheaper than both).
+  virtual MatrixD sample_with_log_density(Index samples_per_datapoint, Rng& rng, VectorD& log_density) const;
+
+ protected:
+  /// Throws std::invalid_argument unless Z is latent_dim() x (num_datapoints()·S), S >= 1.
+  void check_latents(const MatrixD& Z, Index samples_per_datapoint, const char* caller) const;
+};
+
+}  // namespace vigap

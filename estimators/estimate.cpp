@@ -1,0 +1,43 @@
+#include "estimators/estimate.hpp"
+
+#include <cmath>
+#include <stdexcept>
+#include <vector>
+
+#include "core/math/mean_and_standard_error.hpp"
+
+namespace vigap {
+
+void Estimate::summarize() {
+  const Index B = per_datapoint.size();
+  if (B == 0) throw std::invalid_argument("Estimate::summarize: no datapoints");
+  if (per_datapoint_standard_error.size() == 0) per_datapoint_standard_error = VectorD::Zero(B);
+  if (per_datapoint_standard_error.size() != B)
+    throw std::invalid_argument("Estimate::summarize: " + std::to_string(per_datapoint_standard_error.size()) +
+                                " standard errors for " + std::to_string(B) + " datapoints");
+  const MeanAndStandardError stats = mean_and_standard_error(per_datapoint);
+  value = stats.mean;
+  dataset_standard_error = stats.standard_error;
+  monte_carlo_standard_error = std::sqrt(per_datapoint_standard_error.squaredNorm()) / static_cast<double>(B);
+}
+
+nlohmann::ordered_json to_json(const Estimate& e, bool include_per_datapoint) {
+  nlohmann::ordered_json j;
+  j["estimator"] = e.estimator;
+  j["bias_direction"] = e.bias_direction;
+  j["value"] = e.value;
+  j["monte_carlo_standard_error"] = e.monte_carlo_standard_error;
+  j["dataset_standard_error"] = e.dataset_standard_error;
+  j["num_datapoints"] = e.per_datapoint.size();
+  j["samples_per_datapoint"] = e.samples_per_datapoint;
+  j["settings"] = e.settings;
+  if (include_per_datapoint) {
+    j["per_datapoint"] = std::vector<double>(e.per_datapoint.data(), e.per_datapoint.data() + e.per_datapoint.size());
+    j["per_datapoint_standard_error"] =
+        std::vector<double>(e.per_datapoint_standard_error.data(),
+                            e.per_datapoint_standard_error.data() + e.per_datapoint_standard_error.size());
+  }
+  return j;
+}
+
+}  // namespace vigap

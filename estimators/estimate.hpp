@@ -1,0 +1,38 @@
+#pragma once
+// The result every estimator returns: a value per datapoint, its Monte Carlo error, the mean.
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "core/types.hpp"
+
+namespace vigap {
+
+/// An estimate of a per-datapoint quantity (log p(x), an ELBO, a KL, ...) over a batch.
+///
+/// value is the mean over datapoints of per_datapoint. Two standard errors are reported:
+/// monte_carlo_standard_error = sqrt(Σ_b se_b²) / B is the error of `value` due to the
+/// estimator's own randomness (what "agrees with the truth within its error" uses), and
+/// dataset_standard_error = sd_b(per_datapoint) / sqrt(B) is the spread across datapoints
+/// (what a test-set mean is quoted with).
+struct Estimate {
+  std::string estimator;                 ///< e.g. "iwae", "ais", "quadrature"
+  std::string bias_direction;            ///< "lower bound", "stochastic lower bound", "exact", ...
+  double value = 0.0;
+  double monte_carlo_standard_error = 0.0;
+  double dataset_standard_error = 0.0;
+  VectorD per_datapoint;                 ///< B values
+  VectorD per_datapoint_standard_error;  ///< B Monte Carlo standard errors (0 for exact values)
+  Index samples_per_datapoint = 0;       ///< samples, chains or grid nodes used per datapoint
+  double seconds = 0.0;
+  nlohmann::ordered_json settings = nlohmann::ordered_json::object();  ///< what produced it
+
+  /// Fills value and both standard errors from per_datapoint and per_datapoint_standard_error.
+  void summarize();
+};
+
+/// {"estimator", "bias_direction", "value", "monte_carlo_standard_error", "dataset_standard_error",
+///  "num_datapoints", "samples_per_datapoint", "settings", ["per_datapoint", "per_datapoint_standard_error"]};
+/// seconds go to the caller's "timings" so results stay byte-identical across runs.
+nlohmann::ordered_json to_json(const Estimate& estimate, bool include_per_datapoint);
+
+}  // namespace vigap
