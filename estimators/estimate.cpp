@@ -26,16 +26,19 @@ nlohmann::ordered_json to_json(const Estimate& e, bool include_per_datapoint) {
   j["estimator"] = e.estimator;
   j["bias_direction"] = e.bias_direction;
   j["value"] = e.value;
-  j["monte_carlo_standard_error"] = e.monte_carlo_standard_error;
-  j["dataset_standard_error"] = e.dataset_standard_error;
+  // A standard error that cannot be estimated (one sample) is null, never NaN.
+  const auto number_or_null = [](double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(); };
+  j["monte_carlo_standard_error"] = number_or_null(e.monte_carlo_standard_error);
+  j["dataset_standard_error"] = number_or_null(e.dataset_standard_error);
   j["num_datapoints"] = e.per_datapoint.size();
   j["samples_per_datapoint"] = e.samples_per_datapoint;
   j["settings"] = e.settings;
   if (include_per_datapoint) {
     j["per_datapoint"] = std::vector<double>(e.per_datapoint.data(), e.per_datapoint.data() + e.per_datapoint.size());
-    j["per_datapoint_standard_error"] =
-        std::vector<double>(e.per_datapoint_standard_error.data(),
-                            e.per_datapoint_standard_error.data() + e.per_datapoint_standard_error.size());
+    nlohmann::ordered_json errors = nlohmann::ordered_json::array();
+    for (Index b = 0; b < e.per_datapoint_standard_error.size(); ++b)
+      errors.push_back(number_or_null(e.per_datapoint_standard_error(b)));
+    j["per_datapoint_standard_error"] = errors;
   }
   return j;
 }

@@ -32,6 +32,7 @@ struct Estimate {
 
 /// {"estimator", "bias_direction", "value", "monte_carlo_standard_error", "dataset_standard_error",
 ///  "num_datapoints", "samples_per_datapoint", "settings", ["per_datapoint", "per_datapoint_standard_error"]};
+/// a standard error that cannot be estimated (NaN, e.g. from one sample) is written as null;
 /// seconds go to the caller's "timings" so results stay byte-identical across runs.
 nlohmann::ordered_json to_json(const Estimate& estimate, bool include_per_datapoint);
 

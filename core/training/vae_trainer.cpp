@@ -18,14 +18,6 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-// Fisher–Yates with our RNG, so the order is the same on every platform.
-void shuffle_indices(std::vector<Index>& indices, Rng& rng) {
-  for (Index i = static_cast<Index>(indices.size()) - 1; i > 0; --i) {
-    const Index j = static_cast<Index>(rng() % static_cast<std::uint64_t>(i + 1));
-    std::swap(indices[i], indices[j]);
-  }
-}
-
 std::string format_number(double value, int decimals) {
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, "%.*f", decimals, value);
@@ -130,7 +122,7 @@ VaeTrainingSummary train_vae(GaussianEncoder& encoder, MlpDecoderModel& decoder,
   for (int epoch = 0; epoch < options.epochs; ++epoch) {
     const auto epoch_start = std::chrono::steady_clock::now();
     const double lr = options.learning_rate.learning_rate(epoch);
-    shuffle_indices(order, rng);
+    shuffle_in_place(order, rng);
     double objective_sum = 0.0;
     VaeObjectiveOptions step_options = options.objective;
     for (Index k = 0; k < batches_per_epoch; ++k) {

@@ -1,0 +1,152 @@
+#include "core/io/vae_checkpoint.hpp"
+
+#include <stdexcept>
+
+#include "core/io/safetensors.hpp"
+
+namespace vigap {
+
+namespace {
+
+constexpr const char* kFormat = "vigap-vae";
+constexpr const char* kFormatVersion = "1";
+
+void add_network(SafetensorsFile& file, const std::string& prefix, const Mlp& network) {
+  for (size_t l = 0; l < network.layers().size(); ++l) {
+    const DenseLayer& layer = network.layers()[l];
+    const std::string name = prefix + ".layers." + std::to_string(l);
+    file.tensors[name + ".weight"] = tensor_from_matrix(layer.weight(network.parameters()));
+    file.tensors[name + ".bias"] = tensor_from_vector(layer.bias(network.parameters()));
+  }
+}
+
+void read_network(const SafetensorsFile& file, const std::string& path, const std::string& prefix, Mlp& network,
+                  size_t& used) {
+  for (size_t l = 0; l < network.layers().size(); ++l) {
+    const DenseLayer& layer = network.layers()[l];
+    const std::string name = prefix + ".layers." + std::to_string(l);
+    for (const std::string& part : {std::string(".weight"), std::string(".bias")}) {
+      if (file.tensors.find(name + part) == file.tensors.end())
+        throw std::invalid_argument("checkpoint " + path + ": tensor '" + name + part +
+                                    "' is missing (the architecture in its metadata needs it)");
+    }
+    layer.weight(network.parameters()) =
+        matrix_from_tensor(file.tensors.at(name + ".weight"), layer.output_dim(), layer.input_dim(),
+                           "checkpoint " + path + ": tensor '" + name + ".weight'");
+    layer.bias(network.parameters()) = vector_from_tensor(file.tensors.at(name + ".bias"), layer.output_dim(),
+                                                          "checkpoint " + path + ": tensor '" + name + ".bias'");
+    used += 2;
+  }
+  if (!network.parameters().allFinite())
+    throw std::invalid_argument("checkpoint " + path + ": the " + prefix + " parameters contain NaN or infinity");
+}
+
+std::vector<Index> read_sizes(const nlohmann::json& j, const char* key, const std::string& source) {
+  if (!j.contains(key) || !j[key].is_array())
+    throw std::invalid_argument(source + ": architecture field '" + key + "' must be an array of sizes");
+  std::vector<Index> sizes;
+  for (const auto& v : j[key]) {
+    if (!v.is_number_integer())
+      throw std::invalid_argument(source + ": architecture field '" + key + "' must hold integers, found " + v.dump());
+    sizes.push_back(v.get<Index>());
+  }
+  return sizes;
+}
+
+}  // namespace
+
+void VaeArchitecture::validate() const {
+  if (data_dim < 1) throw std::invalid_argument("data dimension must be >= 1, found " + std::to_string(data_dim));
+  if (latent_dim < 1)
+    throw std::invalid_argument("--latent-dim must be >= 1, found " + std::to_string(latent_dim));
+  for (Index h : encoder_hidden)
+    if (h < 1) throw std::invalid_argument("--encoder-hidden sizes must be >= 1, found " + std::to_string(h));
+  for (Index h : decoder_hidden)
+    if (h < 1) throw std::invalid_argument("--decoder-hidden sizes must be >= 1, found " + std::to_string(h));
+}
+
+nlohmann::ordered_json VaeArchitecture::to_json() const {
+  nlohmann::ordered_json j;
+  j["data_dim"] = data_dim;
+  j["latent_dim"] = latent_dim;
+  j["encoder_hidden"] = encoder_hidden;
+  j["decoder_hidden"] = decoder_hidden;
+  j["activation"] = to_string(activation);
+  j["likelihood"] = to_string(likelihood);
+  j["has_encoder"] = has_encoder;
+  return j;
+}
+
+VaeArchitecture VaeArchitecture::from_json(const nlohmann::json& j, const std::string& source) {
+  if (!j.is_object()) throw std::invalid_argument(source + ": the architecture must be a JSON object, found " + j.dump());
+  VaeArchitecture a;
+  for (const char* key : {"data_dim", "latent_dim"})
+    if (!j.contains(key) || !j[key].is_number_integer())
+      throw std::invalid_argument(source + ": architecture field '" + key + "' must be an integer");
+  for (const char* key : {"activation", "likelihood"})
+    if (!j.contains(key) || !j[key].is_string())
+      throw std::invalid_argument(source + ": architecture field '" + key + "' must be a string");
+  a.data_dim = j["data_dim"].get<Index>();
+  a.latent_dim = j["latent_dim"].get<Index>();
+  a.encoder_hidden = read_sizes(j, "encoder_hidden", source);
+  a.decoder_hidden = read_sizes(j, "decoder_hidden", source);
+  a.activation = parse_activation(j["activation"].get<std::string>());
+  a.likelihood = parse_likelihood(j["likelihood"].get<std::string>());
+  a.has_encoder = j.value("has_encoder", true);
+  a.validate();
+  return a;
+}
+
+Vae::Vae(const VaeArchitecture& a)
+    : architecture(a),
+      decoder((a.validate(), a.latent_dim), a.decoder_hidden, a.data_dim, a.activation, a.likelihood) {
+  if (a.has_encoder) encoder.emplace(a.data_dim, a.encoder_hidden, a.latent_dim, a.activation);
+}
+
+void save_vae_checkpoint(const std::string& path, const Vae& vae) {
+  if (vae.architecture.has_encoder != vae.encoder.has_value())
+    throw std::invalid_argument("save_vae_checkpoint: the architecture and the encoder disagree on whether there is one");
+  SafetensorsFile file;
+  if (vae.encoder) add_network(file, "encoder", vae.encoder->network());
+  add_network(file, "decoder", vae.decoder.network());
+  file.metadata = vae.metadata;
+  file.metadata["format"] = kFormat;
+  file.metadata["format_version"] = kFormatVersion;
+  file.metadata["architecture"] = vae.architecture.to_json().dump();
+  save_safetensors(path, file);
+}
+
+Vae load_vae_checkpoint(const std::string& path) {
+  const SafetensorsFile file = load_safetensors(path);
+  const auto format = file.metadata.find("format");
+  if (format == file.metadata.end() || format->second != kFormat)
+    throw std::invalid_argument("checkpoint " + path + ": metadata 'format' must be '" + kFormat + "', found " +
+                                (format == file.metadata.end() ? std::string("none") : "'" + format->second + "'"));
+  const auto architecture_text = file.metadata.find("architecture");
+  if (architecture_text == file.metadata.end())
+    throw std::invalid_argument("checkpoint " + path + ": metadata has no 'architecture' entry");
+  nlohmann::json architecture_json;
+  try {
+    architecture_json = nlohmann::json::parse(architecture_text->second);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw std::invalid_argument("checkpoint " + path + ": metadata 'architecture' is not JSON: " + e.what());
+  }
+  Vae vae(VaeArchitecture::from_json(architecture_json, "checkpoint " + path));
+  size_t used = 0;
+  if (vae.encoder) read_network(file, path, "encoder", vae.encoder->network(), used);
+  read_network(file, path, "decoder", vae.decoder.network(), used);
+  if (used != file.tensors.size()) {
+    std::string extra;
+    for (const auto& [name, tensor] : file.tensors)
+      if (name.rfind(vae.encoder ? "encoder.layers." : "\x01", 0) != 0 && name.rfind("decoder.layers.", 0) != 0)
+        extra += (extra.empty() ? "" : ", ") + name;
+    throw std::invalid_argument("checkpoint " + path + ": holds " + std::to_string(file.tensors.size()) +
+                                " tensors, the architecture has " + std::to_string(used) +
+                                (extra.empty() ? std::string(" (extra layers)") : " (unexpected: " + extra + ")"));
+  }
+  for (const auto& [key, value] : file.metadata)
+    if (key != "format" && key != "format_version" && key != "architecture") vae.metadata[key] = value;
+  return vae;
+}
+
+}  // namespace vigap

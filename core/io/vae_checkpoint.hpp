@@ -1,0 +1,54 @@
+#pragma once
+// Saving and loading a VAE (encoder and decoder) as a safetensors file PyTorch can read.
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/models/mlp_decoder_model.hpp"
+#include "core/variational/gaussian_encoder.hpp"
+
+namespace vigap {
+
+/// The shapes and choices that define a VAE; stored in the checkpoint's metadata.
+struct VaeArchitecture {
+  Index data_dim = 784;
+  Index latent_dim = 50;
+  std::vector<Index> encoder_hidden{200, 200};
+  std::vector<Index> decoder_hidden{200, 200};
+  Activation activation = Activation::tanh;
+  Likelihood likelihood = Likelihood::bernoulli;
+  bool has_encoder = true;
+
+  /// Throws std::invalid_argument naming the field when a size is out of range.
+  void validate() const;
+  nlohmann::ordered_json to_json() const;
+  /// Parses to_json()'s output; `source` names the file for errors.
+  static VaeArchitecture from_json(const nlohmann::json& j, const std::string& source);
+};
+
+/// A decoder, its encoder when it has one, and the metadata a checkpoint carries.
+struct Vae {
+  VaeArchitecture architecture;
+  std::optional<GaussianEncoder> encoder;
+  MlpDecoderModel decoder;
+  std::map<std::string, std::string> metadata;  ///< free-form (training settings, dataset)
+
+  /// Builds the networks of `architecture` with zero parameters.
+  explicit Vae(const VaeArchitecture& architecture);
+};
+
+/// Writes the VAE to `path` in the safetensors format (written to a temporary file and renamed).
+/// Tensors are named as PyTorch's nn.Linear would name them, weights [out, in] row-major:
+/// "encoder.layers.{l}.weight", "encoder.layers.{l}.bias", "decoder.layers.{l}.weight", ...
+/// The "__metadata__" entry holds "format" = "vigap-vae", "format_version", "architecture" (JSON)
+/// and vae.metadata.
+void save_vae_checkpoint(const std::string& path, const Vae& vae);
+
+/// Reads a checkpoint written by save_vae_checkpoint, checking that every tensor the architecture
+/// needs is present with dtype F32 and the right shape and that no other tensor is; errors name
+/// the file and the tensor.
+Vae load_vae_checkpoint(const std::string& path);
+
+}  // namespace vigap

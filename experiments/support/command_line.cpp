@@ -1,0 +1,88 @@
+#include "experiments/support/command_line.hpp"
+
+#include <omp.h>
+
+#include <Eigen/Core>
+#include <chrono>
+#include <iostream>
+#include <sstream>
+#include <stdexcept>
+
+#include "core/version.hpp"
+
+namespace po = boost::program_options;
+
+namespace vigap {
+
+void add_common_options(po::options_description& d, CommonOptions& common, const std::string& default_out) {
+  common.out = default_out;
+  d.add_options()
+      ("help,h", "print this help and exit")
+      ("version", "print the version and exit")
+      ("seed", po::value<std::uint64_t>(&common.seed)->default_value(common.seed), "seed of the run's random number generator")
+      ("out", po::value<std::string>(&common.out)->default_value(default_out), "path of the JSON result file")
+      ("threads", po::value<int>(&common.threads)->default_value(common.threads), "threads for matrix products (>= 1)");
+}
+
+bool parse_command_line(int argc, char** argv, const std::string& program, const std::string& summary,
+                        const po::options_description& description, const CommonOptions& common) {
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(description).run(), vm);
+    if (vm.count("help")) {
+      std::cout << "Usage: " << program << " [options]\n" << summary << "\n\n" << description << "\n";
+      return false;
+    }
+    if (vm.count("version")) {
+      std::cout << program << " " << kVersion << " (git " << kGitCommit << ")\n";
+      return false;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw std::invalid_argument(std::string(e.what()) + " (see " + program + " --help)");
+  }
+  if (common.threads < 1)
+    throw std::invalid_argument("--threads must be >= 1, found " + std::to_string(common.threads));
+  Eigen::setNbThreads(common.threads);
+  omp_set_num_threads(common.threads);
+  return true;
+}
+
+std::vector<Index> parse_size_list(const std::string& text, const std::string& option) {
+  std::vector<Index> sizes;
+  if (text.empty() || text == "none") return sizes;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    size_t used = 0;
+    long long value = 0;
+    try {
+      value = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != item.size() || item.empty() || value < 1)
+      throw std::invalid_argument(option + " expects a comma-separated list of positive sizes (e.g. 200,200), found '" +
+                                  text + "'");
+    sizes.push_back(static_cast<Index>(value));
+  }
+  return sizes;
+}
+
+int run_binary(const std::string& program, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const std::invalid_argument& e) {
+    std::cerr << program << ": error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << program << ": error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+double seconds_since(const std::chrono::steady_clock::time_point& start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace vigap

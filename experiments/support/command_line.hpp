@@ -1,0 +1,43 @@
+#pragma once
+// What every vigap binary shares on its command line: --help, --version, --seed, --out,
+// --threads, parsing of size lists, and one place that turns exceptions into exit codes.
+#include <boost/program_options.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/types.hpp"
+
+namespace vigap {
+
+/// Options every binary has.
+struct CommonOptions {
+  std::uint64_t seed = 0;  ///< --seed: seeds the one RNG of the run
+  std::string out;         ///< --out: path of the JSON result (required where the binary says so)
+  int threads = 2;         ///< --threads: threads for matrix products, >= 1
+};
+
+/// Adds --help, --version, --seed, --out and --threads to `description`.
+void add_common_options(boost::program_options::options_description& description, CommonOptions& common,
+                        const std::string& default_out);
+
+/// Parses argv into the variables bound in `description`. Prints usage and returns false on
+/// --help, prints the version and returns false on --version; throws std::invalid_argument for
+/// unknown options or bad values (naming the option). Applies --threads.
+bool parse_command_line(int argc, char** argv, const std::string& program, const std::string& summary,
+                        const boost::program_options::options_description& description, const CommonOptions& common);
+
+/// "200,200" -> {200, 200}; "" or "none" -> {}. Throws std::invalid_argument naming `option`.
+std::vector<Index> parse_size_list(const std::string& text, const std::string& option);
+
+/// Runs body() and maps failures to exit codes: 0 success, 2 bad input (std::invalid_argument,
+/// command-line errors), 1 any other error (I/O, divergence). Errors go to stderr as
+/// "<program>: error: <message>".
+int run_binary(const std::string& program, const std::function<int()>& body);
+
+/// Seconds elapsed since `start` on the steady clock.
+double seconds_since(const std::chrono::steady_clock::time_point& start);
+
+}  // namespace vigap

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Configures and builds vigap (Release, -O3 -march=native) into build/; binaries land in build/bin/.
+set -euo pipefail
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc)"
