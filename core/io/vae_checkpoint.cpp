@@ -1,5 +1,6 @@
 #include "core/io/vae_checkpoint.hpp"
 
+#include <set>
 #include <stdexcept>
 
 #include "core/io/safetensors.hpp"
@@ -21,7 +22,7 @@ void add_network(SafetensorsFile& file, const std::string& prefix, const Mlp& ne
 }
 
 void read_network(const SafetensorsFile& file, const std::string& path, const std::string& prefix, Mlp& network,
-                  size_t& used) {
+                  std::set<std::string>& used) {
   for (size_t l = 0; l < network.layers().size(); ++l) {
     const DenseLayer& layer = network.layers()[l];
     const std::string name = prefix + ".layers." + std::to_string(l);
@@ -35,7 +36,8 @@ void read_network(const SafetensorsFile& file, const std::string& path, const st
                            "checkpoint " + path + ": tensor '" + name + ".weight'");
     layer.bias(network.parameters()) = vector_from_tensor(file.tensors.at(name + ".bias"), layer.output_dim(),
                                                           "checkpoint " + path + ": tensor '" + name + ".bias'");
-    used += 2;
+    used.insert(name + ".weight");
+    used.insert(name + ".bias");
   }
   if (!network.parameters().allFinite())
     throw std::invalid_argument("checkpoint " + path + ": the " + prefix + " parameters contain NaN or infinity");
@@ -132,18 +134,15 @@ Vae load_vae_checkpoint(const std::string& path) {
     throw std::invalid_argument("checkpoint " + path + ": metadata 'architecture' is not JSON: " + e.what());
   }
   Vae vae(VaeArchitecture::from_json(architecture_json, "checkpoint " + path));
-  size_t used = 0;
+  std::set<std::string> used;
   if (vae.encoder) read_network(file, path, "encoder", vae.encoder->network(), used);
   read_network(file, path, "decoder", vae.decoder.network(), used);
-  if (used != file.tensors.size()) {
-    std::string extra;
-    for (const auto& [name, tensor] : file.tensors)
-      if (name.rfind(vae.encoder ? "encoder.layers." : "\x01", 0) != 0 && name.rfind("decoder.layers.", 0) != 0)
-        extra += (extra.empty() ? "" : ", ") + name;
-    throw std::invalid_argument("checkpoint " + path + ": holds " + std::to_string(file.tensors.size()) +
-                                " tensors, the architecture has " + std::to_string(used) +
-                                (extra.empty() ? std::string(" (extra layers)") : " (unexpected: " + extra + ")"));
-  }
+  std::string unexpected;
+  for (const auto& [name, tensor] : file.tensors)
+    if (!used.count(name)) unexpected += (unexpected.empty() ? "" : ", ") + name;
+  if (!unexpected.empty())
+    throw std::invalid_argument("checkpoint " + path + ": tensors that the architecture in its metadata does not have: " +
+                                unexpected);
   for (const auto& [key, value] : file.metadata)
     if (key != "format" && key != "format_version" && key != "architecture") vae.metadata[key] = value;
   return vae;

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "../io/expect_throw_message.hpp"
-#include "../io/temporary_directory.hpp"
+#include "support/expect_throw_message.hpp"
+#include "support/temporary_directory.hpp"
 #include "idx_file_writer.hpp"
 
 namespace vigap {

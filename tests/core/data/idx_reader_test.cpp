@@ -6,8 +6,8 @@
 #include <fstream>
 #include <iterator>
 
-#include "../io/expect_throw_message.hpp"
-#include "../io/temporary_directory.hpp"
+#include "support/expect_throw_message.hpp"
+#include "support/temporary_directory.hpp"
 #include "idx_file_writer.hpp"
 
 namespace vigap {

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "../io/expect_throw_message.hpp"
-#include "../io/temporary_directory.hpp"
+#include "support/expect_throw_message.hpp"
+#include "support/temporary_directory.hpp"
 
 namespace vigap {
 namespace {

@@ -6,8 +6,8 @@
 #include <fstream>
 #include <iterator>
 
-#include "expect_throw_message.hpp"
-#include "temporary_directory.hpp"
+#include "support/expect_throw_message.hpp"
+#include "support/temporary_directory.hpp"
 
 namespace vigap {
 namespace {

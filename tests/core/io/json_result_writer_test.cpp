@@ -7,8 +7,8 @@
 #include <limits>
 
 #include "core/version.hpp"
-#include "expect_throw_message.hpp"
-#include "temporary_directory.hpp"
+#include "support/expect_throw_message.hpp"
+#include "support/temporary_directory.hpp"
 
 namespace vigap {
 namespace {

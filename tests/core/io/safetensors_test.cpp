@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <fstream>
 
-#include "expect_throw_message.hpp"
-#include "temporary_directory.hpp"
+#include "support/expect_throw_message.hpp"
+#include "support/temporary_directory.hpp"
 
 namespace vigap {
 namespace {
