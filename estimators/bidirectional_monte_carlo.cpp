@@ -1,0 +1,40 @@
+#include "estimators/bidirectional_monte_carlo.hpp"
+
+#include <chrono>
+#include <stdexcept>
+#include <string>
+
+namespace vigap {
+
+BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& model, const ModelSample& simulated,
+                                                        const AisOptions& options, Rng& rng) {
+  options.validate();
+  if (simulated.latents.cols() != simulated.data.cols() || simulated.latents.rows() != model.latent_dim() ||
+      simulated.data.rows() != model.data_dim())
+    throw std::invalid_argument("bidirectional_monte_carlo: expected latents " + std::to_string(model.latent_dim()) +
+                                " x N and data " + std::to_string(model.data_dim()) + " x N, found " +
+                                std::to_string(simulated.latents.rows()) + " x " +
+                                std::to_string(simulated.latents.cols()) + " and " +
+                                std::to_string(simulated.data.rows()) + " x " + std::to_string(simulated.data.cols()));
+  const auto start = std::chrono::steady_clock::now();
+  BidirectionalMonteCarloResult result;
+  result.simulated = simulated;
+  result.forward = annealed_importance_sampling(model, simulated.data, options, rng);
+  result.reverse = reverse_annealed_importance_sampling(model, simulated.data, simulated.latents, options, rng);
+  result.gap = result.reverse.estimate.per_datapoint - result.forward.estimate.per_datapoint;
+  result.mean_gap = result.gap.mean();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& model, Index num_datapoints,
+                                                        const AisOptions& options, Rng& rng) {
+  options.validate();
+  if (num_datapoints < 1)
+    throw std::invalid_argument("bidirectional_monte_carlo: num_datapoints must be >= 1, found " +
+                                std::to_string(num_datapoints));
+  const ModelSample simulated = model.sample(num_datapoints, rng);
+  return bidirectional_monte_carlo(model, simulated, options, rng);
+}
+
+}  // namespace vigap

@@ -1,0 +1,68 @@
+#include "estimators/elbo_estimator.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+
+#include "core/variational/diagonal_gaussian.hpp"
+
+namespace vigap {
+
+ElboKlForm parse_elbo_kl_form(const std::string& name) {
+  if (name == "automatic") return ElboKlForm::automatic;
+  if (name == "monte-carlo" || name == "monte_carlo") return ElboKlForm::monte_carlo;
+  if (name == "analytic") return ElboKlForm::analytic;
+  throw std::invalid_argument("unknown ELBO KL form '" + name + "': expected automatic, monte-carlo or analytic");
+}
+
+std::string to_string(ElboKlForm form) {
+  switch (form) {
+    case ElboKlForm::automatic: return "automatic";
+    case ElboKlForm::monte_carlo: return "monte-carlo";
+    case ElboKlForm::analytic: return "analytic";
+  }
+  return "unknown";
+}
+
+void ElboOptions::validate() const {
+  if (samples < 1)
+    throw std::invalid_argument("ElboOptions: samples (S) must be >= 1, found " + std::to_string(samples));
+  if (max_latent_columns_per_call < 1)
+    throw std::invalid_argument("ElboOptions: max_latent_columns_per_call must be >= 1, found " +
+                                std::to_string(max_latent_columns_per_call));
+}
+
+Estimate estimate_elbo(const GenerativeModel& model, const PosteriorApproximation& approximation, const MatrixF& X,
+                       const ElboOptions& options, Rng& rng) {
+  options.validate();
+  const auto start = std::chrono::steady_clock::now();
+  const auto* diagonal = dynamic_cast<const DiagonalGaussian*>(&approximation);
+  if (options.kl_form == ElboKlForm::analytic && diagonal == nullptr)
+    throw std::invalid_argument("estimate_elbo: kl_form analytic needs a DiagonalGaussian approximation, found '" +
+                                approximation.describe() + "'");
+  const bool analytic = diagonal != nullptr && options.kl_form != ElboKlForm::monte_carlo;
+
+  LogWeightAccumulator accumulator(std::max<Index>(X.cols(), 1));  // sweep_log_weights reports B = 0
+  sweep_log_weights(model, approximation, X, options.samples, options.max_latent_columns_per_call, rng,
+                    [&](const LogWeightChunk& chunk) {
+                      accumulator.add(analytic ? chunk.log_likelihood : chunk.log_weight);
+                    });
+
+  Estimate e;
+  e.estimator = "elbo";
+  e.bias_direction = "lower bound on log p(x) (unbiased for the ELBO)";
+  e.per_datapoint = accumulator.mean_log_weight();
+  if (analytic) e.per_datapoint -= diagonal->kl_to_standard_normal();
+  e.per_datapoint_standard_error = accumulator.mean_log_weight_standard_error();
+  e.samples_per_datapoint = options.samples;
+  e.settings["samples"] = options.samples;
+  e.settings["kl_form"] = analytic ? "analytic" : "monte-carlo";
+  e.settings["max_latent_columns_per_call"] = options.max_latent_columns_per_call;
+  e.settings["model"] = model.describe();
+  e.settings["approximation"] = approximation.describe();
+  e.summarize();
+  e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return e;
+}
+
+}  // namespace vigap

@@ -1,0 +1,59 @@
+#include "estimators/bidirectional_monte_carlo.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "core/models/linear_gaussian_model.hpp"
+
+namespace vigap {
+namespace {
+
+AisOptions bdmc_options(Index T) {
+  AisOptions o;
+  o.num_annealing_steps = T;
+  o.chains = 8;
+  o.initial_step_size = 0.1;
+  o.show_progress = false;
+  return o;
+}
+
+TEST(BidirectionalMonteCarlo, SandwichesTheTruthAndNarrowsWithT) {
+  Rng rng(41);
+  const LinearGaussianModel model = LinearGaussianModel::random(20, 10, 1.0, 0.7, rng);
+  const ModelSample simulated = model.sample(6, rng);
+  const VectorD truth = model.log_marginal_likelihood(simulated.data);
+  double previous_gap = std::numeric_limits<double>::infinity();
+  for (const Index T : {5, 50, 500, 2000}) {
+    const BidirectionalMonteCarloResult r = bidirectional_monte_carlo(model, simulated, bdmc_options(T), rng);
+    const Estimate& lower = r.forward.estimate;
+    const Estimate& upper = r.reverse.estimate;
+    EXPECT_EQ(upper.bias_direction, "stochastic upper bound (E[1/p̂] = 1/p(x))");
+    for (Index b = 0; b < truth.size(); ++b) {
+      EXPECT_LE(lower.per_datapoint(b), truth(b) + 4.0 * lower.per_datapoint_standard_error(b) + 0.01)
+          << "T = " << T << ", datapoint " << b;
+      EXPECT_GE(upper.per_datapoint(b), truth(b) - 4.0 * upper.per_datapoint_standard_error(b) - 0.01)
+          << "T = " << T << ", datapoint " << b;
+    }
+    EXPECT_NEAR(r.mean_gap, (upper.per_datapoint - lower.per_datapoint).mean(), 1e-12);
+    EXPECT_LT(r.mean_gap, previous_gap) << "T = " << T;
+    previous_gap = r.mean_gap;
+  }
+  EXPECT_LT(previous_gap, 0.2);  // T = 2000: a narrow sandwich around the truth
+}
+
+TEST(BidirectionalMonteCarlo, SimulatesItsOwnData) {
+  Rng rng(42);
+  const LinearGaussianModel model = LinearGaussianModel::random(5, 2, 1.0, 0.5, rng);
+  const BidirectionalMonteCarloResult r = bidirectional_monte_carlo(model, 3, bdmc_options(20), rng);
+  EXPECT_EQ(r.simulated.data.cols(), 3);
+  EXPECT_EQ(r.gap.size(), 3);
+  EXPECT_THROW(bidirectional_monte_carlo(model, 0, bdmc_options(20), rng), std::invalid_argument);
+  ModelSample bad = r.simulated;
+  bad.latents = MatrixD::Zero(3, 3);
+  EXPECT_THROW(bidirectional_monte_carlo(model, bad, bdmc_options(20), rng), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace vigap
