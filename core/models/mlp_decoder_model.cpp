@@ -1,5 +1,8 @@
 #include "core/models/mlp_decoder_model.hpp"
 
+#include <omp.h>
+
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <stdexcept>
@@ -10,10 +13,10 @@ namespace {
 
 const float kLog2PiF = static_cast<float>(std::log(2.0 * std::numbers::pi));
 
-// softplus(l) = max(l, 0) + log1p(exp(-|l|)), elementwise and vectorized.
-template <typename Derived>
-auto softplus_array(const Eigen::ArrayBase<Derived>& l) {
-  return l.max(0.0f) + (-l.abs()).exp().log1p();
+// softplus(l) = max(l, 0) + log1p(exp(-|l|)), elementwise, into `out` (Eigen vectorizes exp and
+// log1p; no select(), which Eigen 3.4 evaluates one scalar at a time).
+void softplus(const Eigen::Ref<const MatrixF>& l, Eigen::Ref<MatrixF> out) {
+  out.array() = l.array().max(0.0f) + (-l.array().abs()).exp().log1p();
 }
 
 std::vector<Index> layer_sizes(Index latent_dim, const std::vector<Index>& hidden, Index output_dim) {
@@ -69,24 +72,24 @@ void MlpDecoderModel::check_data(const MatrixF& X, Index latent_columns, Index S
 VectorD MlpDecoderModel::forward(const MatrixF& X, const MatrixF& Z, Index S, Workspace& ws) const {
   check_data(X, Z.cols(), S, Z.rows(), "MlpDecoderModel::forward");
   const MatrixF& out = network_.forward(Z, ws.network);
-  const Index N = Z.cols();
+  const Index B = X.cols();
   const Index D = data_dim_;
-  VectorD result(N);
+  // Elementwise log-likelihood terms in float (vectorized), then per-column sums in double.
+  ws.terms.resize(D, Z.cols());
   if (likelihood_ == Likelihood::bernoulli) {
-    for (Index c = 0; c < N; ++c) {
-      const auto l = out.col(c).array();
-      const auto x = X.col(c / S).array();
-      result(c) = (x * l - softplus_array(l)).template cast<double>().sum();
-    }
+    softplus(out, ws.terms);  // x l - softplus(l)
+    for (Index b = 0; b < B; ++b)
+      ws.terms.middleCols(b * S, S).array() =
+          (out.middleCols(b * S, S).array().colwise() * X.col(b).array()) - ws.terms.middleCols(b * S, S).array();
   } else {
-    for (Index c = 0; c < N; ++c) {
-      const auto m = out.col(c).head(D).array();
-      const auto s = out.col(c).tail(D).array();
-      const auto x = X.col(c / S).array();
-      result(c) = (-0.5f * (kLog2PiF + s + (x - m).square() * (-s).exp())).template cast<double>().sum();
+    for (Index b = 0; b < B; ++b) {
+      const auto m = out.topRows(D).middleCols(b * S, S).array();
+      const auto s = out.bottomRows(D).middleCols(b * S, S).array();
+      ws.terms.middleCols(b * S, S).array() =
+          -0.5f * (kLog2PiF + s + (m.colwise() - X.col(b).array()).square() * (-s).exp());
     }
   }
-  return result;
+  return ws.terms.cast<double>().colwise().sum().transpose();
 }
 
 void MlpDecoderModel::backward(const MatrixF& X, const MatrixF& Z, Index S, const VectorF& w, Workspace& ws,
@@ -99,10 +102,9 @@ void MlpDecoderModel::backward(const MatrixF& X, const MatrixF& Z, Index S, cons
   ws.grad_output.resize(out.rows(), N);
   if (likelihood_ == Likelihood::bernoulli) {
     // ∂/∂l [x l - softplus(l)] = x - σ(l)
-    for (Index c = 0; c < N; ++c) {
-      const auto l = out.col(c).array();
-      ws.grad_output.col(c).array() = w(c) * (X.col(c / S).array() - (1.0f + (-l).exp()).inverse());
-    }
+    ws.grad_output.array() = -(1.0f + (-out.array()).exp()).inverse();
+    for (Index b = 0; b < N / S; ++b) ws.grad_output.middleCols(b * S, S).colwise() += X.col(b);
+    ws.grad_output *= w.asDiagonal();
   } else {
     for (Index c = 0; c < N; ++c) {
       const auto m = out.col(c).head(D).array();
@@ -116,21 +118,56 @@ void MlpDecoderModel::backward(const MatrixF& X, const MatrixF& Z, Index S, cons
   network_.backward(Z, ws.network, ws.grad_output, grad_parameters, grad_Z);
 }
 
+namespace {
+
+// Threads for a batch of B datapoints x S samples: wide batches are split by datapoints across
+// OpenMP threads, each running the whole network on its block (no synchronization inside the
+// matrix products, unlike Eigen's own threaded GEMM, which busy-waits and collapses when the
+// cores are shared). Inside the parallel region Eigen's products run single-threaded.
+int threads_for(Index B, Index S) {
+  constexpr Index kMinColumnsPerThread = 128;
+  const Index by_work = (B * S) / kMinColumnsPerThread;
+  return static_cast<int>(std::max<Index>(1, std::min<Index>({static_cast<Index>(omp_get_max_threads()), B, by_work})));
+}
+
+}  // namespace
+
+void MlpDecoderModel::evaluate_blocks(const MatrixF& X, const MatrixD& Z, Index S, VectorD& values,
+                                      MatrixD* grad_Z) const {
+  const Index B = X.cols();
+  values.resize(Z.cols());
+  if (grad_Z != nullptr) grad_Z->resize(Z.rows(), Z.cols());
+  const int threads = threads_for(B, S);
+#pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
+  for (int t = 0; t < threads; ++t) {
+    // Scratch memory kept per thread across calls (samplers call this thousands of times with
+    // the same shapes): no allocation in their loops, and nothing kept that changes results.
+    thread_local Workspace ws;
+    thread_local MatrixF data;
+    const Index first = B * t / threads, count = B * (t + 1) / threads - first;
+    data = X.middleCols(first, count);
+    ws.latents = Z.middleCols(first * S, count * S).cast<float>();
+    values.segment(first * S, count * S) = forward(data, ws.latents, S, ws);
+    if (grad_Z != nullptr) {
+      ws.column_weights.setOnes(count * S);
+      backward(data, ws.latents, S, ws.column_weights, ws, nullptr, &ws.grad_latents);
+      grad_Z->middleCols(first * S, count * S) = ws.grad_latents.cast<double>();
+    }
+  }
+}
+
 VectorD MlpDecoderModel::log_likelihood(const MatrixF& X, const MatrixD& Z, Index S) const {
   check_data(X, Z.cols(), S, Z.rows(), "MlpDecoderModel::log_likelihood");
-  Workspace ws;
-  ws.latents = Z.cast<float>();
-  return forward(X, ws.latents, S, ws);
+  VectorD values;
+  evaluate_blocks(X, Z, S, values, nullptr);
+  return values;
 }
 
 VectorD MlpDecoderModel::log_likelihood_with_gradient(const MatrixF& X, const MatrixD& Z, Index S,
                                                       MatrixD& grad_Z) const {
   check_data(X, Z.cols(), S, Z.rows(), "MlpDecoderModel::log_likelihood_with_gradient");
-  Workspace ws;
-  ws.latents = Z.cast<float>();
-  VectorD values = forward(X, ws.latents, S, ws);
-  backward(X, ws.latents, S, VectorF::Ones(Z.cols()), ws, nullptr, &ws.grad_latents);
-  grad_Z = ws.grad_latents.cast<double>();
+  VectorD values;
+  evaluate_blocks(X, Z, S, values, &grad_Z);
   return values;
 }
 

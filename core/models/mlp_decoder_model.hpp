@@ -31,6 +31,8 @@ class MlpDecoderModel final : public GenerativeModel {
     MatrixF latents;       ///< float copy of Z for the double interface
     MatrixF grad_output;   ///< ∂/∂(decoder output)
     MatrixF grad_latents;  ///< ∂/∂z
+    MatrixF terms;         ///< elementwise log-likelihood terms
+    VectorF column_weights;
   };
 
   MlpDecoderModel(Index latent_dim, const std::vector<Index>& hidden_sizes, Index data_dim,
@@ -62,6 +64,8 @@ class MlpDecoderModel final : public GenerativeModel {
                 Workspace& workspace, VectorF* grad_parameters, MatrixF* grad_Z) const;
 
  private:
+  /// log p(x|z) per column (and ∇_z when grad_Z is non-null), split by datapoints over threads.
+  void evaluate_blocks(const MatrixF& X, const MatrixD& Z, Index S, VectorD& values, MatrixD* grad_Z) const;
   void check_data(const MatrixF& X, Index latent_columns, Index S, Index latent_rows, const char* caller) const;
 
   Mlp network_;

@@ -28,8 +28,8 @@ void apply_activation(Activation a, MatrixF& Y) {
     case Activation::identity: return;
     case Activation::tanh: Y.array() = Y.array().tanh(); return;
     case Activation::relu: Y.array() = Y.array().max(0.0f); return;
-    case Activation::elu:
-      Y.array() = (Y.array() > 0.0f).select(Y.array(), Y.array().exp() - 1.0f);
+    case Activation::elu:  // max(y, 0) + exp(min(y, 0)) - 1: the same function, vectorized (no select)
+      Y.array() = Y.array().max(0.0f) + (Y.array().min(0.0f).exp() - 1.0f);
       return;
   }
 }
@@ -38,10 +38,8 @@ void multiply_by_activation_derivative(Activation a, const MatrixF& Y, MatrixF& 
   switch (a) {
     case Activation::identity: return;
     case Activation::tanh: G.array() *= 1.0f - Y.array().square(); return;
-    case Activation::relu: G.array() = (Y.array() > 0.0f).select(G.array(), 0.0f); return;
-    case Activation::elu:
-      G.array() *= (Y.array() > 0.0f).select(MatrixF::Ones(Y.rows(), Y.cols()).array(), Y.array() + 1.0f);
-      return;
+    case Activation::relu: G.array() *= Y.array().sign(); return;  // Y >= 0: sign is [Y > 0]
+    case Activation::elu: G.array() *= 1.0f + Y.array().min(0.0f); return;  // 1 if Y > 0, else Y + 1
   }
 }
 

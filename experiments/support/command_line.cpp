@@ -1,5 +1,6 @@
 #include "experiments/support/command_line.hpp"
 
+#include <malloc.h>
 #include <omp.h>
 
 #include <Eigen/Core>
@@ -70,6 +71,10 @@ std::vector<Index> parse_size_list(const std::string& text, const std::string& o
 }
 
 int run_binary(const std::string& program, const std::function<int()>& body) {
+  // Keep freed memory in the process: samplers and optimizers free and reallocate the same
+  // large matrices thousands of times, and returning them to the kernel costs page faults.
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   try {
     return body();
   } catch (const std::invalid_argument& e) {
