@@ -1,0 +1,114 @@
+// A VAE with 2-D latents trained on Fashion-MNIST: AIS, IWAE, importance sampling and the ELBO
+// against exact quadrature on 100 test points (the check the estimators exist for).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <memory>
+
+#include "core/data/idx_dataset.hpp"
+#include "core/io/vae_checkpoint.hpp"
+#include "core/training/vae_trainer.hpp"
+#include "core/variational/diagonal_gaussian.hpp"
+#include "estimators/annealed_importance_sampling.hpp"
+#include "estimators/elbo_estimator.hpp"
+#include "estimators/exact_marginal_likelihood.hpp"
+#include "estimators/iwae_bound.hpp"
+#include "estimators/kl_divergence_quadrature.hpp"
+
+namespace vigap {
+namespace {
+
+struct TrainedModel {
+  std::unique_ptr<Vae> vae;
+  MatrixF test_points;  // 100 binarized test images
+  ExactMarginalLikelihood exact;
+};
+
+// Trains once for the whole suite: 784-64-4 encoder, 2-64-784 tanh Bernoulli decoder, 6,000
+// training images, 5 epochs of the ELBO (about a second).
+const TrainedModel& trained_model() {
+  static const TrainedModel model = [] {
+    TrainedModel m;
+    const Dataset train = head(load_fashion_mnist("train"), 6000);
+    const Dataset test = head(load_fashion_mnist("test"), 100);
+    VaeArchitecture architecture;
+    architecture.latent_dim = 2;
+    architecture.encoder_hidden = {64};
+    architecture.decoder_hidden = {64};
+    m.vae = std::make_unique<Vae>(architecture);
+    Rng rng(2024);
+    m.vae->encoder->network().initialize(rng);
+    m.vae->decoder.network().initialize(rng);
+    VaeTrainerOptions options;
+    options.epochs = 5;
+    train_vae(*m.vae->encoder, m.vae->decoder, train.images, MatrixF(784, 0), options, rng, ProgressReporter(false));
+    m.test_points = binarize(test.images, Binarization::dynamic, 0.5f, rng);
+    m.exact = exact_marginal_likelihood(m.vae->decoder, m.test_points);
+    return m;
+  }();
+  return model;
+}
+
+class TrainedDecoder2d : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(default_fashion_mnist_directory()))
+      GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  }
+};
+
+TEST_F(TrainedDecoder2d, QuadratureConvergesOnEveryPoint) {
+  const TrainedModel& m = trained_model();
+  EXPECT_EQ(m.exact.unconverged, 0);
+  EXPECT_LT(m.exact.log_marginal_likelihood.per_datapoint_standard_error.maxCoeff(), 1e-4);
+  // A trained model explains the data far better than chance (784 log 2 = 543 nats).
+  EXPECT_GT(m.exact.log_marginal_likelihood.value, -400.0);
+}
+
+TEST_F(TrainedDecoder2d, AisAtItsDefaultSettingsIsWithinATenthOfANatOfQuadrature) {
+  const TrainedModel& m = trained_model();
+  AisOptions options;  // the documented defaults
+  options.show_progress = false;
+  Rng rng(7);
+  const AnnealedImportanceSamplingResult ais = annealed_importance_sampling(m.vae->decoder, m.test_points, options, rng);
+  const double exact = m.exact.log_marginal_likelihood.value;
+  EXPECT_NEAR(ais.estimate.value, exact, 0.1) << "AIS " << ais.estimate.value << " ± "
+                                              << ais.estimate.monte_carlo_standard_error << ", quadrature " << exact;
+  // A stochastic lower bound: never clearly above the truth.
+  EXPECT_LT(ais.estimate.value, exact + 4.0 * ais.estimate.monte_carlo_standard_error);
+}
+
+TEST_F(TrainedDecoder2d, IwaeRisesWithKTowardQuadratureAndTheElboIsExact) {
+  const TrainedModel& m = trained_model();
+  const DiagonalGaussian q = DiagonalGaussian::from_encoder(*m.vae->encoder, m.test_points);
+  const double exact = m.exact.log_marginal_likelihood.value;
+  Rng rng(8);
+  double previous = -std::numeric_limits<double>::infinity(), previous_se = 0.0, first_gap = 0.0, last_gap = 0.0;
+  for (Index K : {1, 10, 100, 1000}) {
+    IwaeBoundOptions options;
+    options.samples = K;
+    options.replicates = 2;
+    const Estimate iwae = estimate_iwae_bound(m.vae->decoder, q, m.test_points, options, rng);
+    const double se = iwae.monte_carlo_standard_error;
+    EXPECT_GT(iwae.value, previous - 3.0 * std::hypot(se, previous_se)) << "K = " << K;
+    EXPECT_LT(iwae.value, exact + 3.0 * se) << "K = " << K;
+    if (K == 1) first_gap = exact - iwae.value;
+    last_gap = exact - iwae.value;
+    previous = iwae.value;
+    previous_se = se;
+  }
+  EXPECT_LT(last_gap, 0.5 * first_gap);
+
+  // The ELBO by sampling agrees with the exact ELBO, and log p(x) = ELBO + KL holds exactly.
+  ElboOptions elbo_options;
+  elbo_options.samples = 200;
+  const Estimate elbo = estimate_elbo(m.vae->decoder, q, m.test_points, elbo_options, rng);
+  const QuadratureKlDivergence kl = kl_divergence_by_quadrature(m.vae->decoder, q, m.test_points,
+                                                                m.exact.log_marginal_likelihood, {}, rng);
+  EXPECT_NEAR(elbo.value, kl.elbo.value, 4.0 * elbo.monte_carlo_standard_error + 1e-4);
+  EXPECT_NEAR(kl.elbo.value + kl.kl_divergence.value, exact, 1e-6);
+  EXPECT_GT(kl.kl_divergence.per_datapoint.minCoeff(), 0.0);
+}
+
+}  // namespace
+}  // namespace vigap
