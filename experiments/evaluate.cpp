@@ -1,5 +1,6 @@
 // vigap-evaluate: loads a VAE checkpoint and estimates log p(x), the ELBO and KL(q‖p(z|x)) of the
 // amortized encoder on a dataset with the chosen estimators; writes JSON, prints a table.
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 #include <set>
@@ -43,9 +44,17 @@ std::vector<std::string> parse_name_list(const std::string& text) {
   return names;
 }
 
+std::string format_error(double standard_error) {
+  if (!std::isfinite(standard_error)) return "n/a";  // one sample cannot give an error
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.4f", standard_error);
+  return buffer;
+}
+
 void print_row(const std::string& name, const Estimate& e, double seconds) {
-  std::printf("| %-28s | %12.4f | %10.4f | %10.4f | %8.1f |\n", name.c_str(), e.value, e.monte_carlo_standard_error,
-              e.dataset_standard_error, seconds);
+  std::printf("| %-28s | %12.4f | %10s | %10s | %8.1f |\n", name.c_str(), e.value,
+              format_error(e.monte_carlo_standard_error).c_str(), format_error(e.dataset_standard_error).c_str(),
+              seconds);
 }
 
 int evaluate_main(int argc, char** argv) {

@@ -84,6 +84,9 @@ struct BadInput {
   std::string expected_message;
 };
 
+// Test names in ctest's output show the case's name, not the struct's bytes.
+void PrintTo(const BadInput& c, std::ostream* os) { *os << c.name; }
+
 class BadInputTest : public ::testing::TestWithParam<BadInput> {};
 
 TEST_P(BadInputTest, FailsWithAClearMessageAndNoOutputFile) {

@@ -38,6 +38,10 @@ struct Case {
   double kl_weight;
 };
 
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << to_string(c.objective) << " " << to_string(c.kl) << " S=" << c.samples << " beta=" << c.kl_weight;
+}
+
 class VaeObjectiveGradient : public ::testing::TestWithParam<Case> {};
 
 TEST_P(VaeObjectiveGradient, EncoderAndDecoderGradientsMatchFiniteDifferences) {
