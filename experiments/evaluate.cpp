@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <memory>
 #include <set>
 #include <sstream>
 
@@ -11,6 +12,7 @@
 #include "core/io/json_result_writer.hpp"
 #include "core/io/vae_checkpoint.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
+#include "core/variational/flow_posterior.hpp"
 #include "estimators/annealed_importance_sampling.hpp"
 #include "estimators/bidirectional_monte_carlo.hpp"
 #include "estimators/kl_divergence_quadrature.hpp"
@@ -168,8 +170,14 @@ int evaluate_main(int argc, char** argv) {
   nlohmann::ordered_json& results = document["results"];
   nlohmann::ordered_json& timings = document["timings"];
 
-  std::optional<DiagonalGaussian> q;
-  if (vae.encoder) q.emplace(DiagonalGaussian::from_encoder(*vae.encoder, X));
+  // The amortized approximation: the encoder's Gaussian, pushed through the flow when the
+  // checkpoint has one.
+  std::unique_ptr<PosteriorApproximation> q;
+  if (vae.encoder && vae.flow)
+    q = std::make_unique<FlowPosterior>(FlowPosterior::from_encoder(*vae.encoder, *vae.flow, X));
+  else if (vae.encoder)
+    q = std::make_unique<DiagonalGaussian>(DiagonalGaussian::from_encoder(*vae.encoder, X));
+  if (q) document["configuration"]["amortized_approximation"] = q->describe();
 
   std::printf("%s on %lld %s datapoints of %s\n\n", model.describe().c_str(), static_cast<long long>(count),
               split.c_str(), dataset.name.c_str());

@@ -1,5 +1,6 @@
 #include "core/io/vae_checkpoint.hpp"
 
+#include <cmath>
 #include <set>
 #include <stdexcept>
 
@@ -12,35 +13,59 @@ namespace {
 constexpr const char* kFormat = "vigap-vae";
 constexpr const char* kFormatVersion = "1";
 
-void add_network(SafetensorsFile& file, const std::string& prefix, const Mlp& network) {
-  for (size_t l = 0; l < network.layers().size(); ++l) {
-    const DenseLayer& layer = network.layers()[l];
+void add_layers(SafetensorsFile& file, const std::string& prefix, const std::vector<DenseLayer>& layers,
+                const VectorF& parameters) {
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const DenseLayer& layer = layers[l];
     const std::string name = prefix + ".layers." + std::to_string(l);
-    file.tensors[name + ".weight"] = tensor_from_matrix(layer.weight(network.parameters()));
-    file.tensors[name + ".bias"] = tensor_from_vector(layer.bias(network.parameters()));
+    file.tensors[name + ".weight"] = tensor_from_matrix(layer.weight(parameters));
+    file.tensors[name + ".bias"] = tensor_from_vector(layer.bias(parameters));
   }
 }
 
-void read_network(const SafetensorsFile& file, const std::string& path, const std::string& prefix, Mlp& network,
-                  std::set<std::string>& used) {
-  for (size_t l = 0; l < network.layers().size(); ++l) {
-    const DenseLayer& layer = network.layers()[l];
+void add_network(SafetensorsFile& file, const std::string& prefix, const Mlp& network) {
+  add_layers(file, prefix, network.layers(), network.parameters());
+}
+
+void add_flow(SafetensorsFile& file, const AffineCouplingFlow& flow) {
+  for (Index k = 0; k < flow.num_layers(); ++k)
+    add_layers(file, "flow.layers." + std::to_string(k) + ".conditioner", flow.conditioner_layers(k), flow.parameters());
+}
+
+void read_layers(const SafetensorsFile& file, const std::string& path, const std::string& prefix,
+                 const std::vector<DenseLayer>& layers, VectorF& parameters, std::set<std::string>& used) {
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const DenseLayer& layer = layers[l];
     const std::string name = prefix + ".layers." + std::to_string(l);
     for (const std::string& part : {std::string(".weight"), std::string(".bias")}) {
       if (file.tensors.find(name + part) == file.tensors.end())
         throw std::invalid_argument("checkpoint " + path + ": tensor '" + name + part +
                                     "' is missing (the architecture in its metadata needs it)");
     }
-    layer.weight(network.parameters()) =
+    layer.weight(parameters) =
         matrix_from_tensor(file.tensors.at(name + ".weight"), layer.output_dim(), layer.input_dim(),
                            "checkpoint " + path + ": tensor '" + name + ".weight'");
-    layer.bias(network.parameters()) = vector_from_tensor(file.tensors.at(name + ".bias"), layer.output_dim(),
-                                                          "checkpoint " + path + ": tensor '" + name + ".bias'");
+    layer.bias(parameters) = vector_from_tensor(file.tensors.at(name + ".bias"), layer.output_dim(),
+                                                "checkpoint " + path + ": tensor '" + name + ".bias'");
     used.insert(name + ".weight");
     used.insert(name + ".bias");
   }
+}
+
+void read_network(const SafetensorsFile& file, const std::string& path, const std::string& prefix, Mlp& network,
+                  std::set<std::string>& used) {
+  read_layers(file, path, prefix, network.layers(), network.parameters(), used);
   if (!network.parameters().allFinite())
     throw std::invalid_argument("checkpoint " + path + ": the " + prefix + " parameters contain NaN or infinity");
+}
+
+void read_flow(const SafetensorsFile& file, const std::string& path, AffineCouplingFlow& flow,
+               std::set<std::string>& used) {
+  for (Index k = 0; k < flow.num_layers(); ++k)
+    read_layers(file, path, "flow.layers." + std::to_string(k) + ".conditioner", flow.conditioner_layers(k),
+                flow.parameters(), used);
+  if (!flow.parameters().allFinite())
+    throw std::invalid_argument("checkpoint " + path + ": the flow parameters contain NaN or infinity");
 }
 
 std::vector<Index> read_sizes(const nlohmann::json& j, const char* key, const std::string& source) {
@@ -65,6 +90,25 @@ void VaeArchitecture::validate() const {
     if (h < 1) throw std::invalid_argument("--encoder-hidden sizes must be >= 1, found " + std::to_string(h));
   for (Index h : decoder_hidden)
     if (h < 1) throw std::invalid_argument("--decoder-hidden sizes must be >= 1, found " + std::to_string(h));
+  if (flow_layers < 0) throw std::invalid_argument("--flow-layers must be >= 0, found " + std::to_string(flow_layers));
+  if (flow_layers > 0) {
+    if (!has_encoder) throw std::invalid_argument("--flow-layers > 0 needs an encoder (the flow transforms its output)");
+    for (Index h : flow_hidden)
+      if (h < 1) throw std::invalid_argument("--flow-hidden sizes must be >= 1, found " + std::to_string(h));
+    if (!(flow_log_scale_bound > 0.0) || !std::isfinite(flow_log_scale_bound))
+      throw std::invalid_argument("flow_log_scale_bound must be finite and > 0, found " +
+                                  std::to_string(flow_log_scale_bound));
+  }
+}
+
+AffineCouplingFlowArchitecture VaeArchitecture::flow_architecture() const {
+  AffineCouplingFlowArchitecture a;
+  a.latent_dim = latent_dim;
+  a.num_layers = flow_layers;
+  a.hidden_sizes = flow_hidden;
+  a.activation = activation;
+  a.log_scale_bound = flow_log_scale_bound;
+  return a;
 }
 
 nlohmann::ordered_json VaeArchitecture::to_json() const {
@@ -76,6 +120,11 @@ nlohmann::ordered_json VaeArchitecture::to_json() const {
   j["activation"] = to_string(activation);
   j["likelihood"] = to_string(likelihood);
   j["has_encoder"] = has_encoder;
+  j["flow_layers"] = flow_layers;
+  if (flow_layers > 0) {
+    j["flow_hidden"] = flow_hidden;
+    j["flow_log_scale_bound"] = flow_log_scale_bound;
+  }
   return j;
 }
 
@@ -95,6 +144,17 @@ VaeArchitecture VaeArchitecture::from_json(const nlohmann::json& j, const std::s
   a.activation = parse_activation(j["activation"].get<std::string>());
   a.likelihood = parse_likelihood(j["likelihood"].get<std::string>());
   a.has_encoder = j.value("has_encoder", true);
+  if (j.contains("flow_layers")) {
+    if (!j["flow_layers"].is_number_integer())
+      throw std::invalid_argument(source + ": architecture field 'flow_layers' must be an integer");
+    a.flow_layers = j["flow_layers"].get<Index>();
+  }
+  if (a.flow_layers > 0) {
+    a.flow_hidden = read_sizes(j, "flow_hidden", source);
+    if (!j.contains("flow_log_scale_bound") || !j["flow_log_scale_bound"].is_number())
+      throw std::invalid_argument(source + ": architecture field 'flow_log_scale_bound' must be a number");
+    a.flow_log_scale_bound = j["flow_log_scale_bound"].get<double>();
+  }
   a.validate();
   return a;
 }
@@ -103,14 +163,19 @@ Vae::Vae(const VaeArchitecture& a)
     : architecture(a),
       decoder((a.validate(), a.latent_dim), a.decoder_hidden, a.data_dim, a.activation, a.likelihood) {
   if (a.has_encoder) encoder.emplace(a.data_dim, a.encoder_hidden, a.latent_dim, a.activation);
+  if (a.flow_layers > 0) flow.emplace(a.flow_architecture());
 }
 
 void save_vae_checkpoint(const std::string& path, const Vae& vae) {
   if (vae.architecture.has_encoder != vae.encoder.has_value())
     throw std::invalid_argument("save_vae_checkpoint: the architecture and the encoder disagree on whether there is one");
+  if ((vae.architecture.flow_layers > 0) != vae.flow.has_value() ||
+      (vae.flow && vae.flow->num_parameters() != AffineCouplingFlow(vae.architecture.flow_architecture()).num_parameters()))
+    throw std::invalid_argument("save_vae_checkpoint: the architecture and the flow disagree");
   SafetensorsFile file;
   if (vae.encoder) add_network(file, "encoder", vae.encoder->network());
   add_network(file, "decoder", vae.decoder.network());
+  if (vae.flow) add_flow(file, *vae.flow);
   file.metadata = vae.metadata;
   file.metadata["format"] = kFormat;
   file.metadata["format_version"] = kFormatVersion;
@@ -137,6 +202,7 @@ Vae load_vae_checkpoint(const std::string& path) {
   std::set<std::string> used;
   if (vae.encoder) read_network(file, path, "encoder", vae.encoder->network(), used);
   read_network(file, path, "decoder", vae.decoder.network(), used);
+  if (vae.flow) read_flow(file, path, *vae.flow, used);
   std::string unexpected;
   for (const auto& [name, tensor] : file.tensors)
     if (!used.count(name)) unexpected += (unexpected.empty() ? "" : ", ") + name;

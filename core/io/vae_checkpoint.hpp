@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/models/mlp_decoder_model.hpp"
+#include "core/variational/affine_coupling_flow.hpp"
 #include "core/variational/gaussian_encoder.hpp"
 
 namespace vigap {
@@ -20,7 +21,14 @@ struct VaeArchitecture {
   Activation activation = Activation::tanh;
   Likelihood likelihood = Likelihood::bernoulli;
   bool has_encoder = true;
+  /// K affine coupling layers of a global flow after the encoder (0: plain Gaussian encoder).
+  /// Checkpoints without the field (older ones) load as 0.
+  Index flow_layers = 0;
+  std::vector<Index> flow_hidden{64};  ///< hidden sizes of each coupling layer's conditioner
+  double flow_log_scale_bound = 3.0;   ///< AffineCouplingFlowArchitecture::log_scale_bound
 
+  /// The flow's shapes (latent_dim, flow_layers, flow_hidden, activation, flow_log_scale_bound).
+  AffineCouplingFlowArchitecture flow_architecture() const;
   /// Throws std::invalid_argument naming the field when a size is out of range.
   void validate() const;
   nlohmann::ordered_json to_json() const;
@@ -32,6 +40,7 @@ struct VaeArchitecture {
 struct Vae {
   VaeArchitecture architecture;
   std::optional<GaussianEncoder> encoder;
+  std::optional<AffineCouplingFlow> flow;  ///< present iff architecture.flow_layers > 0
   MlpDecoderModel decoder;
   std::map<std::string, std::string> metadata;  ///< free-form (training settings, dataset)
 
@@ -42,6 +51,7 @@ struct Vae {
 /// Writes the VAE to `path` in the safetensors format (written to a temporary file and renamed).
 /// Tensors are named as PyTorch's nn.Linear would name them, weights [out, in] row-major:
 /// "encoder.layers.{l}.weight", "encoder.layers.{l}.bias", "decoder.layers.{l}.weight", ...
+/// and, with a flow, coupling layer k's conditioner as "flow.layers.{k}.conditioner.layers.{l}.weight"/".bias".
 /// The "__metadata__" entry holds "format" = "vigap-vae", "format_version", "architecture" (JSON)
 /// and vae.metadata.
 void save_vae_checkpoint(const std::string& path, const Vae& vae);

@@ -7,6 +7,31 @@
 
 namespace vigap {
 
+namespace {
+
+// Per datapoint b, from the log weights log w_{b,s}: f_b = log (1/S) Σ_s w_{b,s} (IWAE) or
+// (1/S) Σ_s log w_{b,s} (ELBO), and the column weights a_c = ∂F/∂ log w_c of F = (1/B) Σ_b f_b.
+VectorD combine_log_weights(const VectorD& log_weight, Index B, Index S, TrainingObjective objective,
+                            VectorF& column_weights) {
+  VectorD f(B);
+  column_weights.resize(B * S);
+  for (Index b = 0; b < B; ++b) {
+    const auto segment = log_weight.segment(b * S, S);
+    if (objective == TrainingObjective::iwae) {
+      const double lse = log_sum_exp(segment);
+      f(b) = lse - std::log(static_cast<double>(S));
+      for (Index s = 0; s < S; ++s)
+        column_weights(b * S + s) = static_cast<float>(std::exp(segment(s) - lse) / static_cast<double>(B));
+    } else {
+      f(b) = segment.mean();
+      column_weights.segment(b * S, S).setConstant(1.0f / static_cast<float>(B * S));
+    }
+  }
+  return f;
+}
+
+}  // namespace
+
 TrainingObjective parse_training_objective(const std::string& name) {
   if (name == "elbo") return TrainingObjective::elbo;
   if (name == "iwae") return TrainingObjective::iwae;
@@ -74,20 +99,8 @@ double vae_objective(const GaussianEncoder& encoder, const MlpDecoderModel& deco
     }
   }
 
-  VectorD f(B);
-  ws.column_weights.resize(B * S);  // ∂F/∂(log w_c)
-  for (Index b = 0; b < B; ++b) {
-    const auto segment = log_weight.segment(b * S, S);
-    if (options.objective == TrainingObjective::iwae) {
-      const double lse = log_sum_exp(segment);
-      f(b) = lse - std::log(static_cast<double>(S));
-      for (Index s = 0; s < S; ++s)
-        ws.column_weights(b * S + s) = static_cast<float>(std::exp(segment(s) - lse) / static_cast<double>(B));
-    } else {
-      f(b) = segment.mean() - (analytic ? options.kl_weight * kl_analytic(b) : 0.0);
-      ws.column_weights.segment(b * S, S).setConstant(1.0f / static_cast<float>(B * S));
-    }
-  }
+  VectorD f = combine_log_weights(log_weight, B, S, options.objective, ws.column_weights);
+  if (analytic) f -= options.kl_weight * kl_analytic;
   if (per_datapoint != nullptr) *per_datapoint = f;
   const double objective = f.mean();
   if (grad_encoder == nullptr && grad_decoder == nullptr) return objective;
@@ -118,6 +131,76 @@ double vae_objective(const GaussianEncoder& encoder, const MlpDecoderModel& deco
     // β ∂(-log q)/∂v_j = β/2 per column, weighted by a_c; Σ_s a_{b,s} = 1/B.
     ws.grad_log_variance.array() += 0.5f * beta * inv_B;
   }
+  grad_encoder->setZero(encoder.network().num_parameters());
+  encoder.backward(X, ws.grad_mean, ws.grad_log_variance, ws.encoder, grad_encoder);
+  return objective;
+}
+
+double vae_objective(const GaussianEncoder& encoder, const AffineCouplingFlow* flow, const MlpDecoderModel& decoder,
+                     const MatrixF& X, const MatrixF& noise, const VaeObjectiveOptions& options,
+                     VaeObjectiveWorkspace& ws, VectorF* grad_encoder, VectorF* grad_flow, VectorF* grad_decoder,
+                     VectorD* per_datapoint) {
+  if (flow == nullptr) return vae_objective(encoder, decoder, X, noise, options, ws, grad_encoder, grad_decoder, per_datapoint);
+  options.validate();
+  const Index B = X.cols();
+  const Index S = options.samples;
+  const Index d = encoder.latent_dim();
+  if (decoder.latent_dim() != d || decoder.data_dim() != encoder.data_dim() || flow->latent_dim() != d)
+    throw std::invalid_argument("vae_objective: encoder " + encoder.describe() + ", flow " + flow->describe() +
+                                " and decoder " + decoder.describe() + " do not fit together");
+  if (noise.rows() != d || noise.cols() != B * S)
+    throw std::invalid_argument("vae_objective: noise must be " + std::to_string(d) + " x " +
+                                std::to_string(B * S) + ", found " + std::to_string(noise.rows()) + " x " +
+                                std::to_string(noise.cols()));
+  if (options.objective == TrainingObjective::elbo && options.kl_estimator == KlEstimator::analytic)
+    throw std::invalid_argument(
+        "the ELBO of a flow posterior has no analytic KL term: use --kl monte-carlo (or auto) with --flow-layers");
+  const float beta = static_cast<float>(options.kl_weight);
+
+  encoder.forward(X, ws.encoder, ws.mean, ws.log_variance);
+  const MatrixF std_dev = (0.5f * ws.log_variance.array()).exp();
+  ws.base_latents.resize(d, B * S);
+  for (Index c = 0; c < B * S; ++c)
+    ws.base_latents.col(c) = ws.mean.col(c / S) + std_dev.col(c / S).cwiseProduct(noise.col(c));
+  flow->forward(ws.base_latents, ws.flow, ws.latents, ws.log_det);
+
+  // log w_c = log p(x|z_c) + β(-½‖z_c‖² + ½‖ε_c‖² + ½ Σ_j v_j + log det_c); the 2π terms cancel.
+  VectorD log_weight = decoder.forward(X, ws.latents, S, ws.decoder);
+  for (Index c = 0; c < B * S; ++c) {
+    const double log_ratio = -0.5 * ws.latents.col(c).cast<double>().squaredNorm() +
+                             0.5 * noise.col(c).cast<double>().squaredNorm() +
+                             0.5 * ws.log_variance.col(c / S).cast<double>().sum() + ws.log_det(c);
+    log_weight(c) += options.kl_weight * log_ratio;
+  }
+  const VectorD f = combine_log_weights(log_weight, B, S, options.objective, ws.column_weights);
+  if (per_datapoint != nullptr) *per_datapoint = f;
+  const double objective = f.mean();
+  if (grad_encoder == nullptr && grad_flow == nullptr && grad_decoder == nullptr) return objective;
+
+  if (grad_decoder != nullptr) grad_decoder->setZero(decoder.network().num_parameters());
+  const bool through_latents = grad_encoder != nullptr || grad_flow != nullptr;
+  decoder.backward(X, ws.latents, S, ws.column_weights, ws.decoder, grad_decoder,
+                   through_latents ? &ws.grad_latents : nullptr);
+  if (!through_latents) return objective;
+
+  // ∂F/∂z_c = decoder part - β a_c z_c;  ∂F/∂(log det_c) = β a_c.
+  for (Index c = 0; c < B * S; ++c) ws.grad_latents.col(c) -= (beta * ws.column_weights(c)) * ws.latents.col(c);
+  ws.grad_log_det = beta * ws.column_weights;
+  if (grad_flow != nullptr) grad_flow->setZero(flow->num_parameters());
+  flow->backward(ws.flow, ws.grad_latents, ws.grad_log_det, grad_flow,
+                 grad_encoder != nullptr ? &ws.grad_base_latents : nullptr);
+  if (grad_encoder == nullptr) return objective;
+
+  // Through z_0 = μ + exp(v/2) ε, plus β ∂(½ Σ v)/∂v_j = β/2 per column weight (Σ_s a_{b,s} = 1/B).
+  ws.grad_mean.setZero(d, B);
+  ws.grad_log_variance.setZero(d, B);
+  for (Index c = 0; c < B * S; ++c) {
+    const Index b = c / S;
+    ws.grad_mean.col(b) += ws.grad_base_latents.col(c);
+    ws.grad_log_variance.col(b) +=
+        0.5f * ws.grad_base_latents.col(c).cwiseProduct(std_dev.col(b)).cwiseProduct(noise.col(c));
+  }
+  ws.grad_log_variance.array() += 0.5f * beta / static_cast<float>(B);
   grad_encoder->setZero(encoder.network().num_parameters());
   encoder.backward(X, ws.grad_mean, ws.grad_log_variance, ws.encoder, grad_encoder);
   return objective;

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/models/mlp_decoder_model.hpp"
+#include "core/variational/affine_coupling_flow.hpp"
 #include "core/variational/gaussian_encoder.hpp"
 
 namespace vigap {
@@ -39,6 +40,11 @@ struct VaeObjectiveWorkspace {
   MlpDecoderModel::Workspace decoder;
   MatrixF mean, log_variance, latents, grad_latents, grad_mean, grad_log_variance;
   VectorF column_weights;
+  // Flow posterior only:
+  AffineCouplingFlow::Workspace flow;
+  MatrixF base_latents, grad_base_latents;
+  VectorD log_det;
+  VectorF grad_log_det;
 };
 
 /// The per-batch objective F = (1/B) Σ_b f_b(x_b), f_b as in VaeObjectiveOptions, with
@@ -50,5 +56,18 @@ struct VaeObjectiveWorkspace {
 double vae_objective(const GaussianEncoder& encoder, const MlpDecoderModel& decoder, const MatrixF& X,
                      const MatrixF& noise, const VaeObjectiveOptions& options, VaeObjectiveWorkspace& workspace,
                      VectorF* grad_encoder, VectorF* grad_decoder, VectorD* per_datapoint = nullptr);
+
+/// The same objective for the flow posterior q(z|x): z_0 = μ_φ(x) + exp(v_φ(x)/2) ⊙ ε, z = T_ψ(z_0)
+/// with one global AffineCouplingFlow T_ψ shared by every datapoint (not conditioned on x), so
+///   log q(z|x) = log N(z_0; μ, diag e^v) - log|det ∂T_ψ/∂z_0|,
+///   log p(z) - log q(z|x) = -½‖z‖² + ½‖ε‖² + ½ Σ_j v_j + log|det ∂T_ψ/∂z_0|.
+/// q's KL to the prior has no closed form, so the ELBO needs options.kl_estimator = monte_carlo
+/// (std::invalid_argument otherwise); IWAE is as before. With flow == nullptr this is exactly
+/// the Gaussian vae_objective above (grad_flow untouched). Writes ∂F/∂ψ into *grad_flow when
+/// non-null (overwriting it). Bias direction as above: with β = 1 a lower bound on log p(x).
+double vae_objective(const GaussianEncoder& encoder, const AffineCouplingFlow* flow, const MlpDecoderModel& decoder,
+                     const MatrixF& X, const MatrixF& noise, const VaeObjectiveOptions& options,
+                     VaeObjectiveWorkspace& workspace, VectorF* grad_encoder, VectorF* grad_flow,
+                     VectorF* grad_decoder, VectorD* per_datapoint = nullptr);
 
 }  // namespace vigap

@@ -69,6 +69,13 @@ MatrixF binarize(const MatrixF& images, Binarization binarization, float thresho
 ObjectiveEstimate evaluate_vae_objective(const GaussianEncoder& encoder, const MlpDecoderModel& decoder,
                                          const MatrixF& X, const VaeObjectiveOptions& options, Index batch_size,
                                          Rng& rng, VectorD* per_datapoint) {
+  return evaluate_vae_objective(encoder, nullptr, decoder, X, options, batch_size, rng, per_datapoint);
+}
+
+ObjectiveEstimate evaluate_vae_objective(const GaussianEncoder& encoder, const AffineCouplingFlow* flow,
+                                         const MlpDecoderModel& decoder, const MatrixF& X,
+                                         const VaeObjectiveOptions& options, Index batch_size, Rng& rng,
+                                         VectorD* per_datapoint) {
   if (batch_size < 1) throw std::invalid_argument("evaluation batch size must be >= 1");
   VectorD values(X.cols());
   VaeObjectiveWorkspace ws;
@@ -78,7 +85,8 @@ ObjectiveEstimate evaluate_vae_objective(const GaussianEncoder& encoder, const M
     const Index n = std::min(batch_size, X.cols() - start);
     noise.resize(encoder.latent_dim(), n * options.samples);
     fill_standard_normal(noise, rng);
-    vae_objective(encoder, decoder, X.middleCols(start, n), noise, options, ws, nullptr, nullptr, &batch_values);
+    vae_objective(encoder, flow, decoder, X.middleCols(start, n), noise, options, ws, nullptr, nullptr, nullptr,
+                  &batch_values);
     values.segment(start, n) = batch_values;
   }
   const MeanAndStandardError stats = mean_and_standard_error(values);
@@ -89,7 +97,20 @@ ObjectiveEstimate evaluate_vae_objective(const GaussianEncoder& encoder, const M
 VaeTrainingSummary train_vae(GaussianEncoder& encoder, MlpDecoderModel& decoder, const MatrixF& train_images,
                              const MatrixF& validation_images, const VaeTrainerOptions& options, Rng& rng,
                              const ProgressReporter& progress) {
+  return train_vae(encoder, nullptr, decoder, train_images, validation_images, options, rng, progress);
+}
+
+VaeTrainingSummary train_vae(GaussianEncoder& encoder, AffineCouplingFlow* flow, MlpDecoderModel& decoder,
+                             const MatrixF& train_images, const MatrixF& validation_images,
+                             const VaeTrainerOptions& options, Rng& rng, const ProgressReporter& progress) {
   options.validate();
+  if (flow != nullptr && options.objective.objective == TrainingObjective::elbo &&
+      options.objective.kl_estimator == KlEstimator::analytic)
+    throw std::invalid_argument(
+        "the ELBO of a flow posterior has no analytic KL term: use --kl monte-carlo (or auto) with --flow-layers");
+  if (flow != nullptr && flow->latent_dim() != encoder.latent_dim())
+    throw std::invalid_argument("train_vae: the flow has latent dimension " + std::to_string(flow->latent_dim()) +
+                                ", the encoder " + std::to_string(encoder.latent_dim()));
   if (train_images.cols() < 1) throw std::invalid_argument("train_vae: the training set is empty");
   if (train_images.rows() != encoder.data_dim())
     throw std::invalid_argument("train_vae: images have dimension " + std::to_string(train_images.rows()) +
@@ -103,7 +124,8 @@ VaeTrainingSummary train_vae(GaussianEncoder& encoder, MlpDecoderModel& decoder,
   const Index S = options.objective.samples;
   Adam encoder_adam(encoder.network().num_parameters(), options.adam);
   Adam decoder_adam(decoder.network().num_parameters(), options.adam);
-  VectorF grad_encoder, grad_decoder;
+  Adam flow_adam(flow != nullptr ? flow->num_parameters() : 0, options.adam);
+  VectorF grad_encoder, grad_flow, grad_decoder;
   VaeObjectiveWorkspace ws;
   MatrixF batch(train_images.rows(), options.batch_size), noise;
   std::vector<Index> order(static_cast<size_t>(N));
@@ -116,6 +138,7 @@ VaeTrainingSummary train_vae(GaussianEncoder& encoder, MlpDecoderModel& decoder,
   VaeObjectiveOptions validation_objective = options.objective;
   validation_objective.kl_weight = 1.0;
   elbo_options.samples = options.validation_samples;
+  if (flow != nullptr) elbo_options.kl_estimator = KlEstimator::monte_carlo;  // no analytic KL for a flow
 
   VaeTrainingSummary summary;
   double training_seconds = 0.0;
@@ -140,9 +163,10 @@ VaeTrainingSummary train_vae(GaussianEncoder& encoder, MlpDecoderModel& decoder,
       }
       noise.resize(d, n * S);
       fill_standard_normal(noise, rng);
-      const double objective =
-          vae_objective(encoder, decoder, batch, noise, step_options, ws, &grad_encoder, &grad_decoder);
-      if (!std::isfinite(objective) || !grad_encoder.allFinite() || !grad_decoder.allFinite())
+      const double objective = vae_objective(encoder, flow, decoder, batch, noise, step_options, ws, &grad_encoder,
+                                             flow != nullptr ? &grad_flow : nullptr, &grad_decoder);
+      if (!std::isfinite(objective) || !grad_encoder.allFinite() || !grad_decoder.allFinite() ||
+          (flow != nullptr && !grad_flow.allFinite()))
         throw std::runtime_error("training diverged in epoch " + std::to_string(epoch + 1) + ", batch " +
                                  std::to_string(k + 1) + ": the objective or its gradient is not finite (objective " +
                                  std::to_string(objective) +
@@ -152,6 +176,10 @@ VaeTrainingSummary train_vae(GaussianEncoder& encoder, MlpDecoderModel& decoder,
       grad_decoder = -grad_decoder;
       encoder_adam.step(encoder.network().parameters(), grad_encoder, lr);
       decoder_adam.step(decoder.network().parameters(), grad_decoder, lr);
+      if (flow != nullptr) {
+        grad_flow = -grad_flow;
+        flow_adam.step(flow->parameters(), grad_flow, lr);
+      }
       if (progress.enabled() && (k % 20 == 0 || k + 1 == batches_per_epoch))
         progress.update("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(options.epochs) + "  batch " +
                         std::to_string(k + 1) + "/" + std::to_string(batches_per_epoch) + "  objective " +
@@ -166,11 +194,11 @@ VaeTrainingSummary train_vae(GaussianEncoder& encoder, MlpDecoderModel& decoder,
     record.examples_per_second = static_cast<double>(N) / record.seconds;
     record.train_objective = objective_sum / static_cast<double>(batches_per_epoch);
     if (validation.cols() > 0) {
-      const ObjectiveEstimate elbo = evaluate_vae_objective(encoder, decoder, validation, elbo_options, 500, rng);
+      const ObjectiveEstimate elbo = evaluate_vae_objective(encoder, flow, decoder, validation, elbo_options, 500, rng);
       record.validation_elbo = elbo.mean;
       record.validation_elbo_standard_error = elbo.standard_error;
       record.validation_objective =
-          evaluate_vae_objective(encoder, decoder, validation, validation_objective, 500, rng).mean;
+          evaluate_vae_objective(encoder, flow, decoder, validation, validation_objective, 500, rng).mean;
       if (!std::isfinite(record.validation_elbo) || !std::isfinite(record.validation_objective))
         throw std::runtime_error("training diverged: the validation objective after epoch " +
                                  std::to_string(epoch + 1) + " is not finite");

@@ -40,7 +40,7 @@ struct EpochRecord {
   double learning_rate = 0.0;
   double kl_weight = 1.0;                 ///< β at the end of the epoch
   double train_objective = 0.0;           ///< mean over the epoch's batches of the (β-weighted) objective
-  double validation_elbo = 0.0;           ///< mean ELBO (β = 1, analytic KL) on the validation set
+  double validation_elbo = 0.0;           ///< mean ELBO (β = 1, analytic KL; Monte Carlo KL with a flow) on the validation set
   double validation_elbo_standard_error = 0.0;  ///< across validation points
   double validation_objective = 0.0;      ///< mean of the training objective (β = 1) on the validation set
   double seconds = 0.0;                   ///< training time of the epoch (excludes validation)
@@ -66,6 +66,14 @@ VaeTrainingSummary train_vae(GaussianEncoder& encoder, MlpDecoderModel& decoder,
                              const MatrixF& validation_images, const VaeTrainerOptions& options, Rng& rng,
                              const ProgressReporter& progress);
 
+/// As above with the flow posterior of vae_objective: when flow is non-null its global parameters
+/// are trained with encoder and decoder (their own Adam state), and every ELBO (training and
+/// validation) uses the Monte Carlo KL form; options.objective must then not ask for the
+/// analytic KL (std::invalid_argument). flow == nullptr is exactly the Gaussian train_vae.
+VaeTrainingSummary train_vae(GaussianEncoder& encoder, AffineCouplingFlow* flow, MlpDecoderModel& decoder,
+                             const MatrixF& train_images, const MatrixF& validation_images,
+                             const VaeTrainerOptions& options, Rng& rng, const ProgressReporter& progress);
+
 /// Mean and standard error (across points) of the objective on X with fresh noise from rng,
 /// evaluated in batches; per-point values in *per_datapoint when non-null.
 struct ObjectiveEstimate {
@@ -75,5 +83,10 @@ struct ObjectiveEstimate {
 ObjectiveEstimate evaluate_vae_objective(const GaussianEncoder& encoder, const MlpDecoderModel& decoder,
                                          const MatrixF& X, const VaeObjectiveOptions& options, Index batch_size,
                                          Rng& rng, VectorD* per_datapoint = nullptr);
+/// The same with the flow posterior (flow may be null: the Gaussian encoder alone).
+ObjectiveEstimate evaluate_vae_objective(const GaussianEncoder& encoder, const AffineCouplingFlow* flow,
+                                         const MlpDecoderModel& decoder, const MatrixF& X,
+                                         const VaeObjectiveOptions& options, Index batch_size, Rng& rng,
+                                         VectorD* per_datapoint = nullptr);
 
 }  // namespace vigap

@@ -1,0 +1,115 @@
+#include "core/variational/flow_posterior.hpp"
+
+#include <cmath>
+#include <numbers>
+#include <stdexcept>
+
+namespace vigap {
+
+FlowPosterior::FlowPosterior(MatrixD base_mean, MatrixD base_log_variance, std::vector<AffineCouplingFlow> flows,
+                             std::string name)
+    : base_mean_(std::move(base_mean)),
+      base_log_variance_(std::move(base_log_variance)),
+      flows_(std::move(flows)),
+      name_(std::move(name)) {
+  if (base_mean_.rows() < 1 || base_mean_.rows() != base_log_variance_.rows() ||
+      base_mean_.cols() != base_log_variance_.cols())
+    throw std::invalid_argument("FlowPosterior: base mean (" + std::to_string(base_mean_.rows()) + " x " +
+                                std::to_string(base_mean_.cols()) + ") and log-variance (" +
+                                std::to_string(base_log_variance_.rows()) + " x " +
+                                std::to_string(base_log_variance_.cols()) + ") must be non-empty and of one shape");
+  if (!base_mean_.allFinite() || !base_log_variance_.allFinite())
+    throw std::invalid_argument("FlowPosterior: base mean and log-variance must be finite");
+  if (flows_.size() != 1 && static_cast<Index>(flows_.size()) != base_mean_.cols())
+    throw std::invalid_argument("FlowPosterior: expected 1 shared flow or one per datapoint (" +
+                                std::to_string(base_mean_.cols()) + "), found " + std::to_string(flows_.size()));
+  for (const AffineCouplingFlow& f : flows_) {
+    if (f.latent_dim() != base_mean_.rows())
+      throw std::invalid_argument("FlowPosterior: a flow has latent dimension " + std::to_string(f.latent_dim()) +
+                                  ", the base Gaussian " + std::to_string(base_mean_.rows()));
+    if (!f.parameters().allFinite()) throw std::invalid_argument("FlowPosterior: flow parameters must be finite");
+  }
+}
+
+FlowPosterior FlowPosterior::from_encoder(const GaussianEncoder& encoder, const AffineCouplingFlow& flow,
+                                          const MatrixF& X) {
+  GaussianEncoder::Workspace ws;
+  MatrixF mean, log_variance;
+  encoder.forward(X, ws, mean, log_variance);
+  return FlowPosterior(mean.cast<double>(), log_variance.cast<double>(), {flow},
+                       "amortized flow posterior (encoder + global " + flow.describe() + ")");
+}
+
+std::string FlowPosterior::describe() const {
+  return name_ + " [" + flows_.front().describe() + (shares_flow() ? ", shared" : ", one per datapoint") + "]";
+}
+
+VectorD FlowPosterior::base_log_density(const MatrixD& Z0, Index S) const {
+  const double constant = -0.5 * static_cast<double>(latent_dim()) * std::log(2.0 * std::numbers::pi);
+  VectorD out(Z0.cols());
+  for (Index c = 0; c < Z0.cols(); ++c) {
+    const Index b = c / S;
+    const auto standardized = (Z0.col(c) - base_mean_.col(b)).array() * (-0.5 * base_log_variance_.col(b).array()).exp();
+    out(c) = constant - 0.5 * (standardized.square().sum() + base_log_variance_.col(b).sum());
+  }
+  return out;
+}
+
+MatrixD FlowPosterior::sample(Index S, Rng& rng) const {
+  VectorD unused;
+  return sample_with_log_density(S, rng, unused);
+}
+
+MatrixD FlowPosterior::sample_with_log_density(Index S, Rng& rng, VectorD& log_density_out) const {
+  if (S < 1) throw std::invalid_argument("FlowPosterior::sample: samples per datapoint must be >= 1, found " + std::to_string(S));
+  const Index d = latent_dim();
+  const Index B = num_datapoints();
+  const MatrixD eps = standard_normal_matrix(d, B * S, rng);
+  MatrixF Z0(d, B * S);
+  const double constant = -0.5 * static_cast<double>(d) * std::log(2.0 * std::numbers::pi);
+  log_density_out.resize(B * S);
+  for (Index c = 0; c < B * S; ++c) {
+    const Index b = c / S;
+    Z0.col(c) = (base_mean_.col(b).array() + (0.5 * base_log_variance_.col(b).array()).exp() * eps.col(c).array())
+                    .cast<float>()
+                    .matrix();
+    log_density_out(c) = constant - 0.5 * (eps.col(c).squaredNorm() + base_log_variance_.col(b).sum());
+  }
+  AffineCouplingFlow::Workspace ws;
+  MatrixF Z;
+  VectorD log_det;
+  if (shares_flow()) {
+    flows_.front().forward(Z0, ws, Z, log_det);
+    log_density_out -= log_det;
+    return Z.cast<double>();
+  }
+  MatrixD out(d, B * S);
+  for (Index b = 0; b < B; ++b) {
+    flows_[static_cast<size_t>(b)].forward(Z0.middleCols(b * S, S), ws, Z, log_det);
+    out.middleCols(b * S, S) = Z.cast<double>();
+    log_density_out.segment(b * S, S) -= log_det;
+  }
+  return out;
+}
+
+VectorD FlowPosterior::log_density(const MatrixD& Z, Index S) const {
+  check_latents(Z, S, "FlowPosterior::log_density");
+  const Index B = num_datapoints();
+  const MatrixF Zf = Z.cast<float>();
+  MatrixF Z0;
+  VectorD log_det;
+  if (shares_flow()) {
+    flows_.front().inverse(Zf, Z0, log_det);
+    return base_log_density(Z0.cast<double>(), S) - log_det;
+  }
+  MatrixD Z0_all(latent_dim(), B * S);
+  VectorD log_det_all(B * S);
+  for (Index b = 0; b < B; ++b) {
+    flows_[static_cast<size_t>(b)].inverse(Zf.middleCols(b * S, S), Z0, log_det);
+    Z0_all.middleCols(b * S, S) = Z0.cast<double>();
+    log_det_all.segment(b * S, S) = log_det;
+  }
+  return base_log_density(Z0_all, S) - log_det_all;
+}
+
+}  // namespace vigap

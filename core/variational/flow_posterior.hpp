@@ -1,0 +1,53 @@
+#pragma once
+// q(z|x_b): a diagonal Gaussian base pushed through an affine coupling flow.
+#include <string>
+#include <vector>
+
+#include "core/variational/affine_coupling_flow.hpp"
+#include "core/variational/gaussian_encoder.hpp"
+#include "core/variational/posterior_approximation.hpp"
+
+namespace vigap {
+
+/// z_0 = μ_b + exp(v_b / 2) ⊙ ε, ε ~ N(0, I);  z = T_b(z_0);
+///   log q(z|x_b) = log q_0(z_0|x_b) - log|det ∂T_b/∂z_0|,
+///   log q_0(z_0|x_b) = Σ_j -½[log 2π + v_j + (z_0j - μ_j)² e^{-v_j}].
+/// Either one flow shared by every datapoint (the amortized posterior: encoder base, global
+/// flow) or one flow per datapoint (the locally fitted flow). The flow is invertible in closed
+/// form, so log_density of arbitrary points is exact: z_0 = T_b⁻¹(z).
+/// Flows run in float (as the networks do); base densities and sums are double.
+class FlowPosterior final : public PosteriorApproximation {
+ public:
+  /// base_mean and base_log_variance are d x B; flows holds 1 (shared) or B flows of dimension d.
+  FlowPosterior(MatrixD base_mean, MatrixD base_log_variance, std::vector<AffineCouplingFlow> flows,
+                std::string name = "affine coupling flow posterior");
+
+  /// The amortized flow posterior: the encoder's N(μ_φ(x), diag e^{v_φ(x)}) for the columns of X,
+  /// pushed through the global flow.
+  static FlowPosterior from_encoder(const GaussianEncoder& encoder, const AffineCouplingFlow& flow, const MatrixF& X);
+
+  Index latent_dim() const override { return base_mean_.rows(); }
+  Index num_datapoints() const override { return base_mean_.cols(); }
+  std::string describe() const override;
+  MatrixD sample(Index S, Rng& rng) const override;
+  VectorD log_density(const MatrixD& Z, Index S) const override;
+  MatrixD sample_with_log_density(Index S, Rng& rng, VectorD& log_density) const override;
+
+  const MatrixD& base_mean() const { return base_mean_; }
+  const MatrixD& base_log_variance() const { return base_log_variance_; }
+  bool shares_flow() const { return flows_.size() == 1; }
+  const std::vector<AffineCouplingFlow>& flows() const { return flows_; }
+  /// The flow of datapoint b.
+  const AffineCouplingFlow& flow(Index b) const { return flows_[shares_flow() ? 0 : static_cast<size_t>(b)]; }
+
+ private:
+  /// log q_0(z_0 | x_b) of each column (b = c / S).
+  VectorD base_log_density(const MatrixD& Z0, Index S) const;
+
+  MatrixD base_mean_;
+  MatrixD base_log_variance_;
+  std::vector<AffineCouplingFlow> flows_;
+  std::string name_;
+};
+
+}  // namespace vigap

@@ -1,0 +1,288 @@
+#include "core/variational/local_gaussian_optimization.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+
+#include "core/nn/columnwise_adam.hpp"
+#include "core/progress_reporter.hpp"
+
+namespace vigap {
+
+LocalGaussianFamily parse_local_gaussian_family(const std::string& name) {
+  if (name == "diagonal") return LocalGaussianFamily::diagonal;
+  if (name == "full-covariance" || name == "full_covariance") return LocalGaussianFamily::full_covariance;
+  throw std::invalid_argument("unknown local Gaussian family '" + name + "': expected diagonal or full-covariance");
+}
+
+std::string to_string(LocalGaussianFamily family) {
+  switch (family) {
+    case LocalGaussianFamily::diagonal: return "diagonal";
+    case LocalGaussianFamily::full_covariance: return "full-covariance";
+  }
+  return "unknown";
+}
+
+namespace {
+
+void require(bool condition, const std::string& option, const std::string& expected, const std::string& found) {
+  if (!condition)
+    throw std::invalid_argument("LocalOptimizationOptions: " + option + " must be " + expected + ", found " + found);
+}
+
+std::string number(double value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+/// One datapoint's parameter column θ = (μ, log L_jj, strictly lower L_ij in column-major order).
+struct ParameterLayout {
+  Index d;
+  bool full;
+  Index size() const { return 2 * d + (full ? d * (d - 1) / 2 : 0); }
+
+  /// L (d x d lower triangular) from θ; for the diagonal family only its diagonal is nonzero.
+  void cholesky_factor(const Eigen::Ref<const VectorD>& theta, MatrixD& L) const {
+    L.setZero(d, d);
+    L.diagonal() = theta.segment(d, d).array().exp().matrix();
+    if (!full) return;
+    Index k = 2 * d;
+    for (Index j = 0; j < d; ++j)
+      for (Index i = j + 1; i < d; ++i) L(i, j) = theta(k++);
+  }
+
+  /// log p(z) - log q(z) = -½‖z‖² + ½‖ε‖² + Σ_j log L_jj for z = μ + L ε (the 2π terms cancel).
+  VectorD log_prior_minus_log_density(const Eigen::Ref<const VectorD>& theta, const MatrixD& Z,
+                                      const MatrixD& eps) const {
+    const double log_det = theta.segment(d, d).sum();
+    return (0.5 * (eps.colwise().squaredNorm() - Z.colwise().squaredNorm()).array() + log_det).transpose();
+  }
+};
+
+/// Z.middleCols(k·S, S) = μ_b + L_b ε for the k-th active datapoint b.
+MatrixD reparameterize(const ParameterLayout& layout, const MatrixD& theta, const std::vector<Index>& active,
+                       const MatrixD& eps, Index S) {
+  MatrixD Z(layout.d, eps.cols());
+  MatrixD L;
+  for (size_t k = 0; k < active.size(); ++k) {
+    const auto column = theta.col(active[k]);
+    const Index first = static_cast<Index>(k) * S;
+    if (layout.full) {
+      layout.cholesky_factor(column, L);
+      Z.middleCols(first, S).noalias() = L.triangularView<Eigen::Lower>() * eps.middleCols(first, S);
+    } else {
+      Z.middleCols(first, S) = column.segment(layout.d, layout.d).array().exp().matrix().asDiagonal() *
+                               eps.middleCols(first, S);
+    }
+    Z.middleCols(first, S).colwise() += column.head(layout.d);
+  }
+  return Z;
+}
+
+MatrixF gather_columns(const MatrixF& X, const std::vector<Index>& columns) {
+  MatrixF out(X.rows(), static_cast<Index>(columns.size()));
+  for (size_t k = 0; k < columns.size(); ++k) out.col(static_cast<Index>(k)) = X.col(columns[k]);
+  return out;
+}
+
+}  // namespace
+
+void LocalOptimizationOptions::validate() const {
+  require(samples_per_step >= 1, "samples_per_step (S)", ">= 1", std::to_string(samples_per_step));
+  require(max_steps >= 1, "max_steps", ">= 1", std::to_string(max_steps));
+  require(check_interval >= 1, "check_interval", ">= 1", std::to_string(check_interval));
+  require(check_samples >= 2, "check_samples", ">= 2 (for a standard error)", std::to_string(check_samples));
+  require(patience >= 1, "patience", ">= 1", std::to_string(patience));
+  require(improvement_tolerance >= 0.0 && std::isfinite(improvement_tolerance), "improvement_tolerance",
+          "finite and >= 0", number(improvement_tolerance));
+  require(learning_rate > 0.0 && std::isfinite(learning_rate), "learning_rate", "positive and finite",
+          number(learning_rate));
+  require(learning_rate_half_life >= 0.0 && !std::isnan(learning_rate_half_life), "learning_rate_half_life",
+          ">= 0 steps (0: constant)", number(learning_rate_half_life));
+  adam.validate();
+}
+
+double LocalOptimizationOptions::learning_rate_at(Index step) const {
+  if (learning_rate_half_life == 0.0) return learning_rate;
+  return learning_rate * std::exp2(-static_cast<double>(step) / learning_rate_half_life);
+}
+
+const PosteriorApproximation& LocalGaussianOptimization::approximation() const {
+  return std::visit([](const auto& q) -> const PosteriorApproximation& { return q; }, optimized);
+}
+
+LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, const MatrixF& X,
+                                                  const DiagonalGaussian& initial,
+                                                  const LocalOptimizationOptions& options, Rng& rng) {
+  options.validate();
+  const Index d = model.latent_dim();
+  const Index B = X.cols();
+  if (X.rows() != model.data_dim() || B < 1)
+    throw std::invalid_argument("optimize_local_gaussian: X must be " + std::to_string(model.data_dim()) +
+                                " x B with B >= 1, found " + std::to_string(X.rows()) + " x " + std::to_string(B));
+  if (initial.latent_dim() != d || initial.num_datapoints() != B)
+    throw std::invalid_argument("optimize_local_gaussian: initial q must be " + std::to_string(d) + " x " +
+                                std::to_string(B) + " (latent dim x datapoints), found " +
+                                std::to_string(initial.latent_dim()) + " x " +
+                                std::to_string(initial.num_datapoints()));
+  const auto start = std::chrono::steady_clock::now();
+  const ParameterLayout layout{d, options.family == LocalGaussianFamily::full_covariance};
+  const Index P = layout.size();
+  const Index S = options.samples_per_step;
+  const Index check_S = options.check_samples;
+  Rng gradient_rng = split_rng(rng);
+  Rng check_rng = split_rng(rng);
+
+  MatrixD theta = MatrixD::Zero(P, B);
+  theta.topRows(d) = initial.mean();
+  theta.middleRows(d, d) = 0.5 * initial.log_variance();
+  MatrixD best_theta = theta;
+  VectorD best = VectorD::Constant(B, -std::numeric_limits<double>::infinity());
+  std::vector<Index> checks_without_improvement(static_cast<size_t>(B), 0);
+  ColumnwiseAdam adam(P, B, options.adam);
+
+  LocalGaussianOptimization result(initial);  // replaced by q* at the end
+  result.steps_taken.assign(static_cast<size_t>(B), 0);
+  result.stopped_by_rule.assign(static_cast<size_t>(B), false);
+  std::vector<VectorD> check_values, check_errors;
+
+  std::vector<Index> active(static_cast<size_t>(B));
+  for (Index b = 0; b < B; ++b) active[static_cast<size_t>(b)] = b;
+  MatrixF X_active = X;
+  const ProgressReporter progress;
+
+  // Estimates the ELBO of every active datapoint, updates the best values, freezes the converged.
+  auto check = [&](Index step) {
+    const Index n = static_cast<Index>(active.size());
+    const MatrixD eps = standard_normal_matrix(d, n * check_S, check_rng);
+    const MatrixD Z = reparameterize(layout, theta, active, eps, check_S);
+    const VectorD log_likelihood = model.log_likelihood(X_active, Z, check_S);
+    result.likelihood_evaluations += n * check_S;
+    VectorD values = VectorD::Constant(B, std::numeric_limits<double>::quiet_NaN());
+    VectorD errors = values;
+    std::vector<Index> still_active;
+    for (Index k = 0; k < n; ++k) {
+      const Index b = active[static_cast<size_t>(k)];
+      const VectorD terms = log_likelihood.segment(k * check_S, check_S) +
+                            layout.log_prior_minus_log_density(theta.col(b), Z.middleCols(k * check_S, check_S),
+                                                               eps.middleCols(k * check_S, check_S));
+      const auto segment = terms.array();
+      const double mean = segment.mean();
+      const double variance = (segment - mean).square().sum() / static_cast<double>(check_S - 1);
+      values(b) = mean;
+      errors(b) = std::sqrt(variance / static_cast<double>(check_S));
+      Index& without = checks_without_improvement[static_cast<size_t>(b)];
+      if (std::isfinite(values(b)) && values(b) > best(b) + options.improvement_tolerance) {
+        best(b) = values(b);
+        best_theta.col(b) = theta.col(b);
+        without = 0;
+      } else if (std::isfinite(values(b)) && values(b) > best(b)) {
+        best(b) = values(b);  // better, though not by the tolerance: keep it, count no improvement
+        best_theta.col(b) = theta.col(b);
+        ++without;
+      } else {
+        ++without;
+      }
+      result.steps_taken[static_cast<size_t>(b)] = step;
+      if (without >= options.patience)
+        result.stopped_by_rule[static_cast<size_t>(b)] = true;
+      else
+        still_active.push_back(b);
+    }
+    check_values.push_back(values);
+    check_errors.push_back(errors);
+    result.check_steps.push_back(step);
+    if (still_active.size() != active.size()) {
+      active = std::move(still_active);
+      X_active = gather_columns(X, active);
+    }
+    if (progress.enabled())
+      progress.update("local " + to_string(options.family) + " q*: step " + std::to_string(step) + ", " +
+                      std::to_string(active.size()) + "/" + std::to_string(B) + " datapoints active, mean best ELBO " +
+                      number(best.mean()));
+  };
+
+  check(0);
+  Index step = 0;
+  MatrixD grad_Z, gradient, L, M;
+  while (!active.empty() && step < options.max_steps) {
+    ++step;
+    const Index n = static_cast<Index>(active.size());
+    const MatrixD eps = standard_normal_matrix(d, n * S, gradient_rng);
+    const MatrixD Z = reparameterize(layout, theta, active, eps, S);
+    model.log_likelihood_with_gradient(X_active, Z, S, grad_Z);
+    ++result.model_gradient_calls;
+    result.gradient_evaluations += n * S;
+    // Gradient of the negative ELBO (Adam minimizes), one column per active datapoint.
+    gradient.resize(P, n);
+    for (Index k = 0; k < n; ++k) {
+      const auto column = theta.col(active[static_cast<size_t>(k)]);
+      const auto G = grad_Z.middleCols(k * S, S);
+      const auto E = eps.middleCols(k * S, S);
+      const auto mu = column.head(d);
+      const VectorD sigma = column.segment(d, d).array().exp().matrix();
+      gradient.col(k).head(d) = mu - G.rowwise().sum() / static_cast<double>(S);
+      if (!layout.full) {
+        const VectorD d_sigma = G.cwiseProduct(E).rowwise().sum() / static_cast<double>(S) - sigma;
+        gradient.col(k).segment(d, d) = -(sigma.cwiseProduct(d_sigma).array() + 1.0).matrix();
+      } else {
+        layout.cholesky_factor(column, L);
+        M.noalias() = G * E.transpose() / static_cast<double>(S);
+        M -= L;  // ∂/∂L of E[log p(x|z)] - ½‖L‖_F², lower part used below
+        gradient.col(k).segment(d, d) = -(sigma.cwiseProduct(M.diagonal()).array() + 1.0).matrix();
+        Index row = 2 * d;
+        for (Index j = 0; j < d; ++j)
+          for (Index i = j + 1; i < d; ++i) gradient(row++, k) = -M(i, j);
+      }
+    }
+    const double lr = options.learning_rate_at(step - 1);
+    adam.step(theta, gradient, active, lr);
+    if (step % options.check_interval == 0 || step == options.max_steps) check(step);
+  }
+  progress.finish();
+
+  const Index C = static_cast<Index>(check_values.size());
+  result.check_elbo.resize(B, C);
+  result.check_elbo_standard_error.resize(B, C);
+  for (Index c = 0; c < C; ++c) {
+    result.check_elbo.col(c) = check_values[static_cast<size_t>(c)];
+    result.check_elbo_standard_error.col(c) = check_errors[static_cast<size_t>(c)];
+  }
+  result.best_check_elbo = best;
+  result.steps = step;
+  result.all_stopped_by_rule = active.empty();
+
+  const MatrixD mean = best_theta.topRows(d);
+  if (layout.full) {
+    std::vector<MatrixD> factors(static_cast<size_t>(B));
+    for (Index b = 0; b < B; ++b) layout.cholesky_factor(best_theta.col(b), factors[static_cast<size_t>(b)]);
+    result.optimized.emplace<FullCovarianceGaussian>(mean, std::move(factors),
+                                                     "locally optimized full-covariance Gaussian q*");
+  } else {
+    result.optimized.emplace<DiagonalGaussian>(mean, 2.0 * best_theta.middleRows(d, d),
+                                               "locally optimized diagonal Gaussian q*");
+  }
+
+  auto& s = result.settings;
+  s["family"] = to_string(options.family);
+  s["samples_per_step"] = options.samples_per_step;
+  s["max_steps"] = options.max_steps;
+  s["check_interval"] = options.check_interval;
+  s["check_samples"] = options.check_samples;
+  s["patience"] = options.patience;
+  s["improvement_tolerance"] = options.improvement_tolerance;
+  s["learning_rate"] = options.learning_rate;
+  s["learning_rate_half_life"] = options.learning_rate_half_life;
+  s["adam"] = {{"beta1", options.adam.beta1}, {"beta2", options.adam.beta2}, {"epsilon", options.adam.epsilon}};
+  s["gradient_elbo_form"] = "Monte Carlo log-likelihood, analytic KL to the prior";
+  s["check_elbo_form"] = "Monte Carlo log p(x, z) - log q(z)";
+  s["model"] = model.describe();
+  s["initial"] = initial.describe();
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace vigap

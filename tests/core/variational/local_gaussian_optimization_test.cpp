@@ -1,0 +1,319 @@
+#include "core/variational/local_gaussian_optimization.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <iostream>
+#include <limits>
+
+#include "core/models/linear_gaussian_model.hpp"
+#include "core/models/mlp_decoder_model.hpp"
+#include "estimators/elbo_estimator.hpp"
+#include "estimators/kl_divergence_quadrature.hpp"
+#include "support/expect_throw_message.hpp"
+#include "support/linear_gaussian_posteriors.hpp"
+
+namespace vigap {
+namespace {
+
+using testing::expect_throw_message;
+using testing::LinearGaussianPosteriors;
+
+/// A linear-Gaussian problem with D = 20 observations (σ 0.5, weights N(0, 0.3²)): for d = 10
+/// the posterior is strongly correlated, so the diagonal family leaves a clear gap.
+LinearGaussianPosteriors make_problem(Index d, Index B, std::uint64_t seed) {
+  Rng rng(seed);
+  LinearGaussianModel model = LinearGaussianModel::random(20, d, 0.5, 0.3, rng);
+  MatrixF X = model.sample(B, rng).data;
+  VectorD log_p = model.log_marginal_likelihood(X);
+  MatrixD mean = model.posterior_mean(X);
+  MatrixD precision = model.posterior_covariance().inverse();
+  return LinearGaussianPosteriors{std::move(model), std::move(X), std::move(log_p), std::move(mean),
+                                  std::move(precision)};
+}
+
+DiagonalGaussian standard_normal_q(Index d, Index B) {
+  return DiagonalGaussian(MatrixD::Zero(d, B), MatrixD::Zero(d, B), "N(0, I)");
+}
+
+/// KL(N(m1, S1) ‖ N(m2, S2)) = ½[tr(S2⁻¹S1) + (m2-m1)ᵀS2⁻¹(m2-m1) - d + log|S2| - log|S1|].
+double gaussian_kl(const VectorD& m1, const MatrixD& S1, const VectorD& m2, const MatrixD& S2) {
+  const Eigen::LLT<MatrixD> llt2(S2);
+  const VectorD diff = m2 - m1;
+  const double log_det1 = 2.0 * Eigen::LLT<MatrixD>(S1).matrixLLT().diagonal().array().log().sum();
+  const double log_det2 = 2.0 * llt2.matrixLLT().diagonal().array().log().sum();
+  return 0.5 * (llt2.solve(S1).trace() + diff.dot(llt2.solve(diff)) - static_cast<double>(m1.size()) + log_det2 -
+                log_det1);
+}
+
+/// Mean and covariance of q(z|x_b) for either Gaussian family.
+void moments(const LocalGaussianOptimization& r, Index b, VectorD& mean, MatrixD& covariance) {
+  if (const auto* q = std::get_if<DiagonalGaussian>(&r.optimized)) {
+    mean = q->mean().col(b);
+    covariance = q->log_variance().col(b).array().exp().matrix().asDiagonal();
+  } else {
+    const auto& full = std::get<FullCovarianceGaussian>(r.optimized);
+    mean = full.mean().col(b);
+    const MatrixD& L = full.cholesky_factors()[static_cast<size_t>(b)];
+    covariance = L * L.transpose();
+  }
+}
+
+/// Exact KL(q*_b ‖ p(z|x_b)) for every datapoint of a linear-Gaussian problem.
+VectorD exact_kl(const LocalGaussianOptimization& r, const LinearGaussianPosteriors& p) {
+  VectorD kl(p.X.cols());
+  VectorD mean;
+  MatrixD covariance;
+  for (Index b = 0; b < p.X.cols(); ++b) {
+    moments(r, b, mean, covariance);
+    kl(b) = gaussian_kl(mean, covariance, p.posterior_mean.col(b), p.model.posterior_covariance());
+  }
+  return kl;
+}
+
+/// What stochastic optimization leaves above the family's optimum (observed: full covariance
+/// <= 0.004 nats, diagonal <= 0.0035·d, with check_samples 1000): the KL starts at tens of nats.
+constexpr double kFullKlTolerance = 0.01;
+constexpr double kDiagonalExcessKlTolerance = 0.005;  // per latent dimension
+
+class LocalGaussianOnLinearGaussian : public ::testing::TestWithParam<Index> {};
+
+TEST_P(LocalGaussianOnLinearGaussian, FullCovarianceReachesTheExactPosterior) {
+  const Index d = GetParam();
+  const Index B = 8;
+  const auto problem = make_problem(d, B, 10 + d);
+  LocalOptimizationOptions options;
+  options.family = LocalGaussianFamily::full_covariance;
+  options.check_samples = 1000;  // a less noisy stopping rule: the checks resolve ~0.01 nats
+  Rng rng(1);
+  const auto r = optimize_local_gaussian(problem.model, problem.X, standard_normal_q(d, B), options, rng);
+  ASSERT_TRUE(std::holds_alternative<FullCovarianceGaussian>(r.optimized));
+  const VectorD kl = exact_kl(r, problem);
+  // KL of q* to the posterior: what is left of an initial KL of tens of nats.
+  EXPECT_LT(kl.maxCoeff(), kFullKlTolerance) << kl.transpose();
+  const MatrixD& truth_cov = problem.model.posterior_covariance();
+  const VectorD sd = truth_cov.diagonal().cwiseSqrt();
+  VectorD mean;
+  MatrixD covariance;
+  double worst_mean = 0.0, worst_cov = 0.0;
+  for (Index b = 0; b < B; ++b) {
+    moments(r, b, mean, covariance);
+    worst_mean = std::max(worst_mean, ((mean - problem.posterior_mean.col(b)).array() / sd.array()).abs().maxCoeff());
+    const MatrixD correlation_error = sd.cwiseInverse().asDiagonal() * (covariance - truth_cov) * sd.cwiseInverse().asDiagonal();
+    worst_cov = std::max(worst_cov, correlation_error.cwiseAbs().maxCoeff());
+  }
+  EXPECT_LT(worst_mean, 0.1);  // in posterior standard deviations
+  EXPECT_LT(worst_cov, 0.1);   // relative to sd_i sd_j
+  // Its ELBO is log p(x) within the Monte Carlo error (and the tiny KL left).
+  ElboOptions elbo_options;
+  elbo_options.samples = 2000;
+  Rng elbo_rng(2);
+  const Estimate elbo = estimate_elbo(problem.model, r.approximation(), problem.X, elbo_options, elbo_rng);
+  const double gap = problem.log_marginal_likelihood.mean() - elbo.value;
+  EXPECT_LT(std::abs(gap - kl.mean()), 4.0 * elbo.monte_carlo_standard_error + 1e-9) << "gap " << gap;
+  EXPECT_LT(gap, 4.0 * elbo.monte_carlo_standard_error + kFullKlTolerance);
+  std::cout << "[ accuracy ] d=" << d << " full-covariance q*: max KL " << kl.maxCoeff() << ", mean KL " << kl.mean()
+            << ", max mean error " << worst_mean << " sd, max cov error " << worst_cov << ", log p - ELBO " << gap
+            << " +- " << elbo.monte_carlo_standard_error << ", steps " << r.steps << ", all stopped "
+            << r.all_stopped_by_rule << ", " << r.seconds << " s\n";
+}
+
+TEST_P(LocalGaussianOnLinearGaussian, DiagonalReachesTheBestDiagonalGaussianAndItsClosedFormGap) {
+  const Index d = GetParam();
+  const Index B = 8;
+  const auto problem = make_problem(d, B, 20 + d);
+  LocalOptimizationOptions options;
+  options.family = LocalGaussianFamily::diagonal;
+  options.check_samples = 1000;
+  Rng rng(3);
+  const auto r = optimize_local_gaussian(problem.model, problem.X, standard_normal_q(d, B), options, rng);
+  ASSERT_TRUE(std::holds_alternative<DiagonalGaussian>(r.optimized));
+  const auto& q = std::get<DiagonalGaussian>(r.optimized);
+  // The closed-form optimum: mean E[z|x], variances 1/Λ_jj, KL gap ½[tr(ΛΣ_q) - d - log|Σ_q| - log|Λ|].
+  const double best_kl = problem.best_diagonal_kl();
+  const VectorD sd = problem.posterior_precision.diagonal().cwiseInverse().cwiseSqrt();
+  const MatrixD mean_error = sd.cwiseInverse().asDiagonal() * (q.mean() - problem.posterior_mean);
+  MatrixD log_variance_error = q.log_variance();
+  log_variance_error.colwise() += problem.posterior_precision.diagonal().array().log().matrix();
+  // The diagonal family's ELBO is flat along weakly determined directions of a correlated
+  // posterior (d = 10), so parameters are looser there than the KL checks below.
+  EXPECT_LT(mean_error.cwiseAbs().maxCoeff(), 0.3);
+  EXPECT_LT(log_variance_error.cwiseAbs().maxCoeff(), 0.3);
+  const VectorD kl = exact_kl(r, problem);
+  EXPECT_GE(kl.minCoeff(), best_kl - 1e-12);  // it is the best diagonal Gaussian
+  EXPECT_LT(kl.maxCoeff() - best_kl, kDiagonalExcessKlTolerance * static_cast<double>(d));
+  ElboOptions elbo_options;
+  elbo_options.samples = 2000;
+  Rng elbo_rng(4);
+  const Estimate elbo = estimate_elbo(problem.model, r.approximation(), problem.X, elbo_options, elbo_rng);
+  const double gap = problem.log_marginal_likelihood.mean() - elbo.value;
+  EXPECT_LT(std::abs(gap - kl.mean()), 4.0 * elbo.monte_carlo_standard_error + 1e-9);
+  EXPECT_LT(std::abs(gap - best_kl), 4.0 * elbo.monte_carlo_standard_error + kDiagonalExcessKlTolerance * static_cast<double>(d))
+      << "closed-form gap " << best_kl;
+  std::cout << "[ accuracy ] d=" << d << " diagonal q*: closed-form gap " << best_kl << ", exact KL of q* "
+            << kl.minCoeff() << " .. " << kl.maxCoeff() << ", log p - ELBO " << gap << " +- "
+            << elbo.monte_carlo_standard_error << ", max mean error " << mean_error.cwiseAbs().maxCoeff()
+            << " sd, max log-variance error " << log_variance_error.cwiseAbs().maxCoeff() << ", steps " << r.steps
+            << ", " << r.seconds << " s\n";
+}
+
+INSTANTIATE_TEST_SUITE_P(LatentDimensions, LocalGaussianOnLinearGaussian, ::testing::Values(2, 10));
+
+TEST(LocalGaussianOptimization, ImprovesMonotonicallyAtTheChecksFromAPoorStart) {
+  const auto problem = make_problem(5, 10, 30);
+  const DiagonalGaussian poor = problem.shifted_diagonal(5.0, 20.0);
+  LocalOptimizationOptions options;
+  options.family = LocalGaussianFamily::full_covariance;
+  options.check_interval = 50;
+  options.check_samples = 1000;
+  Rng rng(5);
+  const auto r = optimize_local_gaussian(problem.model, problem.X, poor, options, rng);
+  // Mean over datapoints of each check's ELBO, while every datapoint is still active.
+  Index rising = 0;
+  const double final_value = r.best_check_elbo.mean();
+  for (Index c = 0; c + 1 < r.check_elbo.cols() && r.check_elbo.col(c + 1).allFinite(); ++c) {
+    const double se = std::sqrt(r.check_elbo_standard_error.col(c).squaredNorm()) / 10.0;
+    if (r.check_elbo.col(c).mean() < final_value - std::max(1.0, 10.0 * se)) {  // still far from the optimum
+      EXPECT_GT(r.check_elbo.col(c + 1).mean(), r.check_elbo.col(c).mean()) << "check " << c;
+      ++rising;
+    }
+  }
+  EXPECT_GE(rising, 5);  // the test saw a real climb
+  const VectorD kl = exact_kl(r, problem);
+  double initial_kl = std::numeric_limits<double>::infinity();
+  for (Index b = 0; b < problem.X.cols(); ++b)
+    initial_kl = std::min(initial_kl, gaussian_kl(poor.mean().col(b), poor.log_variance().col(b).array().exp().matrix().asDiagonal(),
+                                                  problem.posterior_mean.col(b), problem.model.posterior_covariance()));
+  EXPECT_LT(kl.maxCoeff(), 1e-3 * initial_kl);
+  std::cout << "[ accuracy ] poor start: initial KL >= " << initial_kl << ", " << rising << " rising checks, ELBO " << r.check_elbo.col(0).mean()
+            << " -> " << final_value << ", max KL of q* " << kl.maxCoeff() << "\n";
+}
+
+TEST(LocalGaussianOptimization, StoppingRuleFreezesEachDatapointAfterPatienceChecksWithoutImprovement) {
+  const auto problem = make_problem(3, 6, 40);
+  LocalOptimizationOptions options;
+  options.check_interval = 25;
+  options.patience = 4;
+  options.learning_rate = 0.05;
+  options.learning_rate_half_life = 0.0;  // a constant rate plateaus, so the rule must fire
+  Rng rng(6);
+  const auto r = optimize_local_gaussian(problem.model, problem.X, standard_normal_q(3, 6), options, rng);
+  ASSERT_TRUE(r.all_stopped_by_rule);
+  EXPECT_LT(r.steps, options.max_steps);
+  Index total_steps = 0;
+  for (Index b = 0; b < 6; ++b) {
+    ASSERT_TRUE(r.stopped_by_rule[static_cast<size_t>(b)]);
+    const Index steps = r.steps_taken[static_cast<size_t>(b)];
+    total_steps += steps;
+    EXPECT_EQ(steps % options.check_interval, 0);
+    const Index last = steps / options.check_interval;  // index of its last check
+    EXPECT_TRUE(r.check_elbo.row(b).head(last + 1).allFinite());
+    EXPECT_TRUE(r.check_elbo.row(b).tail(r.check_elbo.cols() - last - 1).array().isNaN().all());
+    // Its last `patience` checks did not beat the best before them; the one before did.
+    const auto row = r.check_elbo.row(b);
+    const double best_before = row.head(last + 1 - options.patience).maxCoeff();
+    EXPECT_LE(row.segment(last + 1 - options.patience, options.patience).maxCoeff(), best_before);
+    EXPECT_EQ(row.head(last + 1 - options.patience)(last - options.patience), best_before);
+    EXPECT_EQ(r.best_check_elbo(b), best_before);
+  }
+  EXPECT_EQ(r.gradient_evaluations, total_steps * options.samples_per_step);  // frozen datapoints cost nothing
+  EXPECT_EQ(r.model_gradient_calls, r.steps);
+}
+
+TEST(LocalGaussianOptimization, MaxStepsEndsWithAFinalCheck) {
+  const auto problem = make_problem(2, 3, 50);
+  LocalOptimizationOptions options;
+  options.max_steps = 150;
+  Rng rng(7);
+  const auto r = optimize_local_gaussian(problem.model, problem.X, standard_normal_q(2, 3), options, rng);
+  EXPECT_EQ(r.check_steps, (std::vector<Index>{0, 100, 150}));
+  EXPECT_EQ(r.steps, 150);
+  EXPECT_FALSE(r.all_stopped_by_rule);
+  for (Index b = 0; b < 3; ++b) {
+    EXPECT_EQ(r.steps_taken[static_cast<size_t>(b)], 150);
+    EXPECT_FALSE(r.stopped_by_rule[static_cast<size_t>(b)]);
+  }
+  EXPECT_EQ(r.gradient_evaluations, 150 * 3 * 50);
+  EXPECT_EQ(r.likelihood_evaluations, 3 * 3 * 100);
+  EXPECT_EQ(r.settings["family"], "diagonal");
+  // The same seed gives the same result.
+  Rng rng_again(7);
+  const auto again = optimize_local_gaussian(problem.model, problem.X, standard_normal_q(2, 3), options, rng_again);
+  EXPECT_EQ(std::get<DiagonalGaussian>(again.optimized).mean(), std::get<DiagonalGaussian>(r.optimized).mean());
+}
+
+TEST(LocalGaussianOptimization, MlpDecoderQuadratureKlDropsAndFullCovarianceBeatsDiagonal) {
+  Rng rng(60);
+  MlpDecoderModel model(2, {32}, 30, Activation::elu, Likelihood::bernoulli);
+  model.network().initialize(rng);
+  model.network().parameters() *= 3.0f;  // a decoder whose posteriors are far from the prior
+  const Index B = 6;
+  MatrixF X(30, B);
+  for (Index j = 0; j < B; ++j)
+    for (Index i = 0; i < 30; ++i) X(i, j) = uniform_01(rng) < 0.5 ? 1.0f : 0.0f;
+  const DiagonalGaussian initial = standard_normal_q(2, B);
+  LocalOptimizationOptions options;
+  options.family = LocalGaussianFamily::diagonal;
+  const auto diagonal = optimize_local_gaussian(model, X, initial, options, rng);
+  options.family = LocalGaussianFamily::full_covariance;
+  const auto full = optimize_local_gaussian(model, X, initial, options, rng);
+
+  const KlQuadratureOptions kl_options;
+  const auto kl_initial = kl_divergence_by_quadrature(model, initial, X, kl_options, rng);
+  const Estimate& log_p = kl_initial.log_marginal_likelihood;
+  const auto kl_diagonal = kl_divergence_by_quadrature(model, diagonal.approximation(), X, log_p, kl_options, rng);
+  const auto kl_full = kl_divergence_by_quadrature(model, full.approximation(), X, log_p, kl_options, rng);
+  for (Index b = 0; b < B; ++b) {
+    const double error = kl_initial.kl_divergence.per_datapoint_standard_error(b);
+    EXPECT_LE(kl_diagonal.kl_divergence.per_datapoint(b),
+              kl_initial.kl_divergence.per_datapoint(b) + error + kl_diagonal.kl_divergence.per_datapoint_standard_error(b))
+        << "datapoint " << b;
+    EXPECT_LE(kl_full.kl_divergence.per_datapoint(b),
+              kl_initial.kl_divergence.per_datapoint(b) + error + kl_full.kl_divergence.per_datapoint_standard_error(b))
+        << "datapoint " << b;
+    // The full family contains the diagonal one; allow the optimizers' residual noise (0.01 nats).
+    EXPECT_GE(kl_full.elbo.per_datapoint(b), kl_diagonal.elbo.per_datapoint(b) - 0.01 -
+                                                 kl_full.elbo.per_datapoint_standard_error(b) -
+                                                 kl_diagonal.elbo.per_datapoint_standard_error(b))
+        << "datapoint " << b;
+  }
+  std::cout << "[ accuracy ] MLP d=2: mean quadrature KL initial " << kl_initial.kl_divergence.value << ", diagonal q* "
+            << kl_diagonal.kl_divergence.value << ", full q* " << kl_full.kl_divergence.value << "; ELBO full - diagonal "
+            << kl_full.elbo.value - kl_diagonal.elbo.value << "\n";
+}
+
+TEST(LocalGaussianOptimization, InvalidOptionsAndShapesThrowNamingTheProblem) {
+  const auto problem = make_problem(2, 3, 70);
+  const DiagonalGaussian q = standard_normal_q(2, 3);
+  Rng rng(8);
+  auto expect_option_error = [&](auto modify, const std::string& name, const std::string& found) {
+    LocalOptimizationOptions options;
+    modify(options);
+    expect_throw_message<std::invalid_argument>(
+        [&] { optimize_local_gaussian(problem.model, problem.X, q, options, rng); }, {name, "found " + found});
+  };
+  expect_option_error([](auto& o) { o.samples_per_step = 0; }, "samples_per_step", "0");
+  expect_option_error([](auto& o) { o.max_steps = 0; }, "max_steps", "0");
+  expect_option_error([](auto& o) { o.check_interval = -1; }, "check_interval", "-1");
+  expect_option_error([](auto& o) { o.check_samples = 1; }, "check_samples", "1");
+  expect_option_error([](auto& o) { o.patience = 0; }, "patience", "0");
+  expect_option_error([](auto& o) { o.improvement_tolerance = -0.5; }, "improvement_tolerance", "-0.5");
+  expect_option_error([](auto& o) { o.learning_rate = 0.0; }, "learning_rate", "0");
+  expect_option_error([](auto& o) { o.learning_rate_half_life = -1.0; }, "learning_rate_half_life", "-1");
+  expect_option_error([](auto& o) { o.adam.beta1 = 1.0; }, "beta1", "1");
+  LocalOptimizationOptions options;
+  expect_throw_message<std::invalid_argument>(
+      [&] { optimize_local_gaussian(problem.model, problem.X, standard_normal_q(2, 4), options, rng); },
+      {"initial q", "2 x 3", "found 2 x 4"});
+  expect_throw_message<std::invalid_argument>(
+      [&] { optimize_local_gaussian(problem.model, problem.X, standard_normal_q(3, 3), options, rng); },
+      {"initial q", "found 3 x 3"});
+  expect_throw_message<std::invalid_argument>(
+      [&] { optimize_local_gaussian(problem.model, MatrixF::Zero(19, 3), q, options, rng); }, {"X", "found 19 x 3"});
+  EXPECT_EQ(parse_local_gaussian_family("full-covariance"), LocalGaussianFamily::full_covariance);
+  EXPECT_EQ(parse_local_gaussian_family(to_string(LocalGaussianFamily::diagonal)), LocalGaussianFamily::diagonal);
+  expect_throw_message<std::invalid_argument>([] { parse_local_gaussian_family("flow"); }, {"flow", "diagonal"});
+}
+
+}  // namespace
+}  // namespace vigap
