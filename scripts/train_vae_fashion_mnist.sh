@@ -7,7 +7,7 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 scripts/install_dependencies.sh
-scripts/build.sh
+scripts/build.sh vigap-train vigap-evaluate
 mkdir -p results
 build/bin/vigap-train --dataset fashion-mnist --latent-dim 50 --encoder-hidden 200,200 --decoder-hidden 200,200 \
   --activation tanh --likelihood bernoulli --epochs 10 --batch-size 100 --learning-rate 1e-3 \
