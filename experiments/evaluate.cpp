@@ -143,16 +143,11 @@ int evaluate_main(int argc, char** argv) {
                                 std::to_string(dataset.size()) + " datapoints of " + dataset.name);
   const Index count = num_datapoints == 0 ? dataset.size() - first_datapoint
                                           : std::min(num_datapoints, dataset.size() - first_datapoint);
-  const std::string binarization_name = !binarization_override.empty()
-                                            ? binarization_override
-                                            : (vae.metadata.count("binarization") ? vae.metadata.at("binarization") : "dynamic");
-  const Binarization binarization = parse_binarization(binarization_name);
-  const float threshold = vae.metadata.count("binarization_threshold")
-                              ? std::stof(vae.metadata.at("binarization_threshold"))
-                              : 0.5f;
+  const EvaluationBinarization binarization =
+      evaluation_binarization(vae.metadata, binarization_override, "checkpoint " + checkpoint);
   // Binarize the whole split once (fixed seed), then take the slice: the same datapoint always
   // gets the same binary image, whatever slice is evaluated.
-  const MatrixF X = binarize_evaluation_set(dataset.images, binarization, threshold).middleCols(first_datapoint, count);
+  const MatrixF X = binarize_evaluation_set(dataset.images, binarization).middleCols(first_datapoint, count);
 
   Rng rng(common.seed);
   nlohmann::ordered_json configuration;
@@ -160,7 +155,7 @@ int evaluate_main(int argc, char** argv) {
   configuration["architecture"] = vae.architecture.to_json();
   configuration["checkpoint_metadata"] = vae.metadata;
   configuration["estimators"] = names;
-  configuration["binarization"] = binarization_name;
+  configuration["binarization"] = binarization.name;
   configuration["evaluation_binarization_seed"] = kEvaluationBinarizationSeed;
   configuration["first_datapoint"] = first_datapoint;
   configuration["num_datapoints"] = count;

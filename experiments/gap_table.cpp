@@ -201,12 +201,8 @@ int gap_table_main(int argc, char** argv) {
     throw std::invalid_argument("--first-datapoint " + std::to_string(first_datapoint) + " is beyond the " +
                                 std::to_string(dataset.size()) + " datapoints of " + dataset.name);
   const Index count = std::min(num_datapoints, dataset.size() - first_datapoint);
-  const std::string binarization_name =
-      vae.metadata.count("binarization") ? vae.metadata.at("binarization") : "dynamic";
-  const float threshold =
-      vae.metadata.count("binarization_threshold") ? std::stof(vae.metadata.at("binarization_threshold")) : 0.5f;
-  const MatrixF X = binarize_evaluation_set(dataset.images, parse_binarization(binarization_name), threshold)
-                        .middleCols(first_datapoint, count);
+  const EvaluationBinarization binarization = evaluation_binarization(vae.metadata, "", "checkpoint " + checkpoint);
+  const MatrixF X = binarize_evaluation_set(dataset.images, binarization).middleCols(first_datapoint, count);
 
   ProgressReporter progress;
   Rng rng(common.seed);
@@ -234,7 +230,7 @@ int gap_table_main(int argc, char** argv) {
   configuration["checkpoint_metadata"] = vae.metadata;
   configuration["families"] = families;
   configuration["amortized_approximation"] = amortized->describe();
-  configuration["binarization"] = binarization_name;
+  configuration["binarization"] = binarization.name;
   configuration["evaluation_binarization_seed"] = kEvaluationBinarizationSeed;
   configuration["split"] = "test";
   configuration["first_datapoint"] = first_datapoint;

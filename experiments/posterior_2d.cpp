@@ -361,15 +361,11 @@ int posterior_2d_main(int argc, char** argv) {
       throw std::invalid_argument("--datapoints: index " + std::to_string(i) + " is out of range: " + dataset.name +
                                   " (" + split + ") has " + std::to_string(dataset.size()) + " datapoints (0.." +
                                   std::to_string(dataset.size() - 1) + ")");
-  const std::string binarization_name =
-      !binarization_override.empty() ? binarization_override
-                                     : (vae.metadata.count("binarization") ? vae.metadata.at("binarization") : "dynamic");
-  const Binarization binarization = parse_binarization(binarization_name);
-  const float threshold =
-      vae.metadata.count("binarization_threshold") ? std::stof(vae.metadata.at("binarization_threshold")) : 0.5f;
+  const EvaluationBinarization binarization =
+      evaluation_binarization(vae.metadata, binarization_override, "checkpoint " + checkpoint);
   // The whole split binarized once (fixed seed), as vigap-evaluate does: datapoint i is the same
   // binary image in every binary.
-  const MatrixF binary = binarize_evaluation_set(dataset.images, binarization, threshold);
+  const MatrixF binary = binarize_evaluation_set(dataset.images, binarization);
   const Index B = static_cast<Index>(datapoints.size());
   MatrixF X(binary.rows(), B);
   for (Index b = 0; b < B; ++b) X.col(b) = binary.col(datapoints[static_cast<std::size_t>(b)]);
@@ -381,7 +377,7 @@ int posterior_2d_main(int argc, char** argv) {
   configuration["checkpoint_metadata"] = vae.metadata;
   configuration["datapoints"] = datapoints;
   configuration["split"] = split;
-  configuration["binarization"] = binarization_name;
+  configuration["binarization"] = binarization.name;
   configuration["evaluation_binarization_seed"] = kEvaluationBinarizationSeed;
   configuration["grid"] = {{"nodes_per_axis", grid_nodes},
                            {"half_width_posterior_sd", grid_half_width},

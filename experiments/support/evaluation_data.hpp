@@ -1,6 +1,8 @@
 #pragma once
 // The binarized evaluation set every binary uses, so models are compared on the same data.
 #include <cstdint>
+#include <map>
+#include <string>
 
 #include "core/training/vae_trainer.hpp"
 
@@ -12,5 +14,22 @@ inline constexpr std::uint64_t kEvaluationBinarizationSeed = 0x7e57da7a;
 
 /// Binarizes evaluation images once: dynamic draws use kEvaluationBinarizationSeed.
 MatrixF binarize_evaluation_set(const MatrixF& images, Binarization binarization, float threshold);
+
+/// The binarization a checkpoint's model was trained with, as its metadata records it.
+struct EvaluationBinarization {
+  std::string name = "dynamic";  ///< "dynamic", "threshold" or "none"
+  Binarization binarization = Binarization::dynamic;
+  float threshold = 0.5f;
+};
+
+/// Reads "binarization" and "binarization_threshold" from checkpoint metadata (dynamic and 0.5
+/// when absent); a non-empty override_name (a --binarization option) replaces the name. Throws
+/// std::invalid_argument naming `source` when a recorded value cannot be read.
+EvaluationBinarization evaluation_binarization(const std::map<std::string, std::string>& metadata,
+                                               const std::string& override_name, const std::string& source);
+
+/// The whole split binarized once as evaluation_binarization says, so that datapoint i is the
+/// same binary image in every binary and every slice.
+MatrixF binarize_evaluation_set(const MatrixF& images, const EvaluationBinarization& binarization);
 
 }  // namespace vigap
