@@ -21,7 +21,7 @@ echo "== 1. latent dimension 2: exact gap table (quadrature) =="
 build/bin/vigap-train "${common[@]}" --latent-dim 2 --encoder-hidden 200,200 --decoder-hidden 200,200 \
   --checkpoint results/vae-z2.safetensors --out results/train-z2.json
 build/bin/vigap-gap-table --checkpoint results/vae-z2.safetensors --num-datapoints 50 --families ffg,full,flow \
-  --flow-max-steps 3000 --seed 1 --threads "$threads" --out results/gap-table-z2.json
+  --flow-max-steps 4000 --flow-learning-rate 3e-3 --seed 1 --threads "$threads" --out results/gap-table-z2.json
 build/bin/vigap-posterior-2d --checkpoint results/vae-z2.safetensors --datapoints 0,1,2,3 --seed 1 \
   --threads "$threads" --out results/posterior-2d.json --picture results/posterior-2d.svg
 
@@ -30,4 +30,4 @@ echo "== 2. latent dimension 20 (Cremer et al.'s architecture): gap table with l
 build/bin/vigap-train "${common[@]}" --latent-dim 20 --encoder-hidden 200,200 --decoder-hidden 200,200 \
   --checkpoint results/vae-z20.safetensors --out results/train-z20.json
 build/bin/vigap-gap-table --checkpoint results/vae-z20.safetensors --num-datapoints 20 --families ffg,flow \
-  --log-px ais --flow-max-steps 3000 --seed 1 --threads "$threads" --out results/gap-table-z20.json
+  --log-px ais --ais-steps 5000 --flow-max-steps 4000 --flow-learning-rate 3e-3 --seed 1 --threads "$threads" --out results/gap-table-z20.json
