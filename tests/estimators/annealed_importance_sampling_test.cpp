@@ -51,7 +51,9 @@ TEST_P(AisOnLinearGaussian, FromThePriorAgreesWithTheClosedForm) {
   for (Index b = 0; b < 4; ++b) {
     // The ±2% rule needs ~100 transitions to move ε tenfold; over a long run the acceptance settles
     // near the target.
-    if (T >= 1000) EXPECT_NEAR(r.acceptance_rate(b), 0.65, 0.1);
+    if (T >= 1000) {
+      EXPECT_NEAR(r.acceptance_rate(b), 0.65, 0.1);
+    }
     EXPECT_GT(r.effective_sample_size(b), 1.0);
     EXPECT_LE(r.effective_sample_size(b), 16.0 + 1e-9);
   }
