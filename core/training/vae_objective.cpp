@@ -48,11 +48,35 @@ std::string to_string(KlEstimator estimator) {
   return estimator == KlEstimator::analytic ? "analytic" : "monte-carlo";
 }
 
+EncoderGradient parse_encoder_gradient(const std::string& name) {
+  if (name == "reparameterized") return EncoderGradient::reparameterized;
+  if (name == "stl" || name == "sticking-the-landing") return EncoderGradient::sticking_the_landing;
+  if (name == "dreg" || name == "doubly-reparameterized") return EncoderGradient::doubly_reparameterized;
+  throw std::invalid_argument("unknown encoder gradient '" + name + "': expected reparameterized, stl or dreg");
+}
+std::string to_string(EncoderGradient gradient) {
+  switch (gradient) {
+    case EncoderGradient::reparameterized: return "reparameterized";
+    case EncoderGradient::sticking_the_landing: return "stl";
+    case EncoderGradient::doubly_reparameterized: return "dreg";
+  }
+  return "unknown";
+}
+
 void VaeObjectiveOptions::validate() const {
   if (samples < 1)
     throw std::invalid_argument("the number of samples (S or K) must be >= 1, found " + std::to_string(samples));
   if (!(kl_weight >= 0.0 && kl_weight <= 1.0))
     throw std::invalid_argument("the KL weight must be in [0, 1], found " + std::to_string(kl_weight));
+  if (encoder_gradient == EncoderGradient::sticking_the_landing && objective == TrainingObjective::elbo &&
+      kl_estimator == KlEstimator::analytic)
+    throw std::invalid_argument(
+        "the sticking-the-landing encoder gradient needs a Monte Carlo log q term: expected the IWAE objective or "
+        "the ELBO with the monte-carlo KL estimator, found the ELBO with the analytic KL");
+  if (encoder_gradient == EncoderGradient::doubly_reparameterized && objective != TrainingObjective::iwae)
+    throw std::invalid_argument(
+        "the doubly reparameterized encoder gradient is defined for the IWAE objective, found objective " +
+        to_string(objective));
 }
 
 double vae_objective(const GaussianEncoder& encoder, const MlpDecoderModel& decoder, const MatrixF& X,
@@ -111,8 +135,20 @@ double vae_objective(const GaussianEncoder& encoder, const MlpDecoderModel& deco
   if (grad_encoder == nullptr) return objective;
 
   // ∂F/∂z_c: the decoder's part plus, in the Monte Carlo forms, β a_c ∂log p(z)/∂z = -β a_c z.
+  // The doubly reparameterized gradient weighs column c by e_c = B a_c² = w̃_c²/B instead of a_c
+  // (the decoder's part is linear in the column weight, so it is rescaled by e_c / a_c = B a_c).
+  // The path-only estimators (STL, DReG) add β e_c ∂(-log q(z|x))/∂z at fixed q = β e_c ε_c / σ_b.
+  const bool path_only = options.encoder_gradient != EncoderGradient::reparameterized;
   if (!analytic)
-    for (Index c = 0; c < B * S; ++c) ws.grad_latents.col(c) -= (beta * ws.column_weights(c)) * ws.latents.col(c);
+    for (Index c = 0; c < B * S; ++c) {
+      float e = ws.column_weights(c);
+      if (options.encoder_gradient == EncoderGradient::doubly_reparameterized) {
+        ws.grad_latents.col(c) *= static_cast<float>(B) * e;
+        e *= static_cast<float>(B) * e;
+      }
+      ws.grad_latents.col(c) -= (beta * e) * ws.latents.col(c);
+      if (path_only) ws.grad_latents.col(c) += (beta * e) * noise.col(c).cwiseQuotient(std_dev.col(c / S));
+    }
 
   // Through z = μ + exp(v/2) ε: ∂z/∂μ = 1, ∂z/∂v = ½ exp(v/2) ε.
   ws.grad_mean.setZero(d, B);
@@ -127,7 +163,7 @@ double vae_objective(const GaussianEncoder& encoder, const MlpDecoderModel& deco
     // -β/B ∂KL/∂μ = -β μ / B;   -β/B ∂KL/∂v = -β (e^v - 1) / (2B)
     ws.grad_mean.array() -= beta * inv_B * ws.mean.array();
     ws.grad_log_variance.array() -= 0.5f * beta * inv_B * (ws.log_variance.array().exp() - 1.0f);
-  } else {
+  } else if (!path_only) {
     // β ∂(-log q)/∂v_j = β/2 per column, weighted by a_c; Σ_s a_{b,s} = 1/B.
     ws.grad_log_variance.array() += 0.5f * beta * inv_B;
   }
@@ -152,6 +188,9 @@ double vae_objective(const GaussianEncoder& encoder, const AffineCouplingFlow* f
     throw std::invalid_argument("vae_objective: noise must be " + std::to_string(d) + " x " +
                                 std::to_string(B * S) + ", found " + std::to_string(noise.rows()) + " x " +
                                 std::to_string(noise.cols()));
+  if (options.encoder_gradient != EncoderGradient::reparameterized)
+    throw std::invalid_argument("vae_objective with a flow posterior supports the reparameterized encoder gradient "
+                                "only, found " + to_string(options.encoder_gradient));
   if (options.objective == TrainingObjective::elbo && options.kl_estimator == KlEstimator::analytic)
     throw std::invalid_argument(
         "the ELBO of a flow posterior has no analytic KL term: use --kl monte-carlo (or auto) with --flow-layers");

@@ -12,11 +12,30 @@ namespace vigap {
 enum class TrainingObjective { elbo, iwae };
 /// How the ELBO's KL(q(z|x) ‖ p(z)) term is computed.
 enum class KlEstimator { analytic, monte_carlo };
+/// Which estimator of the encoder gradient ∂F/∂φ vae_objective returns (the decoder gradient
+/// and the objective's value do not depend on it).
+enum class EncoderGradient {
+  /// The full reparameterized gradient: log q(z|x) differentiated through z and through φ.
+  reparameterized,
+  /// Sticking the landing (Roeder, Wu & Duvenaud 2017): the score term ∂log q(z|x)/∂φ at fixed z is
+  /// dropped (stop-gradient on q's parameters inside log q). For the ELBO it is unbiased (the score
+  /// has expectation 0) and it is exactly 0 when q(z|x) = p(z|x); for IWAE it is biased (Tucker et al.
+  /// 2018). Monte Carlo forms only (IWAE or the ELBO with KlEstimator::monte_carlo).
+  sticking_the_landing,
+  /// Doubly reparameterized IWAE gradient (Tucker, Lawson, Gu & Maddison 2018):
+  ///   ∂F/∂φ = (1/B) Σ_b Σ_k w̃_{b,k}² ∂log w_{b,k}/∂z_{b,k} ∂z_{b,k}/∂φ,  w̃ the normalized weights,
+  /// with log w's log q differentiated through z only. Unbiased for the IWAE gradient; IWAE only.
+  doubly_reparameterized,
+};
 
 TrainingObjective parse_training_objective(const std::string& name);
 std::string to_string(TrainingObjective objective);
 KlEstimator parse_kl_estimator(const std::string& name);
 std::string to_string(KlEstimator estimator);
+/// Parses "reparameterized", "stl" (or "sticking-the-landing") and "dreg" (or "doubly-reparameterized").
+EncoderGradient parse_encoder_gradient(const std::string& name);
+/// "reparameterized", "stl" or "dreg".
+std::string to_string(EncoderGradient gradient);
 
 /// Settings of vae_objective.
 struct VaeObjectiveOptions {
@@ -30,6 +49,10 @@ struct VaeObjectiveOptions {
   ///       (1/S) Σ_s [log p(x|z_s) + β(log p(z_s) - log q(z_s|x))]   (Monte Carlo)
   /// IWAE  log (1/K) Σ_k exp(log p(x|z_k) + β(log p(z_k) - log q(z_k|x)))
   double kl_weight = 1.0;
+  /// The encoder-gradient estimator (default: the full reparameterized gradient). sticking_the_landing
+  /// needs a Monte Carlo form, doubly_reparameterized the IWAE objective; the flow overload of
+  /// vae_objective supports reparameterized only.
+  EncoderGradient encoder_gradient = EncoderGradient::reparameterized;
   /// Throws std::invalid_argument naming the option when a value is out of range.
   void validate() const;
 };
