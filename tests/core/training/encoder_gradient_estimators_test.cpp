@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <ostream>
 
 #include "core/math/log_sum_exp.hpp"
 #include "core/training/vae_objective.hpp"
@@ -99,6 +100,10 @@ struct PathCase {
   EncoderGradient gradient;
   Index samples;
 };
+
+void PrintTo(const PathCase& c, std::ostream* os) {
+  *os << to_string(c.objective) << " " << to_string(c.gradient) << " S=" << c.samples;
+}
 
 class PathGradient : public ::testing::TestWithParam<PathCase> {};
 
@@ -217,6 +222,22 @@ TEST(PathGradient, HasTheExpectationOfTheReparameterizedGradient) {
     // E[t²] = (n-1)/(n-3) ≈ 1.12 for n = 20 blocks; its mean over ~80 parameters has sd ≈ 0.2.
     EXPECT_LT(statistic, 2.0) << what;
   }
+}
+
+// With one importance sample w̃ = 1, so DReG's weight w̃² equals STL's w̃: the same gradient.
+TEST(PathGradient, DregIsStlForOneImportanceSample) {
+  const SmallVae v = make_small_vae(3, 41);
+  Rng rng(2);
+  MatrixF noise(2, 3);
+  fill_standard_normal(noise, rng);
+  VaeObjectiveWorkspace ws;
+  VectorF dreg, stl;
+  vae_objective(v.encoder, v.decoder, v.X, noise,
+                objective_options(TrainingObjective::iwae, 1, EncoderGradient::doubly_reparameterized), ws, &dreg,
+                nullptr);
+  vae_objective(v.encoder, v.decoder, v.X, noise,
+                objective_options(TrainingObjective::iwae, 1, EncoderGradient::sticking_the_landing), ws, &stl, nullptr);
+  EXPECT_LT((dreg - stl).cwiseAbs().maxCoeff(), 1e-6 * (1.0 + stl.cwiseAbs().maxCoeff()));
 }
 
 TEST(PathGradient, RejectsCombinationsWithoutAPathForm) {
