@@ -332,7 +332,7 @@ int estimator_variance_main(int argc, char** argv) {
   DatasetOptions data;
   std::string checkpoint, samples_text = "1,2,5,10,50,100", iwae_text = "1,5,10,50,100,1000",
                           picture = "estimator_variance.svg";
-  Index num_datapoints = 100, first_datapoint = 0, replicates = 100, iwae_datapoints = 0;
+  Index num_datapoints = 100, first_datapoint = 0, replicates = 100, iwae_datapoints = 25;
   bool per_datapoint = false;
 
   po::options_description d("Options");
@@ -347,7 +347,8 @@ int estimator_variance_main(int argc, char** argv) {
       ("iwae-samples", po::value(&iwae_text)->default_value(iwae_text),
        "comma-separated IWAE sample counts K (increasing, >= 1; 'none' skips the IWAE sweep)")
       ("iwae-num-datapoints", po::value(&iwae_datapoints)->default_value(iwae_datapoints),
-       "datapoints of the IWAE sweep: the first ones of the ELBO sweep's (0: all of them; large K is costly)")
+       "datapoints of the IWAE sweep: the first ones of the ELBO sweep's (0: all of them; K = 1000 costs as much "
+       "as the whole ELBO sweep per datapoint)")
       ("replicates", po::value(&replicates)->default_value(replicates),
        "R, independent replicates of each estimate per datapoint (>= 4)")
       ("picture", po::value(&picture)->default_value(picture), "path of the SVG picture")
