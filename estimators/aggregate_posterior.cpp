@@ -5,12 +5,17 @@
 #include <numbers>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace vigap {
 
 namespace {
 
 const double kLog2Pi = std::log(2.0 * std::numbers::pi);
+
+/// Components farther than this many standard deviations from a block of nodes (on either axis) are
+/// skipped there: their density is below e^{-72} ≈ 5e-32 of their peak.
+constexpr double kReach = 12.0;
 
 /// Columns per block so that rows x columns stays within max_entries (at least 1).
 Index block_columns(Index rows, Index max_entries) {
@@ -119,24 +124,58 @@ void AggregatePosterior::visit_grid(const VectorD& x, const VectorD& y, bool cel
     return cell_average ? component_cell_densities(m, s, nodes, nodes(1) - nodes(0), first, count)
                         : component_densities(m, s, nodes, first, count);
   };
-  const VectorD mean1 = mean_.row(0).transpose(), sd1 = std_dev_.row(0).transpose();
   const Index n1 = x.size(), n2 = d == 2 ? y.size() : 1;
   const Index bi = std::min(n1, block_columns(N, max_block_entries));
   const Index bj = std::min(n2, block_columns(N, max_block_entries));
   const double inv_n = 1.0 / static_cast<double>(N);
+  // Components that reach a block: |node - μ| <= kReach σ on the axis (with half a cell for cell averages).
+  const auto reaching = [&](Index axis, const VectorD& nodes, Index first, Index count, const std::vector<Index>& from) {
+    const double margin = cell_average ? 0.5 * (nodes(1) - nodes(0)) : 0.0;
+    const double low = nodes(first) - margin, high = nodes(first + count - 1) + margin;
+    std::vector<Index> out;
+    for (const Index n : from) {
+      const double m = mean_(axis, n), r = kReach * std_dev_(axis, n);
+      if (m + r >= low && m - r <= high) out.push_back(n);
+    }
+    return out;
+  };
+  const auto column = [](const MatrixD& m, Index axis, const std::vector<Index>& rows) {
+    VectorD v(static_cast<Index>(rows.size()));
+    for (size_t k = 0; k < rows.size(); ++k) v(static_cast<Index>(k)) = m(axis, rows[k]);
+    return v;
+  };
+  std::vector<Index> everyone(static_cast<size_t>(N));
+  for (Index n = 0; n < N; ++n) everyone[static_cast<size_t>(n)] = n;
   for (Index i0 = 0; i0 < n1; i0 += bi) {
     const Index ci = std::min(bi, n1 - i0);
-    const MatrixD A = factor(mean1, sd1, x, i0, ci);
+    const std::vector<Index> rows_i = reaching(0, x, i0, ci, everyone);
+    const MatrixD A = factor(column(mean_, 0, rows_i), column(std_dev_, 0, rows_i), x, i0, ci);  // |rows_i| x ci
     if (d == 1) {
-      visit(i0, 0, A.transpose() * VectorD::Constant(N, inv_n));
+      visit(i0, 0, A.transpose() * VectorD::Constant(A.rows(), inv_n));
       continue;
     }
-    const VectorD mean2 = mean_.row(1).transpose(), sd2 = std_dev_.row(1).transpose();
     for (Index j0 = 0; j0 < n2; j0 += bj) {
       const Index cj = std::min(bj, n2 - j0);
-      const MatrixD B = factor(mean2, sd2, y, j0, cj);
-      MatrixD Q = A.transpose() * B;
-      Q *= inv_n;
+      std::vector<Index> positions;  // rows of A whose component also reaches this j-block
+      std::vector<Index> rows_ij;
+      for (size_t k = 0; k < rows_i.size(); ++k) {
+        const Index n = rows_i[k];
+        const double m = mean_(1, n), r = kReach * std_dev_(1, n);
+        const double margin = cell_average ? 0.5 * (y(1) - y(0)) : 0.0;
+        if (m + r >= y(j0) - margin && m - r <= y(j0 + cj - 1) + margin) {
+          positions.push_back(static_cast<Index>(k));
+          rows_ij.push_back(n);
+        }
+      }
+      MatrixD Q;
+      if (rows_ij.empty()) {
+        Q = MatrixD::Zero(ci, cj);
+      } else {
+        const MatrixD A_ij = A(positions, Eigen::all);
+        const MatrixD B = factor(column(mean_, 1, rows_ij), column(std_dev_, 1, rows_ij), y, j0, cj);
+        Q.noalias() = A_ij.transpose() * B;
+        Q *= inv_n;
+      }
       visit(i0, j0, Q);
     }
   }

@@ -32,8 +32,11 @@ class AggregatePosterior {
   /// For a tensor grid with nodes x (n1) on axis 1 and, when d = 2, y (n2) on axis 2 (d = 1: y is
   /// ignored and n2 = 1): the mixture density q(x_i, y_j) = (1/N) Σ_n A[n,i] B[n,j] with
   /// A[n,i] = N(x_i; μ_n1, σ_n1), B[n,j] = N(y_j; μ_n2, σ_n2), i.e. Aᵀ B / N, delivered in
-  /// blocks: visit(i0, j0, Q) receives Q(a, b) = q(x_{i0+a}, y_{j0+b}). A and B blocks hold at
-  /// most max_block_entries doubles each. Throws std::invalid_argument for d > 2 or empty nodes.
+  /// blocks: visit(i0, j0, Q) receives Q(a, b) = q(x_{i0+a}, y_{j0+b}). Each block's product runs
+  /// over the components within 12 σ of the block on both axes only (the others' densities there
+  /// are below 5e-32 of their peaks), so a block costs what the components reaching it cost.
+  /// A and B blocks hold at most max_block_entries doubles each. Throws std::invalid_argument for
+  /// d > 2 or empty nodes.
   void visit_density_on_grid(const VectorD& x, const VectorD& y,
                              const std::function<void(Index i0, Index j0, const MatrixD& Q)>& visit,
                              Index max_block_entries = Index{1} << 22) const;

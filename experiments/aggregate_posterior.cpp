@@ -181,11 +181,20 @@ std::string draw_density_picture(const std::vector<SplitResult>& results, const 
 /// Bars of per-unit activity (log10 scale) per split with the threshold, and per-unit mean KL.
 std::string draw_activity_picture(const std::vector<SplitResult>& results, const std::string& title) {
   const Index d = results.front().units.activity.size();
-  const double left = 80, top = 80, plot_height = 260, row_gap = 90;
+  const double left = 80, top = 90, plot_height = 260, row_gap = 90;
   const double group = std::max(18.0, 24.0 * static_cast<double>(results.size()));
   const double plot_width = std::max(300.0, group * static_cast<double>(d));
   svg::Document doc(left + plot_width + 220, top + 2 * plot_height + row_gap + 60);
   doc.text(14, 24, title, 16, "start", 0.0, "#000000", "bold");
+  std::string summary;
+  for (const SplitResult& r : results) {
+    const AggregatePosteriorDecomposition& dec = r.quadrature ? *r.quadrature : *r.monte_carlo;
+    summary += (summary.empty() ? "" : ";   ") + r.split + " (N = " + std::to_string(r.num_datapoints) +
+               "): KL(q(z)‖p(z)) = " + format("%.3f", dec.aggregate_kl_to_prior.value) + ", I[n;z] = " +
+               format("%.3f", dec.mutual_information.value) + " (log N = " +
+               format("%.3f", std::log(static_cast<double>(r.num_datapoints))) + ") nats";
+  }
+  doc.text(14, 44, summary, 12, "start", 0.0, "#333333");
   const double bar = (group - 6) / static_cast<double>(results.size());
   // Activity on a log scale, floored at 1e-6.
   double high = 1e-2, low_floor = 1e-6;
