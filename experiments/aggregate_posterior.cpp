@@ -479,7 +479,7 @@ int aggregate_posterior_main(int argc, char** argv) {
                                                "the cell centred on (z1[i], z2[j]) (exact cell mass / cell area)"}};
 
   const std::string title = "Aggregate posterior of " + std::filesystem::path(checkpoint).filename().string() + " (" +
-                            datasets.front().name + ")";
+                            data.dataset + ")";
   const std::string svg = latent_dim == 2 ? draw_density_picture(results, grid_x, grid_y, title)
                                           : draw_activity_picture(results, title);
   write_file_atomically(picture, svg);
