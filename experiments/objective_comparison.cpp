@@ -241,46 +241,57 @@ void draw_panel(svg::Document& doc, double left, double top, double width, doubl
   }
 }
 
-std::string draw_picture(const std::vector<ModelResult>& models, const std::string& title, const std::string& subtitle,
-                         bool have_full) {
+std::string draw_picture(const std::vector<ModelResult>& models, const std::string& title, const std::string& subtitle) {
   std::vector<std::string> categories;
   for (const ModelResult& m : models) categories.push_back(m.spec.label);
-  const double panel_width = 60.0 + 110.0 * static_cast<double>(models.size()), panel_height = 300.0;
-  const double left_margin = 80.0, gap = 110.0, top = 80.0;
-  const double series_rows = have_full ? 3.0 : 2.0;
-  svg::Document doc(left_margin + 2 * panel_width + gap + 30.0, top + panel_height + 60.0 + 16.0 * series_rows + 20.0);
+  const double panel_width = 40.0 + 95.0 * static_cast<double>(models.size()), panel_height = 300.0;
+  const double left_margin = 80.0, gap = 100.0, top = 80.0;
+  svg::Document doc(left_margin + 3 * panel_width + 2 * gap + 30.0, top + panel_height + 60.0 + 16.0 * 2.0 + 20.0);
   doc.rect(0, 0, doc.width(), doc.height(), "#ffffff");
   doc.text(14, 24, title, 15, "start", 0.0, "#000000", "bold");
   doc.text(14, 44, subtitle, 11, "start", 0.0, "#444444");
 
-  Series train{"training points: Δ log p(x) vs " + models.front().spec.label + " (±1 paired s.e.)", {}, {}};
-  Series test{"test points: Δ log p(x) vs " + models.front().spec.label + " (±1 paired s.e.)", {}, {}};
+  Series train{"training points (±1 paired s.e.)", {}, {}};
+  Series test{"test points (±1 paired s.e.)", {}, {}};
   for (const ModelResult& m : models) {
     train.values.push_back(m.train_log_px_difference.value);
     train.errors.push_back(m.train_log_px_difference.dataset_standard_error);
     test.values.push_back(m.test_log_px_difference.value);
     test.errors.push_back(m.test_log_px_difference.dataset_standard_error);
   }
-  draw_panel(doc, left_margin, top, panel_width, panel_height, "exact log p(x), nats, relative to the first model",
+  double left = left_margin;
+  draw_panel(doc, left, top, panel_width, panel_height, "exact log p(x) minus the " + models.front().spec.label + " model's",
              "Δ log p(x) (nats)", categories, {train, test}, true);
 
-  Series amortized{"KL(q_amortized ‖ p(z|x)), test points (±1 s.e.)", {}, {}};
-  Series ffg{"KL(q*_FFG ‖ p(z|x)), q* subset (±1 s.e.)", {}, {}};
-  Series full{"KL(q*_full ‖ p(z|x)), q* subset (±1 s.e.)", {}, {}};
+  Series amortized{"test points (±1 s.e.)", {}, {}};
+  Series amortized_subset{"q* subset (±1 s.e.)", {}, {}};
+  Series ffg{"q*_FFG, diagonal (±1 s.e.)", {}, {}};
+  Series full{"q*_full, full covariance (±1 s.e.)", {}, {}};
   for (const ModelResult& m : models) {
     amortized.values.push_back(m.test_kl.value);
     amortized.errors.push_back(m.test_kl.dataset_standard_error);
+    if (!m.qstar.empty()) {
+      amortized_subset.values.push_back(m.subset_kl.value);
+      amortized_subset.errors.push_back(m.subset_kl.dataset_standard_error);
+    }
     for (const QStarResult& q : m.qstar) {
       Series& s = q.family == "ffg" ? ffg : full;
       s.values.push_back(q.approximation_gap.value);
       s.errors.push_back(q.approximation_gap.dataset_standard_error);
     }
   }
-  std::vector<Series> kls{amortized};
-  if (!ffg.values.empty()) kls.push_back(ffg);
-  if (!full.values.empty()) kls.push_back(full);
-  draw_panel(doc, left_margin + panel_width + gap, top, panel_width, panel_height,
-             "the ELBO gap: KL(q ‖ p(z|x)) by quadrature", "KL (nats)", categories, kls, true);
+  std::vector<Series> inference{amortized};
+  if (!amortized_subset.values.empty()) inference.push_back(amortized_subset);
+  left += panel_width + gap;
+  draw_panel(doc, left, top, panel_width, panel_height, "KL(q_amortized ‖ p(z|x)): inference gap", "KL (nats)",
+             categories, inference, true);
+  std::vector<Series> approximation;
+  if (!ffg.values.empty()) approximation.push_back(ffg);
+  if (!full.values.empty()) approximation.push_back(full);
+  left += panel_width + gap;
+  if (!approximation.empty())
+    draw_panel(doc, left, top, panel_width, panel_height, "KL(q* ‖ p(z|x)): approximation gap", "KL (nats)",
+               categories, approximation, true);
   return doc.str();
 }
 
@@ -746,8 +757,8 @@ int objective_comparison_main(int argc, char** argv) {
   const std::string subtitle = initial.decoder.describe() + ", " + std::to_string(trainer.epochs) + " epochs, " +
                                std::to_string(train.size()) + " training images; " + std::to_string(test_count) +
                                " test points, q* on " + std::to_string(qstar_count);
-  const std::string svg = draw_picture(models, "Training objective vs exact log p(x) and the ELBO gap (" + train.name + ")",
-                                       subtitle, std::find(families.begin(), families.end(), "full") != families.end());
+  const std::string svg =
+      draw_picture(models, "Training objective vs exact log p(x) and the ELBO gap (" + train.name + ")", subtitle);
   write_result_json(common.out, document);  // refuses non-finite numbers before anything is written
   write_file_atomically(picture, svg);
   std::printf("\npicture: %s\nresults: %s\n", picture.c_str(), common.out.c_str());
