@@ -61,8 +61,10 @@ TEST(ObjectiveComparisonBinary, TinyRunGivesConsistentGapsForEveryObjective) {
   }
   // The first model is the reference of the paired differences.
   EXPECT_EQ(value(models[0]["test_log_px_minus_first_objective"]), 0.0);
-  // The models differ: different objectives give different decoders.
-  EXPECT_NE(value(models[0]["test_log_px"]), value(models[2]["test_log_px"]));
+  // Training by the exact log p(x) itself gives the decoder a higher exact log p(x) on its own
+  // training points than training by the ELBO (0.5 ± 0.08 nats here after 2 epochs).
+  EXPECT_GT(value(models[2]["train_log_px_minus_first_objective"]),
+            2.0 * models[2]["train_log_px_minus_first_objective"]["dataset_standard_error"].get<double>());
   for (const std::string name : {"elbo", "iwae-5", "exact"})
     EXPECT_TRUE(std::filesystem::exists(scratch.file("objective_comparison_" + name + ".safetensors"))) << name;
   const std::string svg = testing::read_text(scratch.file("p.svg"));
