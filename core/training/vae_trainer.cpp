@@ -164,7 +164,8 @@ VaeTrainingSummary train_vae(GaussianEncoder& encoder, AffineCouplingFlow* flow,
       noise.resize(d, n * S);
       fill_standard_normal(noise, rng);
       const double objective = vae_objective(encoder, flow, decoder, batch, noise, step_options, ws, &grad_encoder,
-                                             flow != nullptr ? &grad_flow : nullptr, &grad_decoder);
+                                             flow != nullptr ? &grad_flow : nullptr,
+                                             options.freeze_decoder ? nullptr : &grad_decoder);
       if (!std::isfinite(objective) || !grad_encoder.allFinite() || !grad_decoder.allFinite() ||
           (flow != nullptr && !grad_flow.allFinite()))
         throw std::runtime_error("training diverged in epoch " + std::to_string(epoch + 1) + ", batch " +
@@ -175,7 +176,7 @@ VaeTrainingSummary train_vae(GaussianEncoder& encoder, AffineCouplingFlow* flow,
       grad_encoder = -grad_encoder;  // Adam minimizes the negative objective
       grad_decoder = -grad_decoder;
       encoder_adam.step(encoder.network().parameters(), grad_encoder, lr);
-      decoder_adam.step(decoder.network().parameters(), grad_decoder, lr);
+      if (!options.freeze_decoder) decoder_adam.step(decoder.network().parameters(), grad_decoder, lr);
       if (flow != nullptr) {
         grad_flow = -grad_flow;
         flow_adam.step(flow->parameters(), grad_flow, lr);

@@ -30,6 +30,9 @@ struct VaeTrainerOptions {
   Binarization binarization = Binarization::dynamic;
   float binarization_threshold = 0.5f;   ///< for Binarization::threshold, in [0, 1]
   Index validation_samples = 1;          ///< samples per point for the validation ELBO, >= 1
+  /// Hold the decoder's parameters fixed and train only the encoder (and flow): fitting the
+  /// amortized q to a given model, e.g. one trained without an encoder. Default false.
+  bool freeze_decoder = false;
   /// Throws std::invalid_argument naming the option when a value is out of range.
   void validate() const;
 };
