@@ -20,6 +20,7 @@
 #include "core/variational/local_gaussian_optimization.hpp"
 #include "estimators/exact_posterior.hpp"
 #include "estimators/kl_divergence_quadrature.hpp"
+#include "estimators/posterior_discrepancy.hpp"
 #include "experiments/support/command_line.hpp"
 #include "experiments/support/dataset_options.hpp"
 #include "experiments/support/evaluation_data.hpp"
@@ -112,31 +113,11 @@ nlohmann::ordered_json grid_values_to_json(const VectorD& values, Index nx, Inde
   return rows;
 }
 
-/// Total variation ½ Σ |f_bin - m_bin| between the empirical distribution of `draws` (2 x N) and
-/// the exact cell masses, on coarse bins of cells_per_bin x cells_per_bin grid cells (the cell of
-/// node i spans x(i) ± h/2), plus one bin for everything outside the grid's box.
+/// Total variation between the empirical distribution of `draws` (2 x N) and the exact cell
+/// masses on coarse bins of cells_per_bin x cells_per_bin grid cells, plus one bin outside the
+/// grid's box (estimators/posterior_discrepancy.hpp).
 double total_variation_on_grid(const MatrixD& draws, const Grid2d& grid, const VectorD& cell_mass, Index cells_per_bin) {
-  const Index nx = grid.x.size(), ny = grid.y.size();
-  const Index bx = (nx + cells_per_bin - 1) / cells_per_bin, by = (ny + cells_per_bin - 1) / cells_per_bin;
-  MatrixD exact = MatrixD::Zero(bx, by), empirical = MatrixD::Zero(bx, by);
-  for (Index j = 0; j < ny; ++j)
-    for (Index i = 0; i < nx; ++i) exact(i / cells_per_bin, j / cells_per_bin) += cell_mass(i + nx * j);
-  const double total = exact.sum();
-  if (total > 1.0) exact /= total;  // quadrature error above 1: renormalize
-  const double exact_outside = std::max(0.0, 1.0 - exact.sum());
-  const double hx = grid.x(1) - grid.x(0), hy = grid.y(1) - grid.y(0);
-  const double x0 = grid.x(0) - hx / 2, y0 = grid.y(0) - hy / 2;
-  double outside = 0.0;
-  const double weight = 1.0 / static_cast<double>(draws.cols());
-  for (Index c = 0; c < draws.cols(); ++c) {
-    const double ci = std::floor((draws(0, c) - x0) / hx), cj = std::floor((draws(1, c) - y0) / hy);
-    if (ci < 0 || cj < 0 || ci >= nx || cj >= ny || !std::isfinite(ci) || !std::isfinite(cj)) {
-      outside += weight;
-      continue;
-    }
-    empirical(static_cast<Index>(ci) / cells_per_bin, static_cast<Index>(cj) / cells_per_bin) += weight;
-  }
-  return 0.5 * ((empirical - exact).cwiseAbs().sum() + std::abs(outside - exact_outside));
+  return total_variation_of_draws(draws, GridBins2d{grid.x, grid.y, cells_per_bin}, cell_mass);
 }
 
 /// Unbiased MMD² between samples A (2 x N) and B (2 x M) with the Gaussian kernel

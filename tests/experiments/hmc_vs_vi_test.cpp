@@ -1,0 +1,172 @@
+// vigap-hmc-vs-vi end to end on a tiny 2-D VAE trained on a slice of Fashion-MNIST, with two
+// budgets and three datapoints: every method spends at most its budget, HMC's distance to the
+// exact posterior falls as its budget grows, KLs are non-negative and q* does not lose to the
+// encoder's q, log p(x) estimates sit within their errors of quadrature (stochastic lower
+// bounds), the same seed gives the same results, and bad input fails cleanly, leaving no files.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "support/run_binary.hpp"
+#include "support/temporary_directory.hpp"
+
+namespace vigap {
+namespace {
+
+using testing::run_binary;
+using testing::TemporaryDirectory;
+
+const std::string kTinyModel =
+    "--train-size 600 --validation-size 100 --test-size 100 --epochs 2 --encoder-hidden 32 --decoder-hidden 32 "
+    "--batch-size 50 --threads 1 --seed 4";
+
+const std::string kSmallRun =
+    " --num-datapoints 3 --budgets 300,3000 --grid-nodes 41 --grid-half-width 4 --tv-cells-per-bin 4 --vi-draws 2000"
+    " --threads 1 --seed 2";
+
+bool fashion_mnist_installed() { return std::filesystem::exists("/usr/share/datasets/fashion-mnist"); }
+
+class HmcVsViBinary : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!fashion_mnist_installed()) return;
+    scratch_ = new TemporaryDirectory();
+    for (const std::string d : {"2", "3"}) {
+      const auto run = run_binary("vigap-train", kTinyModel + " --latent-dim " + d +
+                                                     " --out " + scratch_->file("z" + d + ".json") + " --checkpoint " +
+                                                     scratch_->file("z" + d + ".safetensors"));
+      ASSERT_EQ(run.exit_code, 0) << run.output;
+    }
+  }
+  static void TearDownTestSuite() {
+    delete scratch_;
+    scratch_ = nullptr;
+  }
+  void SetUp() override {
+    if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  }
+  static std::string model(int d) { return scratch_->file(d == 2 ? "z2.safetensors" : "z3.safetensors"); }
+
+  static TemporaryDirectory* scratch_;
+  TemporaryDirectory out;
+};
+
+TemporaryDirectory* HmcVsViBinary::scratch_ = nullptr;
+
+double mean_of(const nlohmann::json& summary) { return summary["mean"].get<double>(); }
+
+TEST_F(HmcVsViBinary, EveryMethodWithinBudgetHmcImprovesAndEstimatesAgreeWithQuadrature) {
+  const std::string args = "--checkpoint " + model(2) + " --picture " + out.file("p.svg") + kSmallRun;
+  const auto run = run_binary("vigap-hmc-vs-vi", args + " --out " + out.file("r.json"));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("Binned total variation"), std::string::npos) << run.output;
+
+  const std::string svg = testing::read_text(out.file("p.svg"));
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u);
+  EXPECT_EQ(svg.substr(svg.size() - 7), "</svg>\n");
+  EXPECT_NE(svg.find("log p(x) estimates vs quadrature"), std::string::npos);
+
+  const nlohmann::json document = testing::read_json(out.file("r.json"));
+  EXPECT_EQ(document["experiment"], "hmc_vs_vi");
+  const nlohmann::json& results = document["results"];
+  const nlohmann::json& posterior = results["posterior"];
+  const nlohmann::json& amortized = posterior["amortized_q"];
+  EXPECT_EQ(amortized["decoder_evaluations_per_datapoint"].get<double>(), 0.0);
+  const double kl_q = amortized["kl_divergence_to_posterior"]["value"];
+  EXPECT_GE(kl_q, -1e-3);
+
+  const std::vector<int> budgets{300, 3000};
+  for (const std::string method : {"hmc", "q_star_diagonal", "q_star_full_covariance", "local_flow"}) {
+    const nlohmann::json& rows = posterior[method];
+    ASSERT_EQ(rows.size(), 2u) << method;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const nlohmann::json& r = rows[i];
+      EXPECT_EQ(r["budget"], budgets[i]);
+      ASSERT_TRUE(r["feasible"].get<bool>()) << method << " " << budgets[i];
+      const double spent = r["decoder_evaluations_per_datapoint"];
+      EXPECT_GT(spent, 0.0) << method;
+      EXPECT_LE(spent, budgets[i]) << method;
+      const double tv = mean_of(r["total_variation"]);
+      EXPECT_GE(tv, 0.0) << method;
+      EXPECT_LE(tv, 1.0) << method;
+      ASSERT_EQ(r["total_variation"]["per_datapoint"].size(), 3u);
+      if (method != "hmc") {
+        const double kl = r["kl_divergence_to_posterior"]["value"];
+        EXPECT_GE(kl, -1e-3) << method;
+        // q* starts at q and keeps its best check; 0.05 nats covers the check noise.
+        if (method != "local_flow") {
+          EXPECT_LE(kl, kl_q + 0.05) << method << " " << budgets[i];
+        }
+      }
+    }
+  }
+  // HMC: 16 draws per datapoint at 300 evaluations, 148 at 3000: a clearly smaller distance, and
+  // at 3000 about what independent exact draws of the same number give.
+  const nlohmann::json& hmc = posterior["hmc"];
+  EXPECT_LT(mean_of(hmc[1]["total_variation"]), mean_of(hmc[0]["total_variation"]));
+  EXPECT_EQ(hmc[1]["details"]["draws_per_datapoint"], 148);
+  EXPECT_LT(mean_of(hmc[1]["total_variation"]), mean_of(hmc[1]["iid_exact_draws_total_variation"]) + 0.15);
+  EXPECT_LT(mean_of(hmc[1]["mean_error_in_posterior_sd"]), 0.5);
+
+  // log p(x): AIS and IS are stochastic lower bounds, so their mean error is at most a few
+  // Monte Carlo standard errors above 0.
+  for (const std::string method : {"ais_from_prior", "ais_from_encoder_q", "importance_sampling_from_encoder_q"}) {
+    const nlohmann::json& rows = results["log_marginal_likelihood"][method];
+    ASSERT_EQ(rows.size(), 2u) << method;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      ASSERT_TRUE(rows[i]["feasible"].get<bool>()) << method;
+      EXPECT_LE(rows[i]["decoder_evaluations_per_datapoint"].get<double>(), budgets[i]) << method;
+      const double error = rows[i]["error"]["value"];
+      const double se = rows[i]["error"]["monte_carlo_standard_error"];
+      EXPECT_LT(error, 4.0 * se + 0.01) << method << " " << budgets[i];
+    }
+    if (method == "ais_from_prior") {
+      // From the prior the bias dominates (nats): 30 annealing steps beat 2.
+      EXPECT_LT(rows[1]["mean_absolute_error"].get<double>(), rows[0]["mean_absolute_error"].get<double>());
+    } else {
+      // Starting from q, 3000 evaluations get within half a nat.
+      EXPECT_LT(rows[1]["mean_absolute_error"].get<double>(), 0.5) << method;
+    }
+  }
+
+  // Same seed, same results.
+  const auto again = run_binary("vigap-hmc-vs-vi", args + " --out " + out.file("r2.json"));
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(testing::read_json(out.file("r2.json"))["results"].dump(), results.dump());
+}
+
+struct BadCase {
+  std::string name;
+  std::string arguments;  // {model2}, {model3} and {dir} are substituted
+  std::string expected_message;
+};
+
+TEST_F(HmcVsViBinary, BadInputFailsClearlyAndLeavesNoFiles) {
+  const BadCase cases[] = {
+      {"latent_dim_3", "--checkpoint {model3}", "needs a checkpoint with latent dimension 2"},
+      {"decreasing_budgets", "--checkpoint {model2} --budgets 300,200", "--budgets must be positive and increasing"},
+      {"one_chain", "--checkpoint {model2} --hmc-chains 1", "--hmc-chains must be >= 2"},
+      {"warmup_fraction", "--checkpoint {model2} --hmc-warmup-fraction 1", "warmup_fraction must be in [0, 1)"},
+      {"first_datapoint", "--checkpoint {model2} --first-datapoint 100000", "--first-datapoint 100000 is beyond"},
+      {"unwritable_picture", "--checkpoint {model2} --picture /nonexistent-dir/p.svg", "/nonexistent-dir"},
+      {"missing_checkpoint", "--checkpoint {dir}/nothing.safetensors", "nothing.safetensors"}};
+  for (const BadCase& c : cases) {
+    TemporaryDirectory scratch;
+    std::string arguments = c.arguments + " --out " + scratch.file("r.json");
+    if (c.name != "unwritable_picture") arguments += " --picture " + scratch.file("p.svg");
+    for (const auto& [key, value] : {std::pair<std::string, std::string>{"{model2}", model(2)},
+                                     {"{model3}", model(3)}, {"{dir}", scratch.path().string()}})
+      for (size_t at = arguments.find(key); at != std::string::npos; at = arguments.find(key))
+        arguments.replace(at, key.size(), value);
+    const auto run = run_binary("vigap-hmc-vs-vi", arguments + " --threads 1");
+    // A checkpoint that cannot be opened is an I/O failure (exit 1); everything else is bad input (2).
+    EXPECT_EQ(run.exit_code, c.name == "missing_checkpoint" ? 1 : 2) << c.name << ": " << run.output;
+    EXPECT_NE(run.output.find(c.expected_message), std::string::npos)
+        << c.name << ": expected '" << c.expected_message << "' in: " << run.output;
+    EXPECT_TRUE(scratch.entries().empty()) << c.name << ": left " << scratch.entries().front();
+  }
+}
+
+}  // namespace
+}  // namespace vigap
