@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The benchmark: vigap against a PyTorch reference on identical work, back to back in one run
+# (training, AIS, IWAE-5000, quadrature, q*), with the machine's GEMM throughput measured in the
+# same run. Installs what it needs (Debian's python3-torch with OpenBLAS), builds, trains the two
+# benchmark models once (results/bench/), then prints JSON (also written to results/bench/bench.json)
+# and a table on stderr. Extra arguments go to bench/run_benchmark.py (e.g. --repetitions 5).
+# Run it on an otherwise idle machine: the figures are timings.
+set -euo pipefail
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo_root"
+scripts/install_dependencies.sh >&2
+scripts/install_bench_dependencies.sh >&2
+scripts/build.sh bench-workloads bench-gemm-throughput vigap-train >&2
+mkdir -p results/bench
+for z in 50 2; do
+  if [ ! -f "results/bench/vae-z$z.safetensors" ]; then
+    build/bin/vigap-train --latent-dim "$z" --encoder-hidden 200,200 --decoder-hidden 200,200 --activation tanh \
+      --epochs 2 --seed 1 --threads 2 --checkpoint "results/bench/vae-z$z.safetensors" \
+      --out "results/bench/train-z$z.json" >&2
+  fi
+done
+/usr/bin/python3 bench/run_benchmark.py --checkpoint-z50 results/bench/vae-z50.safetensors \
+  --checkpoint-z2 results/bench/vae-z2.safetensors --threads 2 --out results/bench/bench.json "$@"
