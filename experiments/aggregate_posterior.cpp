@@ -33,6 +33,7 @@
 #include "experiments/support/command_line.hpp"
 #include "experiments/support/dataset_options.hpp"
 #include "experiments/support/evaluation_data.hpp"
+#include "experiments/support/markdown_table.hpp"
 #include "experiments/support/svg_plot.hpp"
 
 namespace po = boost::program_options;
@@ -67,14 +68,6 @@ std::string with_error(double value, double error) {
   if (!std::isfinite(error)) return format("%.4f", value) + " ± n/a";
   if (error == 0.0) return format("%.4f", value) + " (exact)";
   return format("%.4f", value) + " ± " + format("%.2g", error);
-}
-
-/// `text` padded with spaces to `width` characters (UTF-8 aware: "±" counts once).
-std::string pad(const std::string& text, size_t width) {
-  size_t characters = 0;
-  for (const char c : text)
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++characters;
-  return characters >= width ? text : text + std::string(width - characters, ' ');
 }
 
 nlohmann::ordered_json to_json_vector(const VectorD& v) {

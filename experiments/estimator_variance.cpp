@@ -28,6 +28,7 @@
 #include "experiments/support/command_line.hpp"
 #include "experiments/support/dataset_options.hpp"
 #include "experiments/support/evaluation_data.hpp"
+#include "experiments/support/markdown_table.hpp"
 #include "experiments/support/svg_plot.hpp"
 
 namespace po = boost::program_options;
@@ -113,35 +114,6 @@ std::string format(const char* pattern, double value) {
 /// "value ± dataset s.e." with three significant digits.
 std::string cell(const Estimate& e) {
   return format("%.3g", e.value) + " ± " + format("%.2g", e.dataset_standard_error);
-}
-
-/// `text` left-aligned in `width` displayed characters (UTF-8 aware).
-std::string pad(const std::string& text, size_t width) {
-  size_t shown = 0;
-  for (unsigned char c : text) shown += (c & 0xC0) != 0x80 ? 1 : 0;
-  return text + std::string(shown < width ? width - shown : 0, ' ');
-}
-
-void print_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> widths(header.size(), 3);
-  const auto shown = [](const std::string& s) {
-    size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80 ? 1 : 0;
-    return n;
-  };
-  for (size_t i = 0; i < header.size(); ++i) widths[i] = std::max(widths[i], shown(header[i]));
-  for (const auto& row : rows)
-    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], shown(row[i]));
-  const auto print_row = [&](const std::vector<std::string>& cells) {
-    std::string line = "|";
-    for (size_t i = 0; i < cells.size(); ++i) line += " " + pad(cells[i], widths[i]) + " |";
-    std::printf("%s\n", line.c_str());
-  };
-  print_row(header);
-  std::string rule = "|";
-  for (size_t w : widths) rule += std::string(w + 2, '-') + "|";
-  std::printf("%s\n", rule.c_str());
-  for (const auto& row : rows) print_row(row);
 }
 
 // ---- The picture: three log-log panels. ----
@@ -499,7 +471,7 @@ int estimator_variance_main(int argc, char** argv) {
                     cell(r[2].encoder.total_variance), cell(r[0].decoder.total_variance), cell(r[0].encoder.mean_snr),
                     cell(r[2].encoder.mean_snr), cell(r[0].decoder.mean_snr)});
   }
-  print_table({"S", "Var ELBO (analytic KL)", "Var ELBO (MC KL)", "tr Var enc (analytic)", "tr Var enc (MC KL)",
+  print_markdown_table({"S", "Var ELBO (analytic KL)", "Var ELBO (MC KL)", "tr Var enc (analytic)", "tr Var enc (MC KL)",
                "tr Var enc (STL)", "tr Var dec", "SNR enc (analytic)", "SNR enc (STL)", "SNR dec"},
               rows);
   if (!ks.empty()) {
@@ -512,7 +484,7 @@ int estimator_variance_main(int argc, char** argv) {
                       cell(r[0].encoder.total_variance), cell(r[2].encoder.total_variance),
                       cell(r[0].decoder.total_variance)});
     }
-    print_table({"K", "IWAE_K", "SNR enc (reparam.)", "SNR enc (STL)", "SNR enc (DReG)", "SNR dec",
+    print_markdown_table({"K", "IWAE_K", "SNR enc (reparam.)", "SNR enc (STL)", "SNR enc (DReG)", "SNR dec",
                  "tr Var enc (reparam.)", "tr Var enc (DReG)", "tr Var dec"},
                 rows);
   }

@@ -36,6 +36,7 @@
 #include "experiments/support/command_line.hpp"
 #include "experiments/support/dataset_options.hpp"
 #include "experiments/support/evaluation_data.hpp"
+#include "experiments/support/markdown_table.hpp"
 
 namespace po = boost::program_options;
 using namespace vigap;
@@ -96,13 +97,6 @@ std::string cell(const Estimate& e) {
   else
     std::snprintf(buffer, sizeof buffer, "%.4f ± n/a", e.value);
   return buffer;
-}
-
-/// `text` left-aligned in `width` displayed characters (UTF-8 aware: "±" counts once).
-std::string pad(const std::string& text, size_t width) {
-  size_t shown = 0;
-  for (unsigned char c : text) shown += (c & 0xC0) != 0x80 ? 1 : 0;
-  return text + std::string(shown < width ? width - shown : 0, ' ');
 }
 
 int gap_table_main(int argc, char** argv) {

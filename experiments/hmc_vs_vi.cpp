@@ -40,6 +40,7 @@
 #include "experiments/support/dataset_options.hpp"
 #include "experiments/support/decoder_evaluation_budget.hpp"
 #include "experiments/support/evaluation_data.hpp"
+#include "experiments/support/markdown_table.hpp"
 #include "experiments/support/svg_plot.hpp"
 #include "samplers/hmc_sampler.hpp"
 
@@ -47,6 +48,13 @@ namespace po = boost::program_options;
 using namespace vigap;
 
 namespace {
+
+/// "\n<title>\n\n" and the Markdown table.
+void print_titled_table(const std::string& title, const std::vector<std::string>& header,
+                        const std::vector<std::vector<std::string>>& rows) {
+  std::printf("\n%s\n\n", title.c_str());
+  print_markdown_table(header, rows);
+}
 
 /// A number for JSON: null when it is NaN or infinite (JSON has neither).
 nlohmann::ordered_json number_or_null(double v) {
@@ -127,36 +135,6 @@ std::string cell(const VectorD& values, bool feasible, const char* pattern = "%.
   std::snprintf(mean, sizeof mean, pattern, s.mean);
   std::snprintf(se, sizeof se, pattern, s.standard_error);
   return std::string(mean) + " ± " + se;
-}
-
-std::string pad(const std::string& text, size_t width) {
-  size_t shown = 0;  // UTF-8 code points, so "±" and "‖" count once
-  for (unsigned char c : text) shown += (c & 0xC0) != 0x80;
-  return text + std::string(shown < width ? width - shown : 0, ' ');
-}
-
-void print_table(const std::string& title, const std::vector<std::string>& header,
-                 const std::vector<std::vector<std::string>>& rows) {
-  std::printf("\n%s\n\n", title.c_str());
-  std::vector<size_t> widths(header.size(), 0);
-  const auto width_of = [](const std::string& s) {
-    size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-    return n;
-  };
-  for (size_t i = 0; i < header.size(); ++i) widths[i] = width_of(header[i]);
-  for (const auto& row : rows)
-    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], width_of(row[i]));
-  const auto print_row = [&](const std::vector<std::string>& cells) {
-    std::string line = "|";
-    for (size_t i = 0; i < cells.size(); ++i) line += " " + pad(cells[i], widths[i]) + " |";
-    std::printf("%s\n", line.c_str());
-  };
-  print_row(header);
-  std::string rule = "|";
-  for (size_t w : widths) rule += std::string(w + 2, '-') + "|";
-  std::printf("%s\n", rule.c_str());
-  for (const auto& row : rows) print_row(row);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -673,7 +651,7 @@ int hmc_vs_vi_main(int argc, char** argv) {
       rows.push_back({std::to_string(budgets[i]), cell(get(hmc_rows[i]), hmc_rows[i].feasible),
                       cell(get_iid(hmc_rows[i]), hmc_rows[i].feasible), cell(get(diagonal_rows[i]), diagonal_rows[i].feasible),
                       cell(get(full_rows[i]), full_rows[i].feasible), cell(get(flow_rows[i]), flow_rows[i].feasible)});
-    print_table(title, {"budget", "HMC", "iid exact, same n", "q* diagonal", "q* full cov.", "local flow"}, rows);
+    print_titled_table(title, {"budget", "HMC", "iid exact, same n", "q* diagonal", "q* full cov.", "local flow"}, rows);
     std::printf("amortized q (encoder, 0 decoder evaluations): %s\n", cell(get(amortized), true).c_str());
   };
   posterior_table("Binned total variation to p(z|x) (mean ± s.e. over datapoints)",
@@ -688,7 +666,7 @@ int hmc_vs_vi_main(int argc, char** argv) {
     for (size_t i = 0; i < budgets.size(); ++i)
       rows.push_back({std::to_string(budgets[i]), cell(kl(diagonal_rows[i]), diagonal_rows[i].feasible, "%.4f"),
                       cell(kl(full_rows[i]), full_rows[i].feasible, "%.4f"), cell(kl(flow_rows[i]), flow_rows[i].feasible, "%.4f")});
-    print_table("Exact KL(q‖p(z|x)) in nats (quadrature)", {"budget", "q* diagonal", "q* full cov.", "local flow"}, rows);
+    print_titled_table("Exact KL(q‖p(z|x)) in nats (quadrature)", {"budget", "q* diagonal", "q* full cov.", "local flow"}, rows);
     std::printf("amortized q (encoder, 0 decoder evaluations): %s\n", cell(kl(amortized), true, "%.4f").c_str());
   }
   {
@@ -702,7 +680,7 @@ int hmc_vs_vi_main(int argc, char** argv) {
     std::vector<std::vector<std::string>> rows;
     for (size_t i = 0; i < budgets.size(); ++i)
       rows.push_back({std::to_string(budgets[i]), bias(ais_prior_rows[i]), bias(ais_q_rows[i]), bias(is_q_rows[i])});
-    print_table("log p̂(x) - log p(x) in nats: mean ± Monte Carlo s.e. (mean |error|)",
+    print_titled_table("log p̂(x) - log p(x) in nats: mean ± Monte Carlo s.e. (mean |error|)",
                 {"budget", "AIS from prior", "AIS from q", "IS from q"}, rows);
   }
   std::printf("\nbudget = decoder evaluations per datapoint allowed; n/a: the budget buys no draw / step / transition.\n");

@@ -42,6 +42,7 @@
 #include "experiments/support/command_line.hpp"
 #include "experiments/support/dataset_options.hpp"
 #include "experiments/support/evaluation_data.hpp"
+#include "experiments/support/markdown_table.hpp"
 #include "experiments/support/svg_plot.hpp"
 
 namespace po = boost::program_options;
@@ -123,34 +124,6 @@ std::string cell(const Estimate& e, int decimals = 2) {
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, "%.*f ± %.*f", decimals, e.value, decimals, e.dataset_standard_error);
   return buffer;
-}
-
-std::string pad(const std::string& text, size_t width) {
-  size_t shown = 0;
-  for (unsigned char c : text) shown += (c & 0xC0) != 0x80 ? 1 : 0;
-  return text + std::string(shown < width ? width - shown : 0, ' ');
-}
-
-void print_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> widths(header.size(), 0);
-  const auto shown = [](const std::string& s) {
-    size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80 ? 1 : 0;
-    return n;
-  };
-  for (size_t i = 0; i < header.size(); ++i) widths[i] = shown(header[i]);
-  for (const auto& row : rows)
-    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], shown(row[i]));
-  const auto print_row = [&](const std::vector<std::string>& cells) {
-    std::string line = "|";
-    for (size_t i = 0; i < cells.size(); ++i) line += " " + pad(cells[i], widths[i]) + " |";
-    std::printf("%s\n", line.c_str());
-  };
-  print_row(header);
-  std::string rule = "|";
-  for (size_t w : widths) rule += std::string(w + 2, '-') + "|";
-  std::printf("%s\n", rule.c_str());
-  for (const auto& row : rows) print_row(row);
 }
 
 /// One q* family's row for one model (on the q* subset of the test points).
@@ -716,7 +689,7 @@ int objective_comparison_main(int argc, char** argv) {
     for (const ModelResult& m : models)
       rows.push_back({m.spec.label, cell(m.train_log_px), cell(m.test_log_px), cell(m.test_elbo), cell(m.test_kl, 3),
                       cell(m.train_log_px_difference), cell(m.test_log_px_difference)});
-    print_table({"objective", "train log p(x)", "test log p(x)", "test L[q]", "test KL(q‖p(z|x))",
+    print_markdown_table({"objective", "train log p(x)", "test log p(x)", "test L[q]", "test KL(q‖p(z|x))",
                  "Δ train log p(x)", "Δ test log p(x)"},
                 rows);
     std::printf("\nΔ: minus the %s model's value on the same points (paired standard error).\n",
@@ -740,7 +713,7 @@ int objective_comparison_main(int argc, char** argv) {
       }
       rows.push_back(row);
     }
-    print_table(header, rows);
+    print_markdown_table(header, rows);
   }
   std::printf("\n");
   for (const ModelResult& m : models) {
