@@ -1,5 +1,6 @@
 #include "estimators/estimate.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <vector>
@@ -41,6 +42,31 @@ nlohmann::ordered_json to_json(const Estimate& e, bool include_per_datapoint) {
     j["per_datapoint_standard_error"] = errors;
   }
   return j;
+}
+
+Estimate difference_of_estimates(const Estimate& a, const Estimate& b, const std::string& estimator,
+                                 const std::string& bias_direction) {
+  if (a.per_datapoint.size() != b.per_datapoint.size())
+    throw std::invalid_argument("difference_of_estimates: " + a.estimator + " covers " +
+                                std::to_string(a.per_datapoint.size()) + " datapoints, " + b.estimator + " " +
+                                std::to_string(b.per_datapoint.size()));
+  const auto errors = [](const Estimate& e) -> VectorD {
+    if (e.per_datapoint_standard_error.size() == 0) return VectorD::Zero(e.per_datapoint.size());  // exact values
+    if (e.per_datapoint_standard_error.size() != e.per_datapoint.size())
+      throw std::invalid_argument("difference_of_estimates: " + e.estimator + " has " +
+                                  std::to_string(e.per_datapoint_standard_error.size()) + " standard errors for " +
+                                  std::to_string(e.per_datapoint.size()) + " datapoints");
+    return e.per_datapoint_standard_error;
+  };
+  Estimate d;
+  d.estimator = estimator;
+  d.bias_direction = bias_direction;
+  d.per_datapoint = a.per_datapoint - b.per_datapoint;
+  d.per_datapoint_standard_error =
+      (errors(a).array().square() + errors(b).array().square()).sqrt();
+  d.samples_per_datapoint = std::max(a.samples_per_datapoint, b.samples_per_datapoint);
+  d.summarize();
+  return d;
 }
 
 }  // namespace vigap

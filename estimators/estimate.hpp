@@ -30,6 +30,15 @@ struct Estimate {
   void summarize();
 };
 
+/// The per-datapoint difference a_b - b_b of two independent estimates over the same datapoints,
+/// with Monte Carlo standard errors sqrt(se_a,b² + se_b,b²) (independent streams), summarized: its
+/// dataset_standard_error is then the paired standard error of the mean difference.
+/// samples_per_datapoint is the larger of the two. An estimate without per-datapoint standard errors
+/// counts as exact (errors 0). Throws std::invalid_argument when they cover different numbers of
+/// datapoints or an estimate's standard errors do not match its values.
+Estimate difference_of_estimates(const Estimate& a, const Estimate& b, const std::string& estimator,
+                                 const std::string& bias_direction);
+
 /// {"estimator", "bias_direction", "value", "monte_carlo_standard_error", "dataset_standard_error",
 ///  "num_datapoints", "samples_per_datapoint", "settings", ["per_datapoint", "per_datapoint_standard_error"]};
 /// a standard error that cannot be estimated (NaN, e.g. from one sample) is written as null;

@@ -34,6 +34,7 @@
 #include "experiments/support/dataset_options.hpp"
 #include "experiments/support/evaluation_data.hpp"
 #include "experiments/support/markdown_table.hpp"
+#include "experiments/support/picture_and_result.hpp"
 #include "experiments/support/svg_plot.hpp"
 
 namespace po = boost::program_options;
@@ -475,14 +476,7 @@ int aggregate_posterior_main(int argc, char** argv) {
                             data.dataset + ")";
   const std::string svg = latent_dim == 2 ? draw_density_picture(results, grid_x, grid_y, title)
                                           : draw_activity_picture(results, title);
-  write_file_atomically(picture, svg);
-  try {
-    write_result_json(common.out, document);
-  } catch (...) {
-    std::error_code ignored;
-    std::filesystem::remove(picture, ignored);
-    throw;
-  }
+  write_picture_and_result(picture, svg, common.out, document);
   std::printf("picture: %s\nresults: %s\n", picture.c_str(), common.out.c_str());
   return 0;
 }

@@ -29,6 +29,7 @@
 #include "experiments/support/dataset_options.hpp"
 #include "experiments/support/evaluation_data.hpp"
 #include "experiments/support/markdown_table.hpp"
+#include "experiments/support/picture_and_result.hpp"
 #include "experiments/support/svg_plot.hpp"
 
 namespace po = boost::program_options;
@@ -499,14 +500,7 @@ int estimator_variance_main(int argc, char** argv) {
       "Estimator variance of " + std::filesystem::path(checkpoint).filename().string() + " (" + dataset.name + ", " +
           std::to_string(count) + " test points, R = " + std::to_string(replicates) + ")",
       iwae_count, std::sqrt(2.0 / std::numbers::pi / static_cast<double>(replicates)));
-  write_file_atomically(picture, svg);
-  try {
-    write_result_json(common.out, document);
-  } catch (...) {
-    std::error_code ignored;
-    std::filesystem::remove(picture, ignored);
-    throw;
-  }
+  write_picture_and_result(picture, svg, common.out, document);
   std::printf("picture: %s\nresults: %s\n", picture.c_str(), common.out.c_str());
   return 0;
 }

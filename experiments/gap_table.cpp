@@ -72,22 +72,6 @@ std::vector<std::string> parse_families(const std::string& text) {
   return families;
 }
 
-/// Per datapoint a_b - b_b, Monte Carlo standard error sqrt(se_a,b² + se_b,b²) (the two
-/// estimates come from independent streams), summarized; as kl_to_posterior_from_estimates.
-Estimate difference(const Estimate& a, const Estimate& b, const std::string& name, const std::string& bias) {
-  if (a.per_datapoint.size() != b.per_datapoint.size())
-    throw std::logic_error("gap-table: estimates over different numbers of datapoints");
-  Estimate d;
-  d.estimator = name;
-  d.bias_direction = bias;
-  d.per_datapoint = a.per_datapoint - b.per_datapoint;
-  d.per_datapoint_standard_error =
-      (a.per_datapoint_standard_error.array().square() + b.per_datapoint_standard_error.array().square()).sqrt();
-  d.samples_per_datapoint = std::max(a.samples_per_datapoint, b.samples_per_datapoint);
-  d.summarize();
-  return d;
-}
-
 std::string cell(const Estimate& e) {
   char buffer[64];
   if (std::isfinite(e.monte_carlo_standard_error) && e.monte_carlo_standard_error < 5e-5)
@@ -296,7 +280,7 @@ int gap_table_main(int argc, char** argv) {
   const Estimate amortized_elbo = evaluate_elbo(*amortized);
   timings["amortized_elbo_seconds"] = seconds_since(start);
   const Estimate inference_gap =
-      difference(log_px, amortized_elbo, "inference gap log p(x) - L[q_amortized]",
+      difference_of_estimates(log_px, amortized_elbo, "inference gap log p(x) - L[q_amortized]",
                  use_quadrature ? "exact" : "biased low (AIS log p(x) is a stochastic lower bound)");
   results["amortized"] = {{"approximation", amortized->describe()},
                           {"elbo", to_json(amortized_elbo, per_datapoint)},
@@ -356,9 +340,9 @@ int gap_table_main(int argc, char** argv) {
     row.elbo = evaluate_elbo(*qstar);
     const double elbo_seconds = seconds_since(start);
     row.approximation_gap =
-        difference(log_px, row.elbo, "approximation gap log p(x) - L[q*]",
+        difference_of_estimates(log_px, row.elbo, "approximation gap log p(x) - L[q*]",
                    use_quadrature ? "exact" : "biased low (AIS log p(x) is a stochastic lower bound)");
-    row.amortization_gap = difference(row.elbo, amortized_elbo, "amortization gap L[q*] - L[q_amortized]", "unbiased");
+    row.amortization_gap = difference_of_estimates(row.elbo, amortized_elbo, "amortization gap L[q*] - L[q_amortized]", "unbiased");
     // The identity inference = approximation + amortization, per datapoint, as computed.
     const VectorD residual = inference_gap.per_datapoint -
                              (row.approximation_gap.per_datapoint + row.amortization_gap.per_datapoint);

@@ -41,6 +41,7 @@
 #include "experiments/support/decoder_evaluation_budget.hpp"
 #include "experiments/support/evaluation_data.hpp"
 #include "experiments/support/markdown_table.hpp"
+#include "experiments/support/picture_and_result.hpp"
 #include "experiments/support/svg_plot.hpp"
 #include "samplers/hmc_sampler.hpp"
 
@@ -752,14 +753,7 @@ int hmc_vs_vi_main(int argc, char** argv) {
              "mean |log p̂(x) - log p(x)| (nats)", lp_series, true, x_min, x_max);
   timings["total_seconds"] = seconds_since(total_start);
 
-  write_file_atomically(picture, doc.str());
-  try {
-    write_result_json(common.out, document);
-  } catch (...) {
-    std::error_code ignored;
-    std::filesystem::remove(picture, ignored);
-    throw;
-  }
+  write_picture_and_result(picture, doc.str(), common.out, document);
   std::printf("picture: %s\nresults: %s\n", picture.c_str(), common.out.c_str());
   return 0;
 }

@@ -43,6 +43,7 @@
 #include "experiments/support/dataset_options.hpp"
 #include "experiments/support/evaluation_data.hpp"
 #include "experiments/support/markdown_table.hpp"
+#include "experiments/support/picture_and_result.hpp"
 #include "experiments/support/svg_plot.hpp"
 
 namespace po = boost::program_options;
@@ -91,22 +92,6 @@ std::vector<ObjectiveSpec> parse_objectives(const std::string& text) {
   }
   if (specs.empty()) throw std::invalid_argument("--objectives: " + expected + ", found '" + text + "'");
   return specs;
-}
-
-/// Per datapoint a_b - b_b with errors combined in quadrature (independent estimates), summarized:
-/// dataset_standard_error is then the paired standard error of the mean difference.
-Estimate difference(const Estimate& a, const Estimate& b, const std::string& name, const std::string& bias) {
-  if (a.per_datapoint.size() != b.per_datapoint.size())
-    throw std::logic_error("objective-comparison: estimates over different numbers of datapoints");
-  Estimate d;
-  d.estimator = name;
-  d.bias_direction = bias;
-  d.per_datapoint = a.per_datapoint - b.per_datapoint;
-  d.per_datapoint_standard_error =
-      (a.per_datapoint_standard_error.array().square() + b.per_datapoint_standard_error.array().square()).sqrt();
-  d.samples_per_datapoint = std::max(a.samples_per_datapoint, b.samples_per_datapoint);
-  d.summarize();
-  return d;
 }
 
 /// The first `count` datapoints of an estimate.
@@ -624,9 +609,9 @@ int objective_comparison_main(int argc, char** argv) {
         const QuadratureKlDivergence kl =
             kl_divergence_by_quadrature(model, r.approximation(), X_qstar, subset_log_px, kl_options, kl_stream);
         row.elbo = kl.elbo;
-        row.approximation_gap = difference(subset_log_px, kl.elbo, "approximation gap log p(x) - L[q*] = KL(q* ‖ p(z|x))",
+        row.approximation_gap = difference_of_estimates(subset_log_px, kl.elbo, "approximation gap log p(x) - L[q*] = KL(q* ‖ p(z|x))",
                                            "exact");
-        row.amortization_gap = difference(kl.elbo, subset_elbo, "amortization gap L[q*] - L[q_amortized]", "exact");
+        row.amortization_gap = difference_of_estimates(kl.elbo, subset_elbo, "amortization gap L[q*] - L[q_amortized]", "exact");
         m.evaluation_timings["qstar_" + family + "_seconds"] = seconds_since(part_start);
         m.qstar.push_back(std::move(row));
       }
@@ -637,9 +622,9 @@ int objective_comparison_main(int argc, char** argv) {
 
   // Paired differences against the first objective.
   for (ModelResult& m : models) {
-    m.train_log_px_difference = difference(m.train_log_px, models.front().train_log_px,
+    m.train_log_px_difference = difference_of_estimates(m.train_log_px, models.front().train_log_px,
                                            "log p(x) - log p(x) of the " + models.front().spec.label + " model", "exact");
-    m.test_log_px_difference = difference(m.test_log_px, models.front().test_log_px,
+    m.test_log_px_difference = difference_of_estimates(m.test_log_px, models.front().test_log_px,
                                           "log p(x) - log p(x) of the " + models.front().spec.label + " model", "exact");
   }
 
@@ -732,8 +717,7 @@ int objective_comparison_main(int argc, char** argv) {
                                " test points, q* on " + std::to_string(qstar_count);
   const std::string svg =
       draw_picture(models, "Training objective vs exact log p(x) and the ELBO gap (" + train.name + ")", subtitle);
-  write_result_json(common.out, document);  // refuses non-finite numbers before anything is written
-  write_file_atomically(picture, svg);
+  write_picture_and_result(picture, svg, common.out, document);
   std::printf("\npicture: %s\nresults: %s\n", picture.c_str(), common.out.c_str());
   return 0;
 }

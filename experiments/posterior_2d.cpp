@@ -24,6 +24,7 @@
 #include "experiments/support/command_line.hpp"
 #include "experiments/support/dataset_options.hpp"
 #include "experiments/support/evaluation_data.hpp"
+#include "experiments/support/picture_and_result.hpp"
 #include "experiments/support/svg_plot.hpp"
 #include "samplers/hmc_sampler.hpp"
 
@@ -558,14 +559,7 @@ int posterior_2d_main(int argc, char** argv) {
                                            " (" + dataset.name + ", " + split + ")",
                                        "HMC draws (" + std::to_string(std::min(picture_draws, hmc_samples)) + " of " +
                                            std::to_string(hmc.chains) + " x " + std::to_string(hmc.draws) + ")");
-  write_file_atomically(picture, svg);
-  try {
-    write_result_json(common.out, document);
-  } catch (...) {
-    std::error_code ignored;
-    std::filesystem::remove(picture, ignored);
-    throw;
-  }
+  write_picture_and_result(picture, svg, common.out, document);
   std::printf("\nHMC: %lld gradient evaluations per datapoint, acceptance %.2f, %lld divergences; q*: %lld per datapoint\n",
               static_cast<long long>(chains.gradient_evaluations / B), chains.acceptance_rate.mean(),
               static_cast<long long>(chains.divergences), static_cast<long long>(local_result.gradient_evaluations / B));

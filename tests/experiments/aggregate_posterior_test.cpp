@@ -160,12 +160,10 @@ TEST_F(AggregatePosteriorBinary, BadInputFailsClearlyAndLeavesNoFiles) {
     TemporaryDirectory scratch;
     std::string arguments = c.arguments + " --out " + scratch.file("a.json");
     if (c.name != "unwritable_picture") arguments += " --picture " + scratch.file("a.svg");
-    for (const auto& [key, value] : {std::pair<std::string, std::string>{"{z2}", model("z2")},
-                                     {"{z5}", model("z5")},
-                                     {"{flow}", model("flow")},
-                                     {"{dir}", scratch.path().string()}})
-      for (size_t at = arguments.find(key); at != std::string::npos; at = arguments.find(key))
-        arguments.replace(at, key.size(), value);
+    arguments = testing::substitute_placeholders(arguments, {{"{z2}", model("z2")},
+                                                             {"{z5}", model("z5")},
+                                                             {"{flow}", model("flow")},
+                                                             {"{dir}", scratch.path().string()}});
     if (arguments.find("--num-datapoints") == std::string::npos) arguments += " --num-datapoints 50";
     const auto run = run_binary("vigap-aggregate-posterior", arguments + " --threads 1");
     EXPECT_EQ(run.exit_code, c.exit_code) << c.name << ": " << run.output;

@@ -155,10 +155,8 @@ TEST_F(HmcVsViBinary, BadInputFailsClearlyAndLeavesNoFiles) {
     TemporaryDirectory scratch;
     std::string arguments = c.arguments + " --out " + scratch.file("r.json");
     if (c.name != "unwritable_picture") arguments += " --picture " + scratch.file("p.svg");
-    for (const auto& [key, value] : {std::pair<std::string, std::string>{"{model2}", model(2)},
-                                     {"{model3}", model(3)}, {"{dir}", scratch.path().string()}})
-      for (size_t at = arguments.find(key); at != std::string::npos; at = arguments.find(key))
-        arguments.replace(at, key.size(), value);
+    arguments = testing::substitute_placeholders(
+        arguments, {{"{model2}", model(2)}, {"{model3}", model(3)}, {"{dir}", scratch.path().string()}});
     const auto run = run_binary("vigap-hmc-vs-vi", arguments + " --threads 1");
     // A checkpoint that cannot be opened is an I/O failure (exit 1); everything else is bad input (2).
     EXPECT_EQ(run.exit_code, c.name == "missing_checkpoint" ? 1 : 2) << c.name << ": " << run.output;

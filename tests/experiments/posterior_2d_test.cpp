@@ -131,10 +131,8 @@ TEST_F(Posterior2dBinary, BadInputFailsClearlyAndLeavesNoFiles) {
     TemporaryDirectory scratch;
     std::string arguments = c.arguments + " --out " + scratch.file("p.json");
     if (c.name != "unwritable_picture") arguments += " --picture " + scratch.file("p.svg");
-    for (const auto& [key, value] : {std::pair<std::string, std::string>{"{model2}", model(2)},
-                                     {"{model3}", model(3)}, {"{dir}", scratch.path().string()}})
-      for (size_t at = arguments.find(key); at != std::string::npos; at = arguments.find(key))
-        arguments.replace(at, key.size(), value);
+    arguments = testing::substitute_placeholders(
+        arguments, {{"{model2}", model(2)}, {"{model3}", model(3)}, {"{dir}", scratch.path().string()}});
     const auto run = run_binary("vigap-posterior-2d", arguments + kSmallRun);
     EXPECT_NE(run.exit_code, 0) << c.name << ": " << run.output;
     EXPECT_NE(run.output.find(c.expected_message), std::string::npos)

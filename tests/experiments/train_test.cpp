@@ -92,14 +92,10 @@ class BadInputTest : public ::testing::TestWithParam<BadInput> {};
 TEST_P(BadInputTest, FailsWithAClearMessageAndNoOutputFile) {
   const BadInput c = GetParam();
   TemporaryDirectory scratch;
-  std::string arguments = c.arguments;
-  for (const std::string key : {"{out}", "{checkpoint}", "{dir}"}) {
-    const std::string value = key == "{out}" ? scratch.file("out.json")
-                              : key == "{checkpoint}" ? scratch.file("model.safetensors")
-                                                      : scratch.path().string();
-    for (size_t at = arguments.find(key); at != std::string::npos; at = arguments.find(key))
-      arguments.replace(at, key.size(), value);
-  }
+  const std::string arguments = testing::substitute_placeholders(
+      c.arguments, {{"{out}", scratch.file("out.json")},
+                    {"{checkpoint}", scratch.file("model.safetensors")},
+                    {"{dir}", scratch.path().string()}});
   const auto run = run_binary(c.binary, arguments);
   EXPECT_NE(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find(c.expected_message), std::string::npos)
