@@ -362,15 +362,9 @@ int estimator_variance_main(int argc, char** argv) {
   const GaussianEncoder& encoder = *vae.encoder;
 
   Dataset dataset = load_dataset(data, "test");
-  if (dataset.dimension() != decoder.data_dim())
-    throw std::invalid_argument("dataset " + dataset.name + " has dimension " + std::to_string(dataset.dimension()) +
-                                ", the checkpoint's model expects " + std::to_string(decoder.data_dim()));
-  if (first_datapoint >= dataset.size())
-    throw std::invalid_argument("--first-datapoint " + std::to_string(first_datapoint) + " is beyond the " +
-                                std::to_string(dataset.size()) + " datapoints of " + dataset.name);
-  const Index count = std::min(num_datapoints, dataset.size() - first_datapoint);
   const EvaluationBinarization binarization = evaluation_binarization(vae.metadata, "", "checkpoint " + checkpoint);
-  const MatrixF X = binarize_evaluation_set(dataset.images, binarization).middleCols(first_datapoint, count);
+  const MatrixF X = evaluation_slice(dataset, decoder.data_dim(), binarization, first_datapoint, num_datapoints);
+  const Index count = X.cols();
 
   nlohmann::ordered_json configuration;
   configuration["checkpoint"] = checkpoint;

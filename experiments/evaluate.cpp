@@ -135,19 +135,10 @@ int evaluate_main(int argc, char** argv) {
                                 " has no encoder, which elbo, iwae, is and --ais-from encoder need");
 
   Dataset dataset = load_dataset(data, split);
-  if (dataset.dimension() != model.data_dim())
-    throw std::invalid_argument("dataset " + dataset.name + " has dimension " + std::to_string(dataset.dimension()) +
-                                ", the checkpoint's model expects " + std::to_string(model.data_dim()));
-  if (first_datapoint >= dataset.size())
-    throw std::invalid_argument("--first-datapoint " + std::to_string(first_datapoint) + " is beyond the " +
-                                std::to_string(dataset.size()) + " datapoints of " + dataset.name);
-  const Index count = num_datapoints == 0 ? dataset.size() - first_datapoint
-                                          : std::min(num_datapoints, dataset.size() - first_datapoint);
   const EvaluationBinarization binarization =
       evaluation_binarization(vae.metadata, binarization_override, "checkpoint " + checkpoint);
-  // Binarize the whole split once (fixed seed), then take the slice: the same datapoint always
-  // gets the same binary image, whatever slice is evaluated.
-  const MatrixF X = binarize_evaluation_set(dataset.images, binarization).middleCols(first_datapoint, count);
+  const MatrixF X = evaluation_slice(dataset, model.data_dim(), binarization, first_datapoint, num_datapoints);
+  const Index count = X.cols();
 
   Rng rng(common.seed);
   nlohmann::ordered_json configuration;

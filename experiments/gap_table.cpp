@@ -173,15 +173,9 @@ int gap_table_main(int argc, char** argv) {
   const bool exact_elbos = latent_dim <= 3;             // ELBOs by quadrature whenever it is feasible
 
   Dataset dataset = load_dataset(data, "test");
-  if (dataset.dimension() != model.data_dim())
-    throw std::invalid_argument("dataset " + dataset.name + " has dimension " + std::to_string(dataset.dimension()) +
-                                ", the checkpoint's model expects " + std::to_string(model.data_dim()));
-  if (first_datapoint >= dataset.size())
-    throw std::invalid_argument("--first-datapoint " + std::to_string(first_datapoint) + " is beyond the " +
-                                std::to_string(dataset.size()) + " datapoints of " + dataset.name);
-  const Index count = std::min(num_datapoints, dataset.size() - first_datapoint);
   const EvaluationBinarization binarization = evaluation_binarization(vae.metadata, "", "checkpoint " + checkpoint);
-  const MatrixF X = binarize_evaluation_set(dataset.images, binarization).middleCols(first_datapoint, count);
+  const MatrixF X = evaluation_slice(dataset, model.data_dim(), binarization, first_datapoint, num_datapoints);
+  const Index count = X.cols();
 
   ProgressReporter progress;
   Rng rng(common.seed);

@@ -326,15 +326,9 @@ int hmc_vs_vi_main(int argc, char** argv) {
                                 checkpoint + " has latent dimension " + std::to_string(model.latent_dim()));
   if (!vae.encoder) throw std::invalid_argument("checkpoint " + checkpoint + " has no encoder: q, q* and AIS from q need one");
   const Dataset dataset = load_dataset(data, "test");
-  if (dataset.dimension() != model.data_dim())
-    throw std::invalid_argument("dataset " + dataset.name + " has dimension " + std::to_string(dataset.dimension()) +
-                                ", the checkpoint's model expects " + std::to_string(model.data_dim()));
-  if (first_datapoint >= dataset.size())
-    throw std::invalid_argument("--first-datapoint " + std::to_string(first_datapoint) + " is beyond the " +
-                                std::to_string(dataset.size()) + " test datapoints of " + dataset.name);
-  const Index B = std::min(num_datapoints, dataset.size() - first_datapoint);
   const EvaluationBinarization binarization = evaluation_binarization(vae.metadata, "", "checkpoint " + checkpoint);
-  const MatrixF X = binarize_evaluation_set(dataset.images, binarization).middleCols(first_datapoint, B);
+  const MatrixF X = evaluation_slice(dataset, model.data_dim(), binarization, first_datapoint, num_datapoints);
+  const Index B = X.cols();
 
   const auto total_start = std::chrono::steady_clock::now();
   const ProgressReporter progress;

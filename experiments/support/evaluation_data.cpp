@@ -1,5 +1,6 @@
 #include "experiments/support/evaluation_data.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace vigap {
@@ -34,6 +35,19 @@ EvaluationBinarization evaluation_binarization(const std::map<std::string, std::
 
 MatrixF binarize_evaluation_set(const MatrixF& images, const EvaluationBinarization& binarization) {
   return binarize_evaluation_set(images, binarization.binarization, binarization.threshold);
+}
+
+MatrixF evaluation_slice(const Dataset& dataset, Index data_dim, const EvaluationBinarization& binarization,
+                         Index first_datapoint, Index num_datapoints) {
+  if (dataset.dimension() != data_dim)
+    throw std::invalid_argument("dataset " + dataset.name + " has dimension " + std::to_string(dataset.dimension()) +
+                                ", the checkpoint's model expects " + std::to_string(data_dim));
+  if (first_datapoint < 0 || first_datapoint >= dataset.size())
+    throw std::invalid_argument("--first-datapoint " + std::to_string(first_datapoint) + " is beyond the " +
+                                std::to_string(dataset.size()) + " datapoints of " + dataset.name);
+  const Index rest = dataset.size() - first_datapoint;
+  const Index count = num_datapoints == 0 ? rest : std::min(num_datapoints, rest);
+  return binarize_evaluation_set(dataset.images, binarization).middleCols(first_datapoint, count);
 }
 
 }  // namespace vigap

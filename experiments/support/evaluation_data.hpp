@@ -4,6 +4,7 @@
 #include <map>
 #include <string>
 
+#include "core/data/dataset.hpp"
 #include "core/training/vae_trainer.hpp"
 
 namespace vigap {
@@ -31,5 +32,13 @@ EvaluationBinarization evaluation_binarization(const std::map<std::string, std::
 /// The whole split binarized once as evaluation_binarization says, so that datapoint i is the
 /// same binary image in every binary and every slice.
 MatrixF binarize_evaluation_set(const MatrixF& images, const EvaluationBinarization& binarization);
+
+/// Datapoints first_datapoint, ..., first_datapoint + count - 1 of `dataset`, taken after
+/// binarizing the whole split once (binarize_evaluation_set), so datapoint i is the same binary
+/// image in every binary and slice; count = min(num_datapoints, size - first_datapoint), and
+/// num_datapoints = 0 means all the rest. Throws std::invalid_argument when the dataset's dimension
+/// is not data_dim or --first-datapoint is beyond the dataset.
+MatrixF evaluation_slice(const Dataset& dataset, Index data_dim, const EvaluationBinarization& binarization,
+                         Index first_datapoint, Index num_datapoints);
 
 }  // namespace vigap
