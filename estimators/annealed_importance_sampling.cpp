@@ -128,7 +128,7 @@ struct AnnealingRun {
 /// ℓ = log p(x, z) - log π₀(z), before each transition at γ_k (k < T).
 AnnealingRun run_annealing(const GenerativeModel& model, const MatrixF& X, Index C, const BaseDensity* base,
                            const VectorD& path, const MatrixD& initial, const AisOptions& options, StepMode mode,
-                           const MatrixD* log_step_schedule, const std::string& label, Rng& rng) {
+                           const MatrixD* log_step_schedule, const std::string& label, BatchRng& rng) {
   const Index d = model.latent_dim();
   const Index B = X.cols();
   const Index N = B * C;
@@ -211,10 +211,21 @@ AnnealingRun run_annealing(const GenerativeModel& model, const MatrixF& X, Index
   return run;
 }
 
+/// The purposes of a run's streams: its evaluation chains and its pilot chains.
+struct AisPurposes {
+  StreamPurpose run;
+  StreamPurpose pilot;
+};
+
 /// Forward or reverse AIS with the chosen step-size adaptation (pilot run first for `pilot`).
+/// Datapoint b's chains draw their initial states and transitions from its generator of
+/// purposes.run; the pilot chains from its generator of purposes.pilot.
 AnnealingRun run_with_adaptation(const GenerativeModel& model, const MatrixF& X, const BaseDensity* base,
-                                 const VectorD& path, const std::function<MatrixD(Index chains, Rng&)>& initial_states,
-                                 const AisOptions& options, const std::string& label, Rng& rng) {
+                                 const VectorD& path,
+                                 const std::function<MatrixD(Index chains, BatchRng&)>& initial_states,
+                                 const AisOptions& options, const std::string& label, const RandomStreams& streams,
+                                 AisPurposes purposes) {
+  BatchRng rng = streams.generators(purposes.run);
   switch (options.step_size_adaptation) {
     case AisStepSizeAdaptation::none:
       return run_annealing(model, X, options.chains, base, path, initial_states(options.chains, rng), options,
@@ -226,7 +237,7 @@ AnnealingRun run_with_adaptation(const GenerativeModel& model, const MatrixF& X,
       if (options.num_annealing_steps == 1)  // no transitions: nothing to adapt, no pilot run
         return run_annealing(model, X, options.chains, base, path, initial_states(options.chains, rng), options,
                              StepMode::fixed, nullptr, label, rng);
-      Rng pilot_rng = split_rng(rng);
+      BatchRng pilot_rng = streams.generators(purposes.pilot);
       const AnnealingRun pilot = run_annealing(model, X, options.pilot_chains, base, path,
                                                initial_states(options.pilot_chains, pilot_rng), options,
                                                StepMode::online, nullptr, label + " (pilot)", pilot_rng);
@@ -295,14 +306,22 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model, const MatrixF& X,
                                                               const AisOptions& options, Rng& rng) {
+  return annealed_importance_sampling(model, X, options, RandomStreams::from_rng(rng, X.cols()));
+}
+
+AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model, const MatrixF& X,
+                                                              const AisOptions& options,
+                                                              const RandomStreams& streams) {
   options.validate();
   check_data(model, X, "annealed_importance_sampling");
+  streams.check_size(X.cols(), "annealed_importance_sampling");
   const auto start = std::chrono::steady_clock::now();
   const VectorD path = annealing_betas(options.schedule, options.num_annealing_steps, options.sigmoid_radius);
   const Index d = model.latent_dim();
   const Index B = X.cols();
-  auto from_prior = [d, B](Index C, Rng& r) { return standard_normal_matrix(d, B * C, r); };
-  const AnnealingRun run = run_with_adaptation(model, X, nullptr, path, from_prior, options, "AIS", rng);
+  auto from_prior = [d, B](Index C, BatchRng& r) { return standard_normal_matrix(d, B * C, r); };
+  const AnnealingRun run = run_with_adaptation(model, X, nullptr, path, from_prior, options, "AIS", streams,
+                                               {StreamPurpose::ais, StreamPurpose::ais_pilot});
   nlohmann::ordered_json settings = {{"model", model.describe()}, {"initial_distribution", "prior"}};
   return summarize_run(run, B, options.chains, false, options, std::move(settings), seconds_since(start));
 }
@@ -310,6 +329,13 @@ AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeMo
 AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model,
                                                               const PosteriorApproximation& q, const MatrixF& X,
                                                               const AisOptions& options, Rng& rng) {
+  return annealed_importance_sampling(model, q, X, options, RandomStreams::from_rng(rng, X.cols()));
+}
+
+AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model,
+                                                              const PosteriorApproximation& q, const MatrixF& X,
+                                                              const AisOptions& options,
+                                                              const RandomStreams& streams) {
   options.validate();
   check_data(model, X, "annealed_importance_sampling");
   if (!q.has_density())
@@ -320,11 +346,13 @@ AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeMo
                                 " datapoints of latent dimension " + std::to_string(q.latent_dim()) +
                                 "; expected " + std::to_string(X.cols()) + " datapoints of latent dimension " +
                                 std::to_string(model.latent_dim()));
+  streams.check_size(X.cols(), "annealed_importance_sampling");
   const auto start = std::chrono::steady_clock::now();
   const BaseDensity base = gaussian_base_density(q);
   const VectorD path = annealing_betas(options.schedule, options.num_annealing_steps, options.sigmoid_radius);
-  auto from_q = [&q](Index C, Rng& r) { return q.sample(C, r); };
-  const AnnealingRun run = run_with_adaptation(model, X, &base, path, from_q, options, "AIS from q", rng);
+  auto from_q = [&q](Index C, BatchRng& r) { return q.sample(C, r); };
+  const AnnealingRun run = run_with_adaptation(model, X, &base, path, from_q, options, "AIS from q", streams,
+                                               {StreamPurpose::ais_from_q, StreamPurpose::ais_from_q_pilot});
   nlohmann::ordered_json settings = {{"model", model.describe()}, {"initial_distribution", q.describe()}};
   return summarize_run(run, X.cols(), options.chains, false, options, std::move(settings), seconds_since(start));
 }
@@ -333,6 +361,15 @@ AnnealedImportanceSamplingResult reverse_annealed_importance_sampling(const Gene
                                                                       const MatrixF& X,
                                                                       const MatrixD& exact_posterior_latents,
                                                                       const AisOptions& options, Rng& rng) {
+  return reverse_annealed_importance_sampling(model, X, exact_posterior_latents, options,
+                                              RandomStreams::from_rng(rng, X.cols()));
+}
+
+AnnealedImportanceSamplingResult reverse_annealed_importance_sampling(const GenerativeModel& model,
+                                                                      const MatrixF& X,
+                                                                      const MatrixD& exact_posterior_latents,
+                                                                      const AisOptions& options,
+                                                                      const RandomStreams& streams) {
   options.validate();
   check_data(model, X, "reverse_annealed_importance_sampling");
   if (exact_posterior_latents.rows() != model.latent_dim() || exact_posterior_latents.cols() != X.cols())
@@ -340,16 +377,18 @@ AnnealedImportanceSamplingResult reverse_annealed_importance_sampling(const Gene
                                 std::to_string(model.latent_dim()) + " x " + std::to_string(X.cols()) + ", found " +
                                 std::to_string(exact_posterior_latents.rows()) + " x " +
                                 std::to_string(exact_posterior_latents.cols()));
+  streams.check_size(X.cols(), "reverse_annealed_importance_sampling");
   const auto start = std::chrono::steady_clock::now();
   const VectorD path = annealing_betas(options.schedule, options.num_annealing_steps, options.sigmoid_radius)
                            .reverse();
   const Index B = X.cols();
-  auto from_truth = [&exact_posterior_latents, B](Index C, Rng&) {
+  auto from_truth = [&exact_posterior_latents, B](Index C, BatchRng&) {
     MatrixD Z(exact_posterior_latents.rows(), B * C);
     for (Index b = 0; b < B; ++b) Z.middleCols(b * C, C).colwise() = exact_posterior_latents.col(b);
     return Z;
   };
-  const AnnealingRun run = run_with_adaptation(model, X, nullptr, path, from_truth, options, "reverse AIS", rng);
+  const AnnealingRun run = run_with_adaptation(model, X, nullptr, path, from_truth, options, "reverse AIS", streams,
+                                               {StreamPurpose::reverse_ais, StreamPurpose::reverse_ais_pilot});
   nlohmann::ordered_json settings = {{"model", model.describe()}, {"initial_distribution", "exact posterior sample"}};
   return summarize_run(run, B, options.chains, true, options, std::move(settings), seconds_since(start));
 }

@@ -81,6 +81,12 @@ struct AnnealedImportanceSamplingResult {
 ///                              z_t ~ HMC leaving f_t(z) = p(z) p(x|z)^{β_t} invariant (t < T).
 /// log p̂(x) = log mean_c w_c. Bias: stochastic lower bound — E[p̂] = p(x), so E[log p̂] <= log p(x).
 /// All B·C chains form one d x (B·C) matrix: each leapfrog step is one model call.
+/// Randomness: datapoint b's chains (initial states, momenta, accept/reject) use streams'
+/// StreamPurpose::ais generator of b; the pilot run's chains its ais_pilot generator.
+AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model, const MatrixF& X,
+                                                              const AisOptions& options, const RandomStreams& streams);
+
+/// As above with streams RandomStreams::from_rng(rng, B).
 AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model, const MatrixF& X,
                                                               const AisOptions& options, Rng& rng);
 
@@ -89,6 +95,12 @@ AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeMo
 ///   log w = Σ_t (β_t - β_{t-1}) [log p(x, z_{t-1}) - log q(z_{t-1}|x)].
 /// T = 1 is importance sampling from q. Needs ∇_z log q: supported for DiagonalGaussian and
 /// FullCovarianceGaussian (std::invalid_argument otherwise). Bias: stochastic lower bound.
+/// Randomness: as above with purposes ais_from_q and ais_from_q_pilot.
+AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model,
+                                                              const PosteriorApproximation& q, const MatrixF& X,
+                                                              const AisOptions& options, const RandomStreams& streams);
+
+/// As above with streams RandomStreams::from_rng(rng, B).
 AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model,
                                                               const PosteriorApproximation& q, const MatrixF& X,
                                                               const AisOptions& options, Rng& rng);
@@ -98,6 +110,13 @@ AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeMo
 ///   z_T = z*;  for t = T..1:  log u += (β_{t-1} - β_t) log p(x|z_t);  z_{t-1} ~ HMC at β_{t-1} (t > 1).
 /// E[u] = 1/p(x); log p̂(x) = -log mean_c u_c. Bias: stochastic upper bound — E[log p̂] >= log p(x)
 /// (only when z* is an exact posterior sample). All C chains of a datapoint start at z*.
+/// Randomness: as above with purposes reverse_ais and reverse_ais_pilot.
+AnnealedImportanceSamplingResult reverse_annealed_importance_sampling(const GenerativeModel& model,
+                                                                      const MatrixF& X,
+                                                                      const MatrixD& exact_posterior_latents,
+                                                                      const AisOptions& options, const RandomStreams& streams);
+
+/// As above with streams RandomStreams::from_rng(rng, B).
 AnnealedImportanceSamplingResult reverse_annealed_importance_sampling(const GenerativeModel& model,
                                                                       const MatrixF& X,
                                                                       const MatrixD& exact_posterior_latents,

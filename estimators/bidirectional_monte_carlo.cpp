@@ -8,6 +8,11 @@ namespace vigap {
 
 BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& model, const ModelSample& simulated,
                                                         const AisOptions& options, Rng& rng) {
+  return bidirectional_monte_carlo(model, simulated, options, RandomStreams::from_rng(rng, simulated.data.cols()));
+}
+
+BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& model, const ModelSample& simulated,
+                                                        const AisOptions& options, const RandomStreams& streams) {
   options.validate();
   if (simulated.latents.cols() != simulated.data.cols() || simulated.latents.rows() != model.latent_dim() ||
       simulated.data.rows() != model.data_dim())
@@ -19,8 +24,8 @@ BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& m
   const auto start = std::chrono::steady_clock::now();
   BidirectionalMonteCarloResult result;
   result.simulated = simulated;
-  result.forward = annealed_importance_sampling(model, simulated.data, options, rng);
-  result.reverse = reverse_annealed_importance_sampling(model, simulated.data, simulated.latents, options, rng);
+  result.forward = annealed_importance_sampling(model, simulated.data, options, streams);
+  result.reverse = reverse_annealed_importance_sampling(model, simulated.data, simulated.latents, options, streams);
   result.gap = result.reverse.estimate.per_datapoint - result.forward.estimate.per_datapoint;
   result.mean_gap = result.gap.mean();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -35,6 +40,23 @@ BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& m
                                 std::to_string(num_datapoints));
   const ModelSample simulated = model.sample(num_datapoints, rng);
   return bidirectional_monte_carlo(model, simulated, options, rng);
+}
+
+BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& model, const AisOptions& options,
+                                                        const RandomStreams& streams) {
+  options.validate();
+  const Index N = streams.size();
+  if (N < 1) throw std::invalid_argument("bidirectional_monte_carlo: no datapoints (the streams cover none)");
+  BatchRng generators = streams.generators(StreamPurpose::bdmc_simulation);
+  ModelSample simulated;
+  simulated.latents.resize(model.latent_dim(), N);
+  simulated.data.resize(model.data_dim(), N);
+  for (Index b = 0; b < N; ++b) {
+    const ModelSample one = model.sample(1, generators[b]);
+    simulated.latents.col(b) = one.latents.col(0);
+    simulated.data.col(b) = one.data.col(0);
+  }
+  return bidirectional_monte_carlo(model, simulated, options, streams);
 }
 
 }  // namespace vigap

@@ -22,8 +22,19 @@ struct BidirectionalMonteCarloResult {
 ///   E[log p̂_lower] <= log p(x) <= E[log p̂_upper],
 /// and the width log p̂_upper - log p̂_lower bounds the error of either (up to Monte Carlo noise).
 /// Both runs use `options` (schedule, T, chains, leapfrog steps, step adaptation).
+/// Randomness: datapoint b's forward chains use streams' StreamPurpose::ais (and ais_pilot)
+/// generators of b, its reverse chains reverse_ais (and reverse_ais_pilot).
+BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& model, const ModelSample& simulated,
+                                                        const AisOptions& options, const RandomStreams& streams);
+
+/// As above with streams RandomStreams::from_rng(rng, N).
 BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& model, const ModelSample& simulated,
                                                         const AisOptions& options, Rng& rng);
+
+/// As above on streams.size() pairs: pair b is model.sample(1, ·) with streams'
+/// StreamPurpose::bdmc_simulation generator of b.
+BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& model, const AisOptions& options,
+                                                        const RandomStreams& streams);
 
 /// As above on num_datapoints pairs drawn with model.sample(num_datapoints, rng).
 BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& model, Index num_datapoints,

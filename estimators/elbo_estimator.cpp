@@ -34,7 +34,14 @@ void ElboOptions::validate() const {
 
 Estimate estimate_elbo(const GenerativeModel& model, const PosteriorApproximation& approximation, const MatrixF& X,
                        const ElboOptions& options, Rng& rng) {
+  return estimate_elbo(model, approximation, X, options, RandomStreams::from_rng(rng, X.cols()));
+}
+
+Estimate estimate_elbo(const GenerativeModel& model, const PosteriorApproximation& approximation, const MatrixF& X,
+                       const ElboOptions& options, const RandomStreams& streams) {
   options.validate();
+  streams.check_size(X.cols(), "estimate_elbo");
+  BatchRng rng = streams.generators(StreamPurpose::elbo);
   const auto start = std::chrono::steady_clock::now();
   const auto* diagonal = dynamic_cast<const DiagonalGaussian*>(&approximation);
   if (options.kl_form == ElboKlForm::analytic && diagonal == nullptr)

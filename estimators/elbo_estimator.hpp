@@ -44,6 +44,11 @@ struct ElboOptions {
 /// same draws as estimate_iwae_bound with K = S, so then ELBO <= IWAE_S per datapoint exactly.
 /// Throws std::invalid_argument for invalid options, a q without density, an analytic form for
 /// a q that is not a DiagonalGaussian, or mismatched shapes.
+/// Randomness: datapoint b's samples come from streams' StreamPurpose::elbo generator of b.
+Estimate estimate_elbo(const GenerativeModel& model, const PosteriorApproximation& approximation, const MatrixF& X,
+                       const ElboOptions& options, const RandomStreams& streams);
+
+/// As above with streams RandomStreams::from_rng(rng, B).
 Estimate estimate_elbo(const GenerativeModel& model, const PosteriorApproximation& approximation, const MatrixF& X,
                        const ElboOptions& options, Rng& rng);
 

@@ -55,10 +55,8 @@ FullCovarianceGaussian ExactPosterior::moment_matched_gaussian() const {
   return FullCovarianceGaussian(mean(), frames.scales, "moment-matched Gaussian of the exact posterior");
 }
 
-MatrixD ExactPosterior::sample(Index S, Rng& rng) const {
-  if (S < 1)
-    throw std::invalid_argument("ExactPosterior::sample: samples per datapoint must be >= 1, found " +
-                                std::to_string(S));
+MatrixD ExactPosterior::sample(Index S, BatchRng& generators) const {
+  check_generators(generators, S, "ExactPosterior::sample");
   const Index d = latent_dim();
   const Index B = num_datapoints();
   const QuadratureGrid reference = trapezoid_grid(d, options_.sampling_half_width, options_.sampling_nodes(d));
@@ -91,6 +89,7 @@ MatrixD ExactPosterior::sample(Index S, Rng& rng) const {
       double total = 0.0;
       for (Index g = 0; g < G; ++g) cumulative(g) = total += std::exp(log_mass(g) - top);
       const MatrixD& L = group.scales[static_cast<size_t>(i)];
+      Rng& rng = generators[b];
       for (Index s = 0; s < S; ++s) {
         const double target = uniform_01(rng) * total;
         const Index g = std::min<Index>(

@@ -30,7 +30,7 @@ struct ExactPosteriorOptions {
 /// at construction, by exact_marginal_likelihood (adaptive trapezoid quadrature).
 ///
 /// - log_density(Z, S) = log p(x_b, z) - log p(x_b): exact up to the quadrature error of log p(x_b).
-/// - sample(S, rng) draws from a histogram, not from p(z|x) itself: the box
+/// - sample(S, generators) draws from a histogram, not from p(z|x) itself: the box
 ///   mean_b ± sampling_half_width · L_b u (L_b L_bᵀ = Cov[z|x_b], u in the unit cube) carries a
 ///   trapezoid grid; a draw picks node g with probability ∝ w_g p(x_b, z_g) and then a point
 ///   uniformly in g's cell. This is an exact draw from the piecewise-constant density equal (up
@@ -51,7 +51,8 @@ class ExactPosterior final : public PosteriorApproximation {
   std::string describe() const override { return "exact posterior (quadrature)"; }
 
   /// S draws per datapoint from the histogram described above, d x (B·S).
-  MatrixD sample(Index samples_per_datapoint, Rng& rng) const override;
+  using PosteriorApproximation::sample;
+  MatrixD sample(Index samples_per_datapoint, BatchRng& generators) const override;
   /// log p(z_c | x_b) = log p(x_b, z_c) - log p(x_b), b = c / S.
   VectorD log_density(const MatrixD& Z, Index samples_per_datapoint) const override;
 

@@ -146,6 +146,12 @@ void GradientVarianceOptions::validate() const {
 
 GradientVarianceResult estimate_gradient_variance(const GaussianEncoder& encoder, const MlpDecoderModel& decoder,
                                                   const MatrixF& X, const GradientVarianceOptions& options, Rng& rng) {
+  return estimate_gradient_variance(encoder, decoder, X, options, RandomStreams::from_rng(rng, X.cols()));
+}
+
+GradientVarianceResult estimate_gradient_variance(const GaussianEncoder& encoder, const MlpDecoderModel& decoder,
+                                                  const MatrixF& X, const GradientVarianceOptions& options,
+                                                  const RandomStreams& random_streams) {
   options.validate();
   const auto start = std::chrono::steady_clock::now();
   const Index B = X.cols();
@@ -158,9 +164,8 @@ GradientVarianceResult estimate_gradient_variance(const GaussianEncoder& encoder
                                 decoder.describe() + " and data of dimension " + std::to_string(X.rows()) +
                                 " do not fit together");
 
-  std::vector<Rng> streams;
-  streams.reserve(static_cast<size_t>(B));
-  for (Index b = 0; b < B; ++b) streams.push_back(split_rng(rng));
+  random_streams.check_size(B, "estimate_gradient_variance");
+  BatchRng streams = random_streams.generators(StreamPurpose::gradient_variance);
 
   VectorD objective_mean(B), objective_mean_se(B), objective_variance(B), objective_variance_se(B);
   GradientColumns encoder_columns(B), decoder_columns(B);
@@ -176,7 +181,7 @@ GradientVarianceResult estimate_gradient_variance(const GaussianEncoder& encoder
     VectorD values(R);
     GradientAccumulator encoder_accumulator, decoder_accumulator;
     for (Index r = 0; r < R; ++r) {
-      fill_standard_normal(noise, streams[static_cast<size_t>(b)]);
+      fill_standard_normal(noise, streams[b]);
       values(r) = vae_objective(encoder, decoder, x, noise, options.objective, workspace,
                                 want_encoder ? &grad_encoder : nullptr, want_decoder ? &grad_decoder : nullptr,
                                 &per_datapoint);

@@ -6,6 +6,7 @@
 
 #include "core/models/mlp_decoder_model.hpp"
 #include "core/random.hpp"
+#include "core/random_streams.hpp"
 #include "core/training/vae_objective.hpp"
 #include "core/variational/gaussian_encoder.hpp"
 #include "estimators/estimate.hpp"
@@ -64,10 +65,16 @@ struct GradientVarianceResult {
 /// For each datapoint x_b (column of X), draws R independent noise matrices ε_r (d x S) and
 /// evaluates the single-datapoint objective f̂_b(ε_r) of vae_objective with its gradients
 /// ĝ_r = ∂f̂_b/∂φ (encoder, by options.objective.encoder_gradient) and ∂f̂_b/∂θ (decoder), then
-/// summarizes them as GradientStatistics. Datapoint b uses the b-th split_rng stream of rng, so
-/// results do not depend on the number of threads, and estimators called with copies of the same
-/// rng see the same noise (common random numbers). Runs datapoints in parallel (OpenMP).
+/// summarizes them as GradientStatistics. Datapoint b uses streams' StreamPurpose::gradient_variance
+/// generator of b, so results depend neither on the number of threads nor on the other datapoints
+/// of X, and calls with the same streams see the same noise (common random numbers). Runs
+/// datapoints in parallel (OpenMP).
 /// Throws std::invalid_argument for invalid options or mismatched shapes.
+GradientVarianceResult estimate_gradient_variance(const GaussianEncoder& encoder, const MlpDecoderModel& decoder,
+                                                  const MatrixF& X, const GradientVarianceOptions& options,
+                                                  const RandomStreams& streams);
+
+/// As above with streams RandomStreams::from_rng(rng, B).
 GradientVarianceResult estimate_gradient_variance(const GaussianEncoder& encoder, const MlpDecoderModel& decoder,
                                                   const MatrixF& X, const GradientVarianceOptions& options, Rng& rng);
 

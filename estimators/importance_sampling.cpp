@@ -18,7 +18,16 @@ void ImportanceSamplingOptions::validate() const {
 ImportanceSamplingResult estimate_log_marginal_likelihood_by_importance_sampling(
     const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,
     const ImportanceSamplingOptions& options, Rng& rng) {
+  return estimate_log_marginal_likelihood_by_importance_sampling(model, proposal, X, options,
+                                                                 RandomStreams::from_rng(rng, X.cols()));
+}
+
+ImportanceSamplingResult estimate_log_marginal_likelihood_by_importance_sampling(
+    const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,
+    const ImportanceSamplingOptions& options, const RandomStreams& streams) {
   options.validate();
+  streams.check_size(X.cols(), "estimate_log_marginal_likelihood_by_importance_sampling");
+  BatchRng rng = streams.generators(StreamPurpose::importance_sampling);
   const auto start = std::chrono::steady_clock::now();
   LogWeightAccumulator accumulator(std::max<Index>(X.cols(), 1));  // sweep_log_weights reports B = 0
   sweep_log_weights(model, proposal, X, options.samples, options.max_latent_columns_per_call, rng,

@@ -34,6 +34,13 @@ struct ImportanceSamplingResult {
 /// Bias direction: stochastic lower bound (E[p̂] = p(x), so E[log p̂] <= log p(x) by Jensen; the
 /// bias is about se²/2 for well-behaved weights). Throws std::invalid_argument for invalid
 /// options, a proposal without density, or mismatched shapes.
+/// Randomness: datapoint b's samples come from streams' StreamPurpose::importance_sampling
+/// generator of b.
+ImportanceSamplingResult estimate_log_marginal_likelihood_by_importance_sampling(
+    const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,
+    const ImportanceSamplingOptions& options, const RandomStreams& streams);
+
+/// As above with streams RandomStreams::from_rng(rng, B).
 ImportanceSamplingResult estimate_log_marginal_likelihood_by_importance_sampling(
     const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,
     const ImportanceSamplingOptions& options, Rng& rng);

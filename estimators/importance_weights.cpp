@@ -44,6 +44,13 @@ void check_sweep_arguments(const GenerativeModel& model, const PosteriorApproxim
 void sweep_log_weights(const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,
                        Index K, Index max_columns, Rng& rng, const LogWeightConsumer& consume) {
   check_sweep_arguments(model, proposal, X, K, max_columns);
+  BatchRng generators = BatchRng::seeded_from(rng, X.cols());
+  sweep_log_weights(model, proposal, X, K, max_columns, generators, consume);
+}
+
+void sweep_log_weights(const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,
+                       Index K, Index max_columns, BatchRng& rng, const LogWeightConsumer& consume) {
+  check_sweep_arguments(model, proposal, X, K, max_columns);
   const Index B = X.cols();
   const Index d = model.latent_dim();
   const Index samples_per_chunk = std::max<Index>(1, std::min(K, max_columns / B));
@@ -119,55 +126,48 @@ void LogWeightAccumulator::add(const Eigen::Ref<const MatrixD>& log_weights) {
                                 " columns (one per datapoint), found " + std::to_string(log_weights.cols()));
   const Index k = log_weights.rows();
   if (k == 0) return;
-  const double n_old = static_cast<double>(count_);
-  const double n_new = static_cast<double>(k);
-  const double n_total = n_old + n_new;
+  // One value at a time, so that the statistics do not depend on how the values were chunked.
   for (Index b = 0; b < B; ++b) {
     const auto v = log_weights.col(b);
-    // Running log-sum-exp of log w and 2 log w around the running maximum.
-    bool has_nan = false;
-    double chunk_max = kNegativeInfinity;
+    double m = max_log_weight_(b);
+    double s1 = scaled_sum_(b), s2 = scaled_sum_squares_(b);
+    double mean = mean_(b), ssd = sum_squared_deviations_(b);
     for (Index i = 0; i < k; ++i) {
-      if (std::isnan(v(i))) has_nan = true;
-      chunk_max = std::max(chunk_max, v(i));
-    }
-    if (has_nan) {
-      max_log_weight_(b) = kNaN;
-    } else {
-      const double m_old = max_log_weight_(b);
-      const double m = std::max(m_old, chunk_max);
-      if (m != kNegativeInfinity) {
-        if (m_old != m && m_old != kNegativeInfinity) {
-          const double scale = std::exp(m_old - m);
-          scaled_sum_(b) *= scale;
-          scaled_sum_squares_(b) *= scale * scale;
-        } else if (m_old == kNegativeInfinity) {
-          scaled_sum_(b) = 0.0;
-          scaled_sum_squares_(b) = 0.0;
+      const double x = v(i);
+      const double n = static_cast<double>(count_ + i + 1);
+      // Running log-sum-exp of log w and 2 log w around the running maximum m.
+      if (std::isnan(x) || std::isnan(m)) {
+        m = kNaN;
+      } else if (x > m) {
+        if (m == kNegativeInfinity) {
+          s1 = 1.0;
+          s2 = 1.0;
+        } else {
+          const double scale = std::exp(m - x);
+          s1 = s1 * scale + 1.0;
+          s2 = s2 * scale * scale + 1.0;
         }
-        double s1 = 0.0, s2 = 0.0;
-        for (Index i = 0; i < k; ++i) {
-          const double e = std::exp(v(i) - m);
-          s1 += e;
-          s2 += e * e;
-        }
-        scaled_sum_(b) += s1;
-        scaled_sum_squares_(b) += s2;
-        max_log_weight_(b) = m;
+        m = x;
+      } else if (x != kNegativeInfinity) {
+        const double e = std::exp(x - m);
+        s1 += e;
+        s2 += e * e;
+      }
+      // Welford's update of the mean and sum of squared deviations of log w.
+      if (std::isfinite(x) && std::isfinite(mean)) {
+        const double delta = x - mean;
+        mean += delta / n;
+        ssd += delta * (x - mean);
+      } else {  // -inf stays -inf, NaN stays NaN; the spread is undefined
+        mean = count_ + i == 0 ? x : mean + x;
+        ssd = kNaN;
       }
     }
-    // Pairwise merge of mean and sum of squared deviations of log w.
-    const double chunk_mean = v.mean();
-    if (std::isfinite(chunk_mean) && std::isfinite(mean_(b))) {
-      double chunk_ssd = 0.0;
-      for (Index i = 0; i < k; ++i) chunk_ssd += (v(i) - chunk_mean) * (v(i) - chunk_mean);
-      const double delta = chunk_mean - mean_(b);
-      mean_(b) += delta * n_new / n_total;
-      sum_squared_deviations_(b) += chunk_ssd + delta * delta * n_old * n_new / n_total;
-    } else {  // -inf stays -inf, NaN stays NaN; the spread is undefined
-      mean_(b) = count_ == 0 ? chunk_mean : mean_(b) + chunk_mean;
-      sum_squared_deviations_(b) = kNaN;
-    }
+    max_log_weight_(b) = m;
+    scaled_sum_(b) = s1;
+    scaled_sum_squares_(b) = s2;
+    mean_(b) = mean;
+    sum_squared_deviations_(b) = ssd;
   }
   count_ += k;
 }

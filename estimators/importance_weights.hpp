@@ -30,24 +30,30 @@ using LogWeightConsumer = std::function<void(const LogWeightChunk&)>;
 /// Draws K samples z_{b,k} ~ q(z | x_b) for every datapoint b (columns of X) and hands their
 /// log weights log p(x_b, z_{b,k}) - log q(z_{b,k} | x_b) to `consume`, chunk by chunk.
 ///
-/// Random stream: sample index k of all B datapoints is drawn by one batched call
-/// proposal.sample_with_log_density(1, rng), for k = 0, 1, ..., K-1 in order. So the draws (and
-/// the estimators built on this sweep) do not depend on max_latent_columns_per_call: only the
-/// grouping of the model calls changes. Model work is batched: each chunk holds
+/// Random stream: datapoint b's samples come from its own generator generators[b], sample
+/// index k = 0, 1, ..., K-1 in order (one batched call proposal.sample_with_log_density(1, ·) per
+/// sample index). So the draws of datapoint b (and the estimators built on this sweep) depend
+/// neither on max_latent_columns_per_call nor on the other datapoints of X: only the grouping of
+/// the model calls changes. Model work is batched: each chunk holds
 /// k = max(1, min(K, max_latent_columns_per_call / B)) samples of every datapoint, and the model
 /// is called on blocks of whole datapoints of at most max_latent_columns_per_call columns.
 ///
 /// Throws std::invalid_argument when K or max_latent_columns_per_call < 1, the proposal has no
 /// density, or the shapes of model, proposal and X disagree.
 void sweep_log_weights(const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,
+                       Index samples_per_datapoint, Index max_latent_columns_per_call, BatchRng& generators,
+                       const LogWeightConsumer& consume);
+
+/// As above with one generator per datapoint seeded from successive draws of rng.
+void sweep_log_weights(const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,
                        Index samples_per_datapoint, Index max_latent_columns_per_call, Rng& rng,
                        const LogWeightConsumer& consume);
 
 /// Streaming per-datapoint statistics of log weights log w_{b,1..n}, accumulated in double:
 /// a running log-sum-exp of log w and of 2 log w (for IWAE, importance sampling and the ESS)
-/// and a running mean and sum of squared deviations of log w (for the ELBO), merged chunk by
-/// chunk (Chan et al.'s pairwise update). Adding the same values in any chunking gives the
-/// same statistics up to rounding. A log weight of -inf is a weight of 0 (all -inf: log-sums
+/// and a running mean and sum of squared deviations of log w (for the ELBO, Welford's update),
+/// each updated one value at a time in the order added. So adding the same values of a
+/// datapoint in any chunking, next to any other datapoints, gives the same bits. A log weight of -inf is a weight of 0 (all -inf: log-sums
 /// -inf, errors and ESS NaN); NaN or +inf log weights make that datapoint's results non-finite.
 class LogWeightAccumulator {
  public:

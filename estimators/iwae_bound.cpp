@@ -20,7 +20,14 @@ void IwaeBoundOptions::validate() const {
 
 Estimate estimate_iwae_bound(const GenerativeModel& model, const PosteriorApproximation& approximation,
                              const MatrixF& X, const IwaeBoundOptions& options, Rng& rng) {
+  return estimate_iwae_bound(model, approximation, X, options, RandomStreams::from_rng(rng, X.cols()));
+}
+
+Estimate estimate_iwae_bound(const GenerativeModel& model, const PosteriorApproximation& approximation,
+                             const MatrixF& X, const IwaeBoundOptions& options, const RandomStreams& streams) {
   options.validate();
+  streams.check_size(X.cols(), "estimate_iwae_bound");
+  BatchRng rng = streams.generators(StreamPurpose::iwae);
   const auto start = std::chrono::steady_clock::now();
   const Index B = X.cols();
   const Index K = options.samples;

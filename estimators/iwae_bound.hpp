@@ -35,6 +35,11 @@ struct IwaeBoundOptions {
 ///           heavy-tailed (small ESS); use R >= 2 then. NaN when K = 1.
 /// The standard error is the estimator's noise; its bias (log p(x) - IWAE_K, O(1/K)) is not in it.
 /// Bias direction: lower bound on log p(x); increases with K (ELBO = IWAE_1 <= IWAE_K <= IWAE_2K).
+/// Randomness: datapoint b's samples come from streams' StreamPurpose::iwae generator of b.
+Estimate estimate_iwae_bound(const GenerativeModel& model, const PosteriorApproximation& approximation,
+                             const MatrixF& X, const IwaeBoundOptions& options, const RandomStreams& streams);
+
+/// As above with streams RandomStreams::from_rng(rng, B).
 Estimate estimate_iwae_bound(const GenerativeModel& model, const PosteriorApproximation& approximation,
                              const MatrixF& X, const IwaeBoundOptions& options, Rng& rng);
 

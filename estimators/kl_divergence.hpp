@@ -6,7 +6,7 @@ namespace vigap {
 
 /// Per datapoint KL_b = log p̂(x_b) - ELBO_b(q), with Monte Carlo standard error
 /// sqrt(se_logp,b² + se_elbo,b²) (errors combined in quadrature: exact when the two estimates
-/// use independent random streams; draw them from split_rng streams, not one seed, else their
+/// use independent random streams, e.g. the distinct purposes of RandomStreams, else their
 /// correlation makes this error only approximate). Values are not clamped at 0: a small
 /// negative KL is noise.
 /// Bias direction follows the log p(x) estimate's (the ELBO estimate is unbiased for the ELBO):

@@ -21,6 +21,13 @@ void KlQuadratureOptions::validate(Index latent_dim) const {
 QuadratureKlDivergence kl_divergence_by_quadrature(const GenerativeModel& model, const PosteriorApproximation& q,
                                                    const MatrixF& X, const Estimate& log_marginal_likelihood,
                                                    const KlQuadratureOptions& options, Rng& rng) {
+  return kl_divergence_by_quadrature(model, q, X, log_marginal_likelihood, options,
+                                     RandomStreams::from_rng(rng, X.cols()));
+}
+
+QuadratureKlDivergence kl_divergence_by_quadrature(const GenerativeModel& model, const PosteriorApproximation& q,
+                                                   const MatrixF& X, const Estimate& log_marginal_likelihood,
+                                                   const KlQuadratureOptions& options, const RandomStreams& streams) {
   check_quadrature_inputs(model, X, options.quadrature, "kl_divergence_by_quadrature");
   options.validate(model.latent_dim());
   const auto start_time = std::chrono::steady_clock::now();
@@ -44,6 +51,8 @@ QuadratureKlDivergence kl_divergence_by_quadrature(const GenerativeModel& model,
 
   // Place the first grid on the moments of draws from q, then refine on q's own density.
   const Index S0 = options.initial_samples;
+  streams.check_size(B, "kl_divergence_by_quadrature");
+  BatchRng rng = streams.generators(StreamPurpose::kl_quadrature);
   const MatrixD draws = q.sample(S0, rng);
   MatrixD means(d, B);
   std::vector<MatrixD> covariances(static_cast<size_t>(B));
@@ -137,9 +146,15 @@ QuadratureKlDivergence kl_divergence_by_quadrature(const GenerativeModel& model,
 
 QuadratureKlDivergence kl_divergence_by_quadrature(const GenerativeModel& model, const PosteriorApproximation& q,
                                                    const MatrixF& X, const KlQuadratureOptions& options, Rng& rng) {
+  return kl_divergence_by_quadrature(model, q, X, options, RandomStreams::from_rng(rng, X.cols()));
+}
+
+QuadratureKlDivergence kl_divergence_by_quadrature(const GenerativeModel& model, const PosteriorApproximation& q,
+                                                   const MatrixF& X, const KlQuadratureOptions& options,
+                                                   const RandomStreams& streams) {
   options.validate(model.latent_dim());
   const ExactMarginalLikelihood exact = exact_marginal_likelihood(model, X, options.quadrature);
-  return kl_divergence_by_quadrature(model, q, X, exact.log_marginal_likelihood, options, rng);
+  return kl_divergence_by_quadrature(model, q, X, exact.log_marginal_likelihood, options, streams);
 }
 
 }  // namespace vigap

@@ -44,11 +44,23 @@ struct QuadratureKlDivergence {
 /// (truncation) + the error estimate of log p(x_b). Bias direction: exact.
 /// Throws std::invalid_argument if q has no density, its latent dimension or batch size differ
 /// from the model's and X's, the data dimension mismatches, or latent dimension > 3.
+/// Randomness: datapoint b's initial draws come from streams' StreamPurpose::kl_quadrature
+/// generator of b.
+QuadratureKlDivergence kl_divergence_by_quadrature(const GenerativeModel& model, const PosteriorApproximation& q,
+                                                   const MatrixF& X, const Estimate& log_marginal_likelihood,
+                                                   const KlQuadratureOptions& options, const RandomStreams& streams);
+
+/// As above with streams RandomStreams::from_rng(rng, B).
 QuadratureKlDivergence kl_divergence_by_quadrature(const GenerativeModel& model, const PosteriorApproximation& q,
                                                    const MatrixF& X, const Estimate& log_marginal_likelihood,
                                                    const KlQuadratureOptions& options, Rng& rng);
 
 /// As above, computing log p(x) first with exact_marginal_likelihood(model, X, options.quadrature).
+QuadratureKlDivergence kl_divergence_by_quadrature(const GenerativeModel& model, const PosteriorApproximation& q,
+                                                   const MatrixF& X, const KlQuadratureOptions& options,
+                                                   const RandomStreams& streams);
+
+/// As above with streams RandomStreams::from_rng(rng, B).
 QuadratureKlDivergence kl_divergence_by_quadrature(const GenerativeModel& model, const PosteriorApproximation& q,
                                                    const MatrixF& X, const KlQuadratureOptions& options, Rng& rng);
 

@@ -1,5 +1,6 @@
 #include "samplers/hmc_sampler.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <stdexcept>
@@ -57,10 +58,12 @@ MatrixD HmcResult::draws_of(Index datapoint) const {
 
 namespace {
 
-VectorD jittered(const VectorD& step_sizes, double jitter, Rng& rng) {
+/// Chain c's jitter from the generator of its datapoint, c / chains.
+VectorD jittered(const VectorD& step_sizes, double jitter, Index chains, BatchRng& generators) {
   if (jitter == 0.0) return step_sizes;
   VectorD out(step_sizes.size());
-  for (Index c = 0; c < out.size(); ++c) out(c) = step_sizes(c) * (1.0 + jitter * (2.0 * uniform_01(rng) - 1.0));
+  for (Index c = 0; c < out.size(); ++c)
+    out(c) = step_sizes(c) * (1.0 + jitter * (2.0 * uniform_01(generators[c / chains]) - 1.0));
   return out;
 }
 
@@ -68,6 +71,12 @@ VectorD jittered(const VectorD& step_sizes, double jitter, Rng& rng) {
 
 HmcResult hmc_sample(const BatchLogDensity& target, const MatrixD& initial_latents, Index num_datapoints,
                      const HmcOptions& options, Rng& rng) {
+  BatchRng generators = BatchRng::seeded_from(rng, std::max<Index>(num_datapoints, 0));
+  return hmc_sample(target, initial_latents, num_datapoints, options, generators);
+}
+
+HmcResult hmc_sample(const BatchLogDensity& target, const MatrixD& initial_latents, Index num_datapoints,
+                     const HmcOptions& options, BatchRng& rng) {
   options.validate();
   const auto start = std::chrono::steady_clock::now();
   const Index C = options.chains;
@@ -78,6 +87,9 @@ HmcResult hmc_sample(const BatchLogDensity& target, const MatrixD& initial_laten
                                 std::to_string(num_datapoints) + " datapoints x " + std::to_string(C) +
                                 " chains), found " + std::to_string(initial_latents.rows()) + " x " +
                                 std::to_string(initial_latents.cols()));
+  if (rng.size() != num_datapoints)
+    throw std::invalid_argument("hmc_sample: expected one generator per datapoint (" + std::to_string(num_datapoints) +
+                                "), found " + std::to_string(rng.size()));
   HmcResult result;
   result.num_datapoints = num_datapoints;
   result.chains = C;
@@ -101,7 +113,7 @@ HmcResult hmc_sample(const BatchLogDensity& target, const MatrixD& initial_laten
   result.warmup_acceptance_rate = VectorD::Zero(N);
   for (Index it = 0; it < options.warmup; ++it) {
     const HmcTransitionStatistics stats = hmc_transition(
-        target, jittered(step_sizes, options.step_size_jitter, rng), inverse_mass, options.leapfrog_steps, state, rng);
+        target, jittered(step_sizes, options.step_size_jitter, C, rng), inverse_mass, options.leapfrog_steps, state, rng);
     result.gradient_evaluations += stats.target_column_evaluations;
     if (it >= terminal_begin) result.warmup_acceptance_rate += stats.acceptance_probability;
     if (options.adapt_step_size) step_sizes = step_adaptation.update(stats.acceptance_probability);
@@ -124,7 +136,7 @@ HmcResult hmc_sample(const BatchLogDensity& target, const MatrixD& initial_laten
   result.acceptance_rate = VectorD::Zero(N);
   for (Index t = 0; t < T; ++t) {
     const HmcTransitionStatistics stats = hmc_transition(
-        target, jittered(step_sizes, options.step_size_jitter, rng), inverse_mass, options.leapfrog_steps, state, rng);
+        target, jittered(step_sizes, options.step_size_jitter, C, rng), inverse_mass, options.leapfrog_steps, state, rng);
     result.gradient_evaluations += stats.target_column_evaluations;
     result.divergences += stats.divergences;
     result.acceptance_rate += stats.acceptance_probability;
@@ -139,12 +151,19 @@ HmcResult hmc_sample(const BatchLogDensity& target, const MatrixD& initial_laten
 }
 
 HmcResult hmc_sample_posterior(const GenerativeModel& model, const MatrixF& X, const HmcOptions& options, Rng& rng) {
+  return hmc_sample_posterior(model, X, options, RandomStreams::from_rng(rng, X.cols()));
+}
+
+HmcResult hmc_sample_posterior(const GenerativeModel& model, const MatrixF& X, const HmcOptions& options,
+                               const RandomStreams& streams) {
   options.validate();
   if (X.rows() != model.data_dim())
     throw std::invalid_argument("hmc_sample_posterior: data have dimension " + std::to_string(X.rows()) +
                                 ", the model expects " + std::to_string(model.data_dim()));
   const Index B = X.cols();
   const Index N = B * options.chains;
+  streams.check_size(B, "hmc_sample_posterior");
+  BatchRng rng = streams.generators(StreamPurpose::hmc);
   MatrixD initial = options.initial_latents;
   if (initial.size() == 0) {
     initial = standard_normal_matrix(model.latent_dim(), N, rng);

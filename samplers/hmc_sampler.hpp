@@ -4,6 +4,7 @@
 
 #include "core/models/generative_model.hpp"
 #include "core/random.hpp"
+#include "core/random_streams.hpp"
 #include "core/types.hpp"
 #include "samplers/convergence_diagnostics.hpp"
 #include "samplers/hmc_target.hpp"
@@ -68,12 +69,24 @@ struct HmcResult {
 /// (dual-averaging step size per chain; diagonal metric per datapoint from Stan's windows, the
 /// step size restarted at each metric update) then `draws` kept transitions with fixed tuning.
 /// initial_latents must be d x (B·C).
+/// Randomness: datapoint b's chains draw their step-size jitter, momenta and accept/reject
+/// uniforms from generators[b] only (generators.size() == num_datapoints).
+HmcResult hmc_sample(const BatchLogDensity& target, const MatrixD& initial_latents, Index num_datapoints,
+                     const HmcOptions& options, BatchRng& generators);
+
+/// As above with one generator per datapoint seeded from successive draws of rng.
 HmcResult hmc_sample(const BatchLogDensity& target, const MatrixD& initial_latents, Index num_datapoints,
                      const HmcOptions& options, Rng& rng);
 
 /// Samples p(z | x_b) ∝ p(z) p(x_b|z) for every column of X (D x B) with hmc_sample on the
 /// model's log joint. Each leapfrog step is one model.log_joint_with_gradient call on B·C columns.
 /// Exact in the limit of many draws (asymptotically unbiased posterior expectations).
+/// Randomness: datapoint b's initial states from the prior (when options.initial_latents is
+/// empty), then its chains' draws, come from streams' StreamPurpose::hmc generator of b.
+HmcResult hmc_sample_posterior(const GenerativeModel& model, const MatrixF& X, const HmcOptions& options,
+                               const RandomStreams& streams);
+
+/// As above with streams RandomStreams::from_rng(rng, B).
 HmcResult hmc_sample_posterior(const GenerativeModel& model, const MatrixF& X, const HmcOptions& options, Rng& rng);
 
 }  // namespace vigap

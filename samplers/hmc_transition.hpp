@@ -1,6 +1,7 @@
 #pragma once
 // One Hamiltonian Monte Carlo transition for a batch of independent chains (one per column).
 #include "core/random.hpp"
+#include "core/random_streams.hpp"
 #include "core/types.hpp"
 #include "samplers/hmc_target.hpp"
 
@@ -32,6 +33,15 @@ Index initialize_chain_state(const BatchLogDensity& target, HmcChainState& state
 /// All N columns move together: each of the L leapfrog steps is one target call on d x N.
 /// state.evaluation must hold the target at state.position (initialize_chain_state); it is
 /// updated with the accepted points. Chains are independent given their step sizes and masses.
+/// Randomness: with G = generators.size() dividing N, chains c of datapoint b = c / (N / G) take
+/// their momenta (d normals per chain, chain by chain) and then their accept/reject uniforms
+/// (one per chain whose acceptance probability is below 1, in chain order) from generators[b]
+/// only, so a chain's moves do not depend on the other datapoints' chains.
+HmcTransitionStatistics hmc_transition(const BatchLogDensity& target, const VectorD& step_sizes,
+                                       const MatrixD& inverse_mass, Index leapfrog_steps, HmcChainState& state,
+                                       BatchRng& generators);
+
+/// As above with one generator for all chains (rng advances as the draws are made).
 HmcTransitionStatistics hmc_transition(const BatchLogDensity& target, const VectorD& step_sizes,
                                        const MatrixD& inverse_mass, Index leapfrog_steps, HmcChainState& state,
                                        Rng& rng);

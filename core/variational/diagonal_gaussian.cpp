@@ -24,16 +24,16 @@ DiagonalGaussian DiagonalGaussian::from_encoder(const GaussianEncoder& encoder, 
   return DiagonalGaussian(mean.cast<double>(), log_variance.cast<double>(), "amortized diagonal Gaussian (encoder)");
 }
 
-MatrixD DiagonalGaussian::sample(Index S, Rng& rng) const {
+MatrixD DiagonalGaussian::sample(Index S, BatchRng& generators) const {
   VectorD unused;
-  return sample_with_log_density(S, rng, unused);
+  return sample_with_log_density(S, generators, unused);
 }
 
-MatrixD DiagonalGaussian::sample_with_log_density(Index S, Rng& rng, VectorD& log_density_out) const {
-  if (S < 1) throw std::invalid_argument("DiagonalGaussian::sample: samples per datapoint must be >= 1, found " + std::to_string(S));
+MatrixD DiagonalGaussian::sample_with_log_density(Index S, BatchRng& generators, VectorD& log_density_out) const {
+  check_generators(generators, S, "DiagonalGaussian::sample");
   const Index d = latent_dim();
   const Index B = num_datapoints();
-  MatrixD eps = standard_normal_matrix(d, B * S, rng);
+  MatrixD eps = standard_normal_matrix(d, B * S, generators);
   MatrixD Z(d, B * S);
   log_density_out.resize(B * S);
   const double constant = -0.5 * static_cast<double>(d) * std::log(2.0 * std::numbers::pi);

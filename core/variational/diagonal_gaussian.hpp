@@ -18,9 +18,11 @@ class DiagonalGaussian final : public PosteriorApproximation {
   Index latent_dim() const override { return mean_.rows(); }
   Index num_datapoints() const override { return mean_.cols(); }
   std::string describe() const override { return name_; }
-  MatrixD sample(Index S, Rng& rng) const override;
+  using PosteriorApproximation::sample;
+  using PosteriorApproximation::sample_with_log_density;
+  MatrixD sample(Index S, BatchRng& generators) const override;
   VectorD log_density(const MatrixD& Z, Index S) const override;
-  MatrixD sample_with_log_density(Index S, Rng& rng, VectorD& log_density) const override;
+  MatrixD sample_with_log_density(Index S, BatchRng& generators, VectorD& log_density) const override;
 
   /// KL(q(z|x_b) ‖ N(0, I)) = ½ Σ_j (μ_j² + e^{v_j} - 1 - v_j), one per datapoint.
   VectorD kl_to_standard_normal() const;

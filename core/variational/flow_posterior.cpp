@@ -55,16 +55,16 @@ VectorD FlowPosterior::base_log_density(const MatrixD& Z0, Index S) const {
   return out;
 }
 
-MatrixD FlowPosterior::sample(Index S, Rng& rng) const {
+MatrixD FlowPosterior::sample(Index S, BatchRng& generators) const {
   VectorD unused;
-  return sample_with_log_density(S, rng, unused);
+  return sample_with_log_density(S, generators, unused);
 }
 
-MatrixD FlowPosterior::sample_with_log_density(Index S, Rng& rng, VectorD& log_density_out) const {
-  if (S < 1) throw std::invalid_argument("FlowPosterior::sample: samples per datapoint must be >= 1, found " + std::to_string(S));
+MatrixD FlowPosterior::sample_with_log_density(Index S, BatchRng& generators, VectorD& log_density_out) const {
+  check_generators(generators, S, "FlowPosterior::sample");
   const Index d = latent_dim();
   const Index B = num_datapoints();
-  const MatrixD eps = standard_normal_matrix(d, B * S, rng);
+  const MatrixD eps = standard_normal_matrix(d, B * S, generators);
   MatrixF Z0(d, B * S);
   const double constant = -0.5 * static_cast<double>(d) * std::log(2.0 * std::numbers::pi);
   log_density_out.resize(B * S);

@@ -29,9 +29,11 @@ class FlowPosterior final : public PosteriorApproximation {
   Index latent_dim() const override { return base_mean_.rows(); }
   Index num_datapoints() const override { return base_mean_.cols(); }
   std::string describe() const override;
-  MatrixD sample(Index S, Rng& rng) const override;
+  using PosteriorApproximation::sample;
+  using PosteriorApproximation::sample_with_log_density;
+  MatrixD sample(Index S, BatchRng& generators) const override;
   VectorD log_density(const MatrixD& Z, Index S) const override;
-  MatrixD sample_with_log_density(Index S, Rng& rng, VectorD& log_density) const override;
+  MatrixD sample_with_log_density(Index S, BatchRng& generators, VectorD& log_density) const override;
 
   const MatrixD& base_mean() const { return base_mean_; }
   const MatrixD& base_log_variance() const { return base_log_variance_; }

@@ -26,16 +26,16 @@ FullCovarianceGaussian::FullCovarianceGaussian(MatrixD mean, std::vector<MatrixD
   }
 }
 
-MatrixD FullCovarianceGaussian::sample(Index S, Rng& rng) const {
+MatrixD FullCovarianceGaussian::sample(Index S, BatchRng& generators) const {
   VectorD unused;
-  return sample_with_log_density(S, rng, unused);
+  return sample_with_log_density(S, generators, unused);
 }
 
-MatrixD FullCovarianceGaussian::sample_with_log_density(Index S, Rng& rng, VectorD& log_density_out) const {
-  if (S < 1) throw std::invalid_argument("FullCovarianceGaussian::sample: samples per datapoint must be >= 1");
+MatrixD FullCovarianceGaussian::sample_with_log_density(Index S, BatchRng& generators, VectorD& log_density_out) const {
+  check_generators(generators, S, "FullCovarianceGaussian::sample");
   const Index d = latent_dim();
   const Index B = num_datapoints();
-  const MatrixD eps = standard_normal_matrix(d, B * S, rng);
+  const MatrixD eps = standard_normal_matrix(d, B * S, generators);
   MatrixD Z(d, B * S);
   log_density_out.resize(B * S);
   const double constant = -0.5 * static_cast<double>(d) * std::log(2.0 * std::numbers::pi);

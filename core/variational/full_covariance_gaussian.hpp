@@ -17,9 +17,11 @@ class FullCovarianceGaussian final : public PosteriorApproximation {
   Index latent_dim() const override { return mean_.rows(); }
   Index num_datapoints() const override { return mean_.cols(); }
   std::string describe() const override { return name_; }
-  MatrixD sample(Index S, Rng& rng) const override;
+  using PosteriorApproximation::sample;
+  using PosteriorApproximation::sample_with_log_density;
+  MatrixD sample(Index S, BatchRng& generators) const override;
   VectorD log_density(const MatrixD& Z, Index S) const override;
-  MatrixD sample_with_log_density(Index S, Rng& rng, VectorD& log_density) const override;
+  MatrixD sample_with_log_density(Index S, BatchRng& generators, VectorD& log_density) const override;
 
   const MatrixD& mean() const { return mean_; }
   const std::vector<MatrixD>& cholesky_factors() const { return cholesky_factors_; }

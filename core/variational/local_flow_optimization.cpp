@@ -26,6 +26,12 @@ void LocalFlowOptions::validate() const {
 LocalFlowOptimizationResult optimize_local_flow(const GenerativeModel& model, const MatrixF& X,
                                                 const DiagonalGaussian& initial, const LocalFlowOptions& options,
                                                 Rng& rng) {
+  return optimize_local_flow(model, X, initial, options, RandomStreams::from_rng(rng, X.cols()));
+}
+
+LocalFlowOptimizationResult optimize_local_flow(const GenerativeModel& model, const MatrixF& X,
+                                                const DiagonalGaussian& initial, const LocalFlowOptions& options,
+                                                const RandomStreams& streams) {
   options.validate();
   const auto start = std::chrono::steady_clock::now();
   const Index d = model.latent_dim();
@@ -40,6 +46,10 @@ LocalFlowOptimizationResult optimize_local_flow(const GenerativeModel& model, co
                                 " x " + std::to_string(initial.num_datapoints()) + ", expected " + std::to_string(d) +
                                 " x " + std::to_string(B));
 
+  streams.check_size(B, "optimize_local_flow");
+  BatchRng initialization_rng = streams.generators(StreamPurpose::flow_initialization);
+  BatchRng draw_rng = streams.generators(StreamPurpose::local_flow_draws);
+
   AffineCouplingFlowArchitecture architecture = options.flow;
   architecture.latent_dim = d;
   std::vector<AffineCouplingFlow> flows;
@@ -49,7 +59,7 @@ LocalFlowOptimizationResult optimize_local_flow(const GenerativeModel& model, co
   VectorF parameters(B * block);
   for (Index b = 0; b < B; ++b) {
     flows.push_back(prototype);
-    flows.back().initialize(rng);
+    flows.back().initialize(initialization_rng[b]);
     parameters.segment(b * block, d) = initial.mean().col(b).cast<float>();
     parameters.segment(b * block + d, d) = initial.log_variance().col(b).cast<float>();
     parameters.segment(b * block + 2 * d, P) = flows.back().parameters();
@@ -77,7 +87,7 @@ LocalFlowOptimizationResult optimize_local_flow(const GenerativeModel& model, co
 
   Index step = 0;
   while (step < options.max_steps && active > 0) {
-    fill_standard_normal(eps, rng);
+    fill_standard_normal(eps, draw_rng);
     for (Index b = 0; b < B; ++b) {
       const auto mu = parameters.segment(b * block, d);
       const VectorF sd = (0.5f * parameters.segment(b * block + d, d).array()).exp();

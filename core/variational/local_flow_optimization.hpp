@@ -59,6 +59,14 @@ struct LocalFlowOptimizationResult {
 /// without improvement (it keeps the parameters of its best check); the run ends when all have
 /// stopped or after max_steps. Throws std::invalid_argument for bad options or shapes,
 /// std::runtime_error if the objective becomes non-finite.
+/// Randomness: datapoint b's flow is initialized from its StreamPurpose::flow_initialization
+/// generator and its draws ε come from its local_flow_draws generator (its own stream, in step
+/// order), so its fit does not depend on the other datapoints of X.
+LocalFlowOptimizationResult optimize_local_flow(const GenerativeModel& model, const MatrixF& X,
+                                                const DiagonalGaussian& initial, const LocalFlowOptions& options,
+                                                const RandomStreams& streams);
+
+/// As above with streams RandomStreams::from_rng(rng, B).
 LocalFlowOptimizationResult optimize_local_flow(const GenerativeModel& model, const MatrixF& X,
                                                 const DiagonalGaussian& initial, const LocalFlowOptions& options,
                                                 Rng& rng);

@@ -117,6 +117,13 @@ const PosteriorApproximation& LocalGaussianOptimization::approximation() const {
 LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, const MatrixF& X,
                                                   const DiagonalGaussian& initial,
                                                   const LocalOptimizationOptions& options, Rng& rng) {
+  return optimize_local_gaussian(model, X, initial, options, RandomStreams::from_rng(rng, X.cols()));
+}
+
+LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, const MatrixF& X,
+                                                  const DiagonalGaussian& initial,
+                                                  const LocalOptimizationOptions& options,
+                                                  const RandomStreams& streams) {
   options.validate();
   const Index d = model.latent_dim();
   const Index B = X.cols();
@@ -133,8 +140,9 @@ LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, 
   const Index P = layout.size();
   const Index S = options.samples_per_step;
   const Index check_S = options.check_samples;
-  Rng gradient_rng = split_rng(rng);
-  Rng check_rng = split_rng(rng);
+  streams.check_size(B, "optimize_local_gaussian");
+  BatchRng gradient_rng = streams.generators(StreamPurpose::local_optimization_gradient);
+  BatchRng check_rng = streams.generators(StreamPurpose::local_optimization_check);
 
   MatrixD theta = MatrixD::Zero(P, B);
   theta.topRows(d) = initial.mean();
@@ -157,7 +165,7 @@ LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, 
   // Estimates the ELBO of every active datapoint, updates the best values, freezes the converged.
   auto check = [&](Index step) {
     const Index n = static_cast<Index>(active.size());
-    const MatrixD eps = standard_normal_matrix(d, n * check_S, check_rng);
+    const MatrixD eps = standard_normal_matrix_for(d, check_S, active, check_rng);
     const MatrixD Z = reparameterize(layout, theta, active, eps, check_S);
     const VectorD log_likelihood = model.log_likelihood(X_active, Z, check_S);
     result.likelihood_evaluations += n * check_S;
@@ -211,7 +219,7 @@ LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, 
   while (!active.empty() && step < options.max_steps) {
     ++step;
     const Index n = static_cast<Index>(active.size());
-    const MatrixD eps = standard_normal_matrix(d, n * S, gradient_rng);
+    const MatrixD eps = standard_normal_matrix_for(d, S, active, gradient_rng);
     const MatrixD Z = reparameterize(layout, theta, active, eps, S);
     model.log_likelihood_with_gradient(X_active, Z, S, grad_Z);
     ++result.model_gradient_calls;

@@ -115,9 +115,17 @@ struct LocalGaussianOptimization {
 /// improvement, or at max_steps. The rule resolves improvements down to about the checks'
 /// standard error: raise check_samples for a tighter q*.
 /// `initial` starts every datapoint (e.g. the encoder's q, or N(0, I)); for the full family its
-/// Cholesky factor is diag(σ). rng is split into the gradient and check streams.
+/// Cholesky factor is diag(σ). Randomness: datapoint b's gradient draws come from its own
+/// StreamPurpose::local_optimization_gradient generator and its check draws from its
+/// local_optimization_check generator, so q*_b does not depend on the other datapoints of X.
 /// Not an estimator: its ELBO values are optimization diagnostics (see best_check_elbo).
 /// Throws std::invalid_argument for invalid options or mismatched shapes.
+LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, const MatrixF& X,
+                                                  const DiagonalGaussian& initial,
+                                                  const LocalOptimizationOptions& options,
+                                                  const RandomStreams& streams);
+
+/// As above with streams RandomStreams::from_rng(rng, B).
 LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, const MatrixF& X,
                                                   const DiagonalGaussian& initial,
                                                   const LocalOptimizationOptions& options, Rng& rng);

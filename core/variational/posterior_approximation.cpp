@@ -4,10 +4,28 @@
 
 namespace vigap {
 
-MatrixD PosteriorApproximation::sample_with_log_density(Index S, Rng& rng, VectorD& log_density_out) const {
-  MatrixD Z = sample(S, rng);
+MatrixD PosteriorApproximation::sample_with_log_density(Index S, BatchRng& generators,
+                                                        VectorD& log_density_out) const {
+  MatrixD Z = sample(S, generators);
   log_density_out = log_density(Z, S);
   return Z;
+}
+
+MatrixD PosteriorApproximation::sample(Index S, Rng& rng) const {
+  BatchRng generators = BatchRng::seeded_from(rng, num_datapoints());
+  return sample(S, generators);
+}
+
+MatrixD PosteriorApproximation::sample_with_log_density(Index S, Rng& rng, VectorD& log_density_out) const {
+  BatchRng generators = BatchRng::seeded_from(rng, num_datapoints());
+  return sample_with_log_density(S, generators, log_density_out);
+}
+
+void PosteriorApproximation::check_generators(const BatchRng& generators, Index S, const char* caller) const {
+  if (S < 1) throw std::invalid_argument(std::string(caller) + ": samples per datapoint must be >= 1, found " + std::to_string(S));
+  if (generators.size() != num_datapoints())
+    throw std::invalid_argument(std::string(caller) + ": expected one generator per datapoint (" +
+                                std::to_string(num_datapoints()) + "), found " + std::to_string(generators.size()));
 }
 
 void PosteriorApproximation::check_latents(const MatrixD& Z, Index S, const char* caller) const {

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/random.hpp"
+#include "core/random_streams.hpp"
 #include "core/types.hpp"
 
 namespace vigap {
@@ -20,8 +21,13 @@ class PosteriorApproximation {
   virtual Index num_datapoints() const = 0;
   virtual std::string describe() const = 0;
 
-  /// S independent draws z ~ q(z | x_b) for every datapoint b.
-  virtual MatrixD sample(Index samples_per_datapoint, Rng& rng) const = 0;
+  /// S independent draws z ~ q(z | x_b) for every datapoint b: generator b of `generators`
+  /// (one per datapoint) draws datapoint b's columns b·S ... b·S+S-1, column by column, so its
+  /// draws do not depend on the other datapoints of the batch.
+  virtual MatrixD sample(Index samples_per_datapoint, BatchRng& generators) const = 0;
+
+  /// Convenience form: one generator per datapoint seeded from successive draws of rng.
+  MatrixD sample(Index samples_per_datapoint, Rng& rng) const;
 
   virtual bool has_density() const { return true; }
 
@@ -29,9 +35,15 @@ class PosteriorApproximation {
   virtual VectorD log_density(const MatrixD& Z, Index samples_per_datapoint) const = 0;
 
   /// Draws as sample() and returns log q of the draws in *log_density (often cheaper than both).
-  virtual MatrixD sample_with_log_density(Index samples_per_datapoint, Rng& rng, VectorD& log_density) const;
+  virtual MatrixD sample_with_log_density(Index samples_per_datapoint, BatchRng& generators,
+                                          VectorD& log_density) const;
+
+  /// Convenience form: one generator per datapoint seeded from successive draws of rng.
+  MatrixD sample_with_log_density(Index samples_per_datapoint, Rng& rng, VectorD& log_density) const;
 
  protected:
+  /// Throws std::invalid_argument unless there is one generator per datapoint and S >= 1.
+  void check_generators(const BatchRng& generators, Index samples_per_datapoint, const char* caller) const;
   /// Throws std::invalid_argument unless Z is latent_dim() x (num_datapoints()·S), S >= 1.
   void check_latents(const MatrixD& Z, Index samples_per_datapoint, const char* caller) const;
 };

@@ -121,7 +121,7 @@ class NoDensity final : public PosteriorApproximation {
   Index latent_dim() const override { return 1; }
   Index num_datapoints() const override { return 1; }
   std::string describe() const override { return "sampler without density"; }
-  MatrixD sample(Index S, Rng& rng) const override { return standard_normal_matrix(1, S, rng); }
+  MatrixD sample(Index S, BatchRng& rng) const override { return standard_normal_matrix(1, S, rng); }
   bool has_density() const override { return false; }
   VectorD log_density(const MatrixD&, Index) const override { throw std::logic_error("no density"); }
 };

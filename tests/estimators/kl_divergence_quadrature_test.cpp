@@ -91,7 +91,7 @@ class SamplesOnly final : public PosteriorApproximation {
   Index num_datapoints() const override { return 2; }
   std::string describe() const override { return "samples only"; }
   bool has_density() const override { return false; }
-  MatrixD sample(Index S, Rng& rng) const override { return standard_normal_matrix(2, 2 * S, rng); }
+  MatrixD sample(Index S, BatchRng& rng) const override { return standard_normal_matrix(2, 2 * S, rng); }
   VectorD log_density(const MatrixD&, Index) const override { throw std::logic_error("no density"); }
 };
 
