@@ -331,6 +331,11 @@ int aggregate_posterior_main(int argc, char** argv) {
                                   std::to_string(vae.architecture.data_dim));
     if (datasets.back().size() < 2)
       throw std::invalid_argument("dataset " + datasets.back().name + " (" + split + ") has fewer than 2 datapoints");
+    if (num_datapoints > datasets.back().size())
+      throw std::invalid_argument("--num-datapoints " + std::to_string(num_datapoints) +
+                                  " asks for more datapoints than the " + split + " split of " + datasets.back().name +
+                                  " has: " + std::to_string(datasets.back().size()) +
+                                  " exist; pass 0 for all of them");
   }
 
   Rng rng(common.seed);
@@ -364,7 +369,7 @@ int aggregate_posterior_main(int argc, char** argv) {
     SplitResult r;
     r.split = splits[s];
     r.dataset_name = dataset.name;
-    r.num_datapoints = num_datapoints == 0 ? dataset.size() : std::min(num_datapoints, dataset.size());
+    r.num_datapoints = num_datapoints == 0 ? dataset.size() : num_datapoints;
     Rng split_stream = split_rng(rng);  // one stream per split, in the order of --splits
     auto start = std::chrono::steady_clock::now();
     progress.update("aggregate-posterior: " + r.split + ": encoding " + std::to_string(r.num_datapoints) + " datapoints");

@@ -66,11 +66,14 @@ const std::vector<Variant> kIwaeVariants{
 using Sweep = std::vector<std::vector<GradientVarianceResult>>;
 
 Sweep run_sweep(const GaussianEncoder& encoder, const MlpDecoderModel& decoder, const MatrixF& X,
-                const std::vector<Index>& counts, const std::vector<Variant>& variants, Index replicates, Rng& rng,
-                const ProgressReporter& progress, const std::string& letter) {
+                const std::vector<Index>& counts, const std::vector<Variant>& variants, Index replicates,
+                const RandomStreams& streams, std::uint64_t sweep_id, const ProgressReporter& progress,
+                const std::string& letter) {
   Sweep sweep;
   for (Index count : counts) {
-    const Rng stream = split_rng(rng);  // the same noise for every variant of this count
+    // Substream (sweep, count): the same noise for every variant of this count (common random
+    // numbers), per datapoint, whatever the other counts of the list.
+    const RandomStreams stream = streams.with_substream((sweep_id << 32) | static_cast<std::uint64_t>(count));
     std::vector<GradientVarianceResult> row;
     for (const Variant& v : variants) {
       progress.update("estimator-variance: " + v.label + ", " + letter + " = " + std::to_string(count) + " (" +
@@ -82,8 +85,7 @@ Sweep run_sweep(const GaussianEncoder& encoder, const MlpDecoderModel& decoder, 
       options.objective.encoder_gradient = v.gradient;
       options.replicates = replicates;
       options.decoder_gradient = v.decoder;
-      Rng copy = stream;
-      row.push_back(estimate_gradient_variance(encoder, decoder, X, options, copy));
+      row.push_back(estimate_gradient_variance(encoder, decoder, X, options, stream));
     }
     sweep.push_back(std::move(row));
   }
@@ -398,13 +400,16 @@ int estimator_variance_main(int argc, char** argv) {
   nlohmann::ordered_json& timings = document["timings"];
 
   ProgressReporter progress;
-  Rng rng(common.seed);
+  // Draws for test point i are keyed by (--seed, i = first_datapoint + b, purpose, substream).
+  const RandomStreams streams =
+      RandomStreams::consecutive(common.seed, static_cast<std::uint64_t>(first_datapoint), X.cols());
   const auto total_start = std::chrono::steady_clock::now();
   auto start = std::chrono::steady_clock::now();
-  const Sweep elbo = run_sweep(encoder, decoder, X, samples, kElboVariants, replicates, rng, progress, "S");
+  const Sweep elbo = run_sweep(encoder, decoder, X, samples, kElboVariants, replicates, streams, 0, progress, "S");
   timings["elbo_sweep_seconds"] = seconds_since(start);
   start = std::chrono::steady_clock::now();
-  const Sweep iwae = run_sweep(encoder, decoder, X.leftCols(iwae_count), ks, kIwaeVariants, replicates, rng, progress, "K");
+  const Sweep iwae = run_sweep(encoder, decoder, X.leftCols(iwae_count), ks, kIwaeVariants, replicates,
+                               streams.slice(0, iwae_count), 1, progress, "K");
   timings["iwae_sweep_seconds"] = seconds_since(start);
   timings["total_seconds"] = seconds_since(total_start);
 

@@ -140,7 +140,9 @@ int evaluate_main(int argc, char** argv) {
   const MatrixF X = evaluation_slice(dataset, model.data_dim(), binarization, first_datapoint, num_datapoints);
   const Index count = X.cols();
 
-  Rng rng(common.seed);
+  // Every draw for datapoint i is keyed by (--seed, i = first_datapoint + b, purpose, substream):
+  // its figures do not depend on the other datapoints evaluated with it or on --threads.
+  const RandomStreams streams = RandomStreams::consecutive(common.seed, static_cast<std::uint64_t>(first_datapoint), count);
   nlohmann::ordered_json configuration;
   configuration["checkpoint"] = checkpoint;
   configuration["architecture"] = vae.architecture.to_json();
@@ -187,32 +189,33 @@ int evaluate_main(int argc, char** argv) {
   };
 
   for (const std::string& name : names) {
-    Rng stream = split_rng(rng);  // independent stream per estimator (KL combines errors in quadrature)
+    // Each estimator has its own purpose, so its noise is independent of the others' (KL combines
+    // their errors in quadrature).
     const auto start = std::chrono::steady_clock::now();
     if (name == "elbo") {
-      Estimate e = estimate_elbo(model, *q, X, elbo, stream);
+      Estimate e = estimate_elbo(model, *q, X, elbo, streams);
       elbo_estimate = e;
       record("elbo", "ELBO (S=" + std::to_string(elbo.samples) + ")", e, seconds_since(start));
     } else if (name == "iwae") {
       for (Index K : iwae_ks) {
         IwaeBoundOptions o = iwae;
         o.samples = K;
-        Rng k_stream = split_rng(stream);
         const auto k_start = std::chrono::steady_clock::now();
-        Estimate e = estimate_iwae_bound(model, *q, X, o, k_stream);
+        // Substream K: each row has its own noise, unchanged by the other K of the list.
+        Estimate e = estimate_iwae_bound(model, *q, X, o, streams.with_substream(static_cast<std::uint64_t>(K)));
         offer_log_marginal(e, 0);
         record("iwae_" + std::to_string(K), "IWAE (K=" + std::to_string(K) + ")", e, seconds_since(k_start));
       }
     } else if (name == "is") {
-      ImportanceSamplingResult r = estimate_log_marginal_likelihood_by_importance_sampling(model, *q, X, importance, stream);
+      ImportanceSamplingResult r = estimate_log_marginal_likelihood_by_importance_sampling(model, *q, X, importance, streams);
       offer_log_marginal(r.log_marginal_likelihood, 1);
       record("importance_sampling", "IS, encoder (K=" + std::to_string(importance.samples) + ")",
              r.log_marginal_likelihood, seconds_since(start));
       results["importance_sampling"]["mean_effective_sample_size"] = r.effective_sample_size.mean();
     } else if (name == "ais") {
       AnnealedImportanceSamplingResult r = ais_from == "prior"
-                                               ? annealed_importance_sampling(model, X, ais, stream)
-                                               : annealed_importance_sampling(model, *q, X, ais, stream);
+                                               ? annealed_importance_sampling(model, X, ais, streams)
+                                               : annealed_importance_sampling(model, *q, X, ais, streams);
       offer_log_marginal(r.estimate, 2);
       record("ais", "AIS from " + ais_from + " (T=" + std::to_string(ais.num_annealing_steps) + ")", r.estimate,
              seconds_since(start));
@@ -225,19 +228,21 @@ int evaluate_main(int argc, char** argv) {
       record("quadrature", "log p(x), quadrature (exact)", r.log_marginal_likelihood, seconds_since(start));
       results["quadrature"]["unconverged_datapoints"] = r.unconverged;
       if (q) {
-        Rng kl_stream = split_rng(stream);
         const auto kl_start = std::chrono::steady_clock::now();
         KlQuadratureOptions kl_options;
         kl_options.quadrature = quadrature;
         const QuadratureKlDivergence exact =
-            kl_divergence_by_quadrature(model, *q, X, r.log_marginal_likelihood, kl_options, kl_stream);
+            kl_divergence_by_quadrature(model, *q, X, r.log_marginal_likelihood, kl_options, streams);
         const double kl_seconds = seconds_since(kl_start);
         record("elbo_quadrature", "ELBO, quadrature (exact)", exact.elbo, kl_seconds);
         record("kl_encoder_to_posterior_quadrature", "KL(q||p(z|x)), quadrature", exact.kl_divergence, kl_seconds);
       }
     } else if (name == "bdmc") {
       const Index n = bdmc_datapoints > 0 ? bdmc_datapoints : count;
-      const BidirectionalMonteCarloResult r = bidirectional_monte_carlo(model, n, ais, stream);
+      // Simulated pair j is keyed like datapoint first_datapoint + j, so splitting a run into
+      // ranges of --first-datapoint reproduces the pairs of the whole run.
+      const BidirectionalMonteCarloResult r = bidirectional_monte_carlo(
+          model, ais, RandomStreams::consecutive(common.seed, static_cast<std::uint64_t>(first_datapoint), n));
       record("bdmc_lower", "BDMC lower (simulated data)", r.forward.estimate, r.seconds);
       record("bdmc_upper", "BDMC upper (simulated data)", r.reverse.estimate, r.seconds);
       results["bdmc_sandwich_width"] = {{"mean", r.mean_gap}, {"max", r.gap.maxCoeff()}, {"num_datapoints", n}};

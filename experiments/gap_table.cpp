@@ -8,7 +8,8 @@
 //   amortization gap_F  = L[q*_F] - L[q_amortized]
 //   inference gap       = log p(x) - L[q_amortized] = approximation gap_F + amortization gap_F.
 // Standard errors combine the per-datapoint errors of the two terms in quadrature (each term is
-// computed from its own split_rng stream). Markdown table on stdout, JSON result, progress on stderr.
+// computed from its own random streams: per datapoint, keyed by --seed, the datapoint's index in
+// the test set, the purpose and the row's substream). Markdown table on stdout, JSON result, progress on stderr.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -178,7 +179,14 @@ int gap_table_main(int argc, char** argv) {
   const Index count = X.cols();
 
   ProgressReporter progress;
-  Rng rng(common.seed);
+  // Draws for test point i are keyed by (--seed, i, purpose, substream): substream 0 for log p(x)
+  // and the amortized q, then one per family row (family_substream), so a datapoint's row does not
+  // depend on the other datapoints, the other families or --threads.
+  const RandomStreams streams =
+      RandomStreams::consecutive(common.seed, static_cast<std::uint64_t>(first_datapoint), count);
+  const auto family_substream = [](const std::string& family) -> std::uint64_t {
+    return family == "ffg" ? 1 : family == "full" ? 2 : 3;
+  };
   KlQuadratureOptions kl_options;
   kl_options.quadrature = quadrature;
   ElboOptions elbo_options;
@@ -246,13 +254,12 @@ int gap_table_main(int argc, char** argv) {
   auto start = std::chrono::steady_clock::now();
   Estimate log_px;
   {
-    Rng stream = split_rng(rng);
     if (use_quadrature) {
       ExactMarginalLikelihood r = exact_marginal_likelihood(model, X, quadrature);
       log_px = r.log_marginal_likelihood;
       log_px.settings["unconverged_datapoints"] = r.unconverged;
     } else {
-      AnnealedImportanceSamplingResult r = annealed_importance_sampling(model, X, ais, stream);
+      AnnealedImportanceSamplingResult r = annealed_importance_sampling(model, X, ais, streams);
       log_px = r.estimate;
       log_px.settings["mean_acceptance_rate"] = r.acceptance_rate.mean();
       log_px.settings["mean_effective_sample_size"] = r.effective_sample_size.mean();
@@ -262,16 +269,15 @@ int gap_table_main(int argc, char** argv) {
   timings["log_px_seconds"] = log_px.seconds;
   results["log_px"] = to_json(log_px, per_datapoint);
 
-  // L[q] of one approximation, from its own stream.
-  const auto evaluate_elbo = [&](const PosteriorApproximation& q) {
-    Rng stream = split_rng(rng);
+  // L[q] of one approximation, from the streams of its row.
+  const auto evaluate_elbo = [&](const PosteriorApproximation& q, const RandomStreams& stream) {
     if (exact_elbos) return kl_divergence_by_quadrature(model, q, X, log_px, kl_options, stream).elbo;
     return estimate_elbo(model, q, X, elbo_options, stream);
   };
 
   progress.line("gap-table: L[q] of the " + amortized_name);
   start = std::chrono::steady_clock::now();
-  const Estimate amortized_elbo = evaluate_elbo(*amortized);
+  const Estimate amortized_elbo = evaluate_elbo(*amortized, streams);
   timings["amortized_elbo_seconds"] = seconds_since(start);
   const Estimate inference_gap =
       difference_of_estimates(log_px, amortized_elbo, "inference gap log p(x) - L[q_amortized]",
@@ -294,7 +300,7 @@ int gap_table_main(int argc, char** argv) {
     Row row;
     row.family = family;
     nlohmann::ordered_json optimization;
-    Rng stream = split_rng(rng);
+    const RandomStreams stream = streams.with_substream(family_substream(family));
     progress.line("gap-table: fitting " + family_label(family) + " per datapoint");
     start = std::chrono::steady_clock::now();
     std::unique_ptr<PosteriorApproximation> qstar;
@@ -331,7 +337,7 @@ int gap_table_main(int argc, char** argv) {
     const double optimize_seconds = seconds_since(start);
     progress.line("gap-table: L[q*] of " + family_label(family) + " (" + row.optimization_summary + ")");
     start = std::chrono::steady_clock::now();
-    row.elbo = evaluate_elbo(*qstar);
+    row.elbo = evaluate_elbo(*qstar, stream);
     const double elbo_seconds = seconds_since(start);
     row.approximation_gap =
         difference_of_estimates(log_px, row.elbo, "approximation gap log p(x) - L[q*]",

@@ -332,7 +332,15 @@ int hmc_vs_vi_main(int argc, char** argv) {
 
   const auto total_start = std::chrono::steady_clock::now();
   const ProgressReporter progress;
-  Rng rng(common.seed);
+  // Draws for test point i are keyed by (--seed, i, purpose, substream); each method of each
+  // budget row has its own substream (row_streams), so a datapoint's figures depend neither on
+  // the other datapoints, nor on the other budgets or methods, nor on --threads.
+  const RandomStreams streams = RandomStreams::consecutive(common.seed, static_cast<std::uint64_t>(first_datapoint), B);
+  enum Method : std::uint64_t { amortized_q = 0, hmc_method = 1, diagonal_q = 2, full_q = 3, flow_q = 4,
+                                ais_prior_method = 5, ais_q_method = 6, is_q_method = 7 };
+  const auto row_streams = [&streams](Index budget, Method method) {
+    return streams.with_substream(static_cast<std::uint64_t>(budget) * 16 + method);
+  };
   nlohmann::ordered_json configuration;
   configuration["checkpoint"] = checkpoint;
   configuration["architecture"] = vae.architecture.to_json();
@@ -418,12 +426,14 @@ int hmc_vs_vi_main(int argc, char** argv) {
   KlQuadratureOptions kl_options;
 
   // Distances of an approximation with a density: cell masses on the grid, moments from draws, exact KL.
-  const auto measure_density = [&](const PosteriorApproximation& approximation, PosteriorDistances& r, Rng& stream) {
+  const auto measure_density = [&](const PosteriorApproximation& approximation, PosteriorDistances& r,
+                                   const RandomStreams& stream) {
     r.total_variation.resize(B);
     r.mean_error.resize(B);
     r.covariance_error.resize(B);
     const VectorD log_density = approximation.log_density(all_points, G);
-    const MatrixD draws = approximation.sample(vi_draws, stream);
+    BatchRng draw_generators = stream.generators(StreamPurpose::approximation_draws);
+    const MatrixD draws = approximation.sample(vi_draws, draw_generators);
     for (Index b = 0; b < B; ++b) {
       const size_t bs = static_cast<size_t>(b);
       const VectorD mass = log_density.segment(b * G, G).array().exp() * bins[bs].cell_area();
@@ -443,8 +453,7 @@ int hmc_vs_vi_main(int argc, char** argv) {
   start = std::chrono::steady_clock::now();
   PosteriorDistances amortized;
   {
-    Rng stream = split_rng(rng);
-    measure_density(q, amortized, stream);
+    measure_density(q, amortized, row_streams(0, amortized_q));
   }
   timings["amortized_seconds"] = seconds_since(start);
 
@@ -452,8 +461,8 @@ int hmc_vs_vi_main(int argc, char** argv) {
   Index max_hmc_draws = 2;
   for (Index budget : budgets)
     if (const auto o = hmc_options_for_budget(hmc, budget, warmup_fraction)) max_hmc_draws = std::max(max_hmc_draws, o->chains * o->draws);
-  Rng exact_rng = split_rng(rng);
-  const MatrixD exact_draws = exact.sample(max_hmc_draws, exact_rng);
+  BatchRng exact_generators = streams.generators(StreamPurpose::exact_posterior_sampling);
+  const MatrixD exact_draws = exact.sample(max_hmc_draws, exact_generators);
 
   std::vector<PosteriorDistances> hmc_rows, diagonal_rows, full_rows, flow_rows;
   std::vector<LogMarginalErrors> ais_prior_rows, ais_q_rows, is_q_rows;
@@ -474,12 +483,14 @@ int hmc_vs_vi_main(int argc, char** argv) {
     {
       PosteriorDistances r;
       r.budget = budget;
-      Rng stream = split_rng(rng);
+      const RandomStreams stream = row_streams(budget, hmc_method);
       std::optional<HmcOptions> options = hmc_options_for_budget(hmc, budget, warmup_fraction);
       r.feasible = options.has_value();
       if (r.feasible) {
-        options->initial_latents = hmc_init == "encoder" ? q.sample(options->chains, stream)
-                                                          : standard_normal_matrix(2, B * options->chains, stream);
+        BatchRng initial_generators = stream.generators(StreamPurpose::approximation_draws);
+        options->initial_latents = hmc_init == "encoder"
+                                       ? q.sample(options->chains, initial_generators)
+                                       : standard_normal_matrix(2, B * options->chains, initial_generators);
         const HmcResult chains = hmc_sample_posterior(model, X, *options, stream);
         r.decoder_evaluations = mean_per_datapoint(chains.gradient_evaluations);
         const Index n = options->chains * options->draws;
@@ -519,7 +530,8 @@ int hmc_vs_vi_main(int argc, char** argv) {
       start = std::chrono::steady_clock::now();
       PosteriorDistances r;
       r.budget = budget;
-      Rng stream = split_rng(rng);
+      const RandomStreams stream =
+          row_streams(budget, family == LocalGaussianFamily::diagonal ? diagonal_q : full_q);
       LocalOptimizationOptions base = gaussian;
       base.family = family;
       // Checks take about 10% of a small budget, at most check_samples (their noise decides which
@@ -551,7 +563,7 @@ int hmc_vs_vi_main(int argc, char** argv) {
     {
       PosteriorDistances r;
       r.budget = budget;
-      Rng stream = split_rng(rng);
+      const RandomStreams stream = row_streams(budget, flow_q);
       const std::optional<LocalFlowOptions> options = local_flow_options_for_budget(flow, budget);
       r.feasible = options.has_value();
       if (r.feasible) {
@@ -570,7 +582,7 @@ int hmc_vs_vi_main(int argc, char** argv) {
       start = std::chrono::steady_clock::now();
       LogMarginalErrors r;
       r.budget = budget;
-      Rng stream = split_rng(rng);
+      const RandomStreams stream = row_streams(budget, from_q ? ais_q_method : ais_prior_method);
       const std::optional<AisOptions> options = ais_options_for_budget(ais, budget);
       r.feasible = options.has_value();
       if (r.feasible) {
@@ -591,7 +603,7 @@ int hmc_vs_vi_main(int argc, char** argv) {
     {
       LogMarginalErrors r;
       r.budget = budget;
-      Rng stream = split_rng(rng);
+      const RandomStreams stream = row_streams(budget, is_q_method);
       r.feasible = budget >= 2;  // a standard error needs two weights
       if (r.feasible) {
         ImportanceSamplingOptions options;

@@ -543,7 +543,11 @@ int objective_comparison_main(int argc, char** argv) {
 
     // Measurement, every number by quadrature.
     const auto eval_start = std::chrono::steady_clock::now();
-    Rng eval_rng(common.seed + 3);
+    // Evaluation draws are per datapoint, keyed by (--seed + 3, the datapoint's index in its
+    // evaluation set, purpose, substream): substream 0 for the training points, 1 for the test
+    // points, 2 + f for the q* row of family f.
+    const RandomStreams train_streams = RandomStreams::consecutive(common.seed + 3, 0, X_train.cols());
+    const RandomStreams test_streams = RandomStreams::consecutive(common.seed + 3, 0, X_test.cols()).with_substream(1);
     const GenerativeModel& model = vae.decoder;
     progress.line("objective-comparison: exact log p(x), L[q] and KL of the " + spec.label + " model");
     auto part_start = std::chrono::steady_clock::now();
@@ -557,15 +561,15 @@ int objective_comparison_main(int argc, char** argv) {
     m.posterior_sd_median = median(sd);
     m.posterior_sd_min = sd.minCoeff();
     {
-      Rng stream = split_rng(eval_rng);
       const QuadratureKlDivergence r = kl_divergence_by_quadrature(
-          model, DiagonalGaussian::from_encoder(*vae.encoder, X_train), X_train, m.train_log_px, kl_options, stream);
+          model, DiagonalGaussian::from_encoder(*vae.encoder, X_train), X_train, m.train_log_px, kl_options,
+          train_streams);
       m.train_elbo = r.elbo;
     }
     {
-      Rng stream = split_rng(eval_rng);
       const QuadratureKlDivergence r = kl_divergence_by_quadrature(
-          model, DiagonalGaussian::from_encoder(*vae.encoder, X_test), X_test, m.test_log_px, kl_options, stream);
+          model, DiagonalGaussian::from_encoder(*vae.encoder, X_test), X_test, m.test_log_px, kl_options,
+          test_streams);
       m.test_elbo = r.elbo;
       m.test_kl = r.kl_divergence;
     }
@@ -601,13 +605,13 @@ int objective_comparison_main(int argc, char** argv) {
         part_start = std::chrono::steady_clock::now();
         LocalOptimizationOptions options = qstar;
         options.family = family == "ffg" ? LocalGaussianFamily::diagonal : LocalGaussianFamily::full_covariance;
-        Rng stream = split_rng(eval_rng);
+        const RandomStreams stream =
+            RandomStreams::consecutive(common.seed + 3, 0, X_qstar.cols()).with_substream(family == "ffg" ? 2 : 3);
         const LocalGaussianOptimization r = optimize_local_gaussian(model, X_qstar, start, options, stream);
         const Index stopped = std::count(r.stopped_by_rule.begin(), r.stopped_by_rule.end(), true);
         row.optimization = {{"steps", r.steps}, {"datapoints_stopped_by_rule", stopped}};
-        Rng kl_stream = split_rng(eval_rng);
         const QuadratureKlDivergence kl =
-            kl_divergence_by_quadrature(model, r.approximation(), X_qstar, subset_log_px, kl_options, kl_stream);
+            kl_divergence_by_quadrature(model, r.approximation(), X_qstar, subset_log_px, kl_options, stream);
         row.elbo = kl.elbo;
         row.approximation_gap = difference_of_estimates(subset_log_px, kl.elbo, "approximation gap log p(x) - L[q*] = KL(q* ‖ p(z|x))",
                                            "exact");

@@ -352,7 +352,11 @@ int posterior_2d_main(int argc, char** argv) {
   MatrixF X(binary.rows(), B);
   for (Index b = 0; b < B; ++b) X.col(b) = binary.col(datapoints[static_cast<std::size_t>(b)]);
 
-  Rng rng(common.seed);
+  // Draws for datapoint i (its index in the split, from --datapoints) are keyed by (--seed, i,
+  // purpose, substream): a datapoint's picture does not depend on the others chosen with it.
+  std::vector<std::uint64_t> dataset_indices;
+  for (Index i : datapoints) dataset_indices.push_back(static_cast<std::uint64_t>(i));
+  const RandomStreams streams(common.seed, dataset_indices);
   nlohmann::ordered_json configuration;
   configuration["checkpoint"] = checkpoint;
   configuration["architecture"] = vae.architecture.to_json();
@@ -390,8 +394,7 @@ int posterior_2d_main(int argc, char** argv) {
   // Amortized q and the local q* started from it.
   const DiagonalGaussian q = DiagonalGaussian::from_encoder(*vae.encoder, X);
   start = std::chrono::steady_clock::now();
-  Rng local_rng = split_rng(rng);
-  const LocalGaussianOptimization local_result = optimize_local_gaussian(model, X, q, local, local_rng);
+  const LocalGaussianOptimization local_result = optimize_local_gaussian(model, X, q, local, streams);
   timings["local_optimization_seconds"] = seconds_since(start);
   const auto& q_star = std::get<FullCovarianceGaussian>(local_result.optimized);
 
@@ -399,25 +402,23 @@ int posterior_2d_main(int argc, char** argv) {
   start = std::chrono::steady_clock::now();
   KlQuadratureOptions kl_options;
   kl_options.quadrature = exact_options.quadrature;
-  Rng kl_rng = split_rng(rng);
   const QuadratureKlDivergence kl_q =
-      kl_divergence_by_quadrature(model, q, X, exact.log_marginal_likelihood(), kl_options, kl_rng);
-  const QuadratureKlDivergence kl_q_star =
-      kl_divergence_by_quadrature(model, q_star, X, exact.log_marginal_likelihood(), kl_options, kl_rng);
+      kl_divergence_by_quadrature(model, q, X, exact.log_marginal_likelihood(), kl_options, streams);
+  const QuadratureKlDivergence kl_q_star = kl_divergence_by_quadrature(model, q_star, X, exact.log_marginal_likelihood(),
+                                                                       kl_options, streams.with_substream(1));
   timings["kl_quadrature_seconds"] = seconds_since(start);
 
   // HMC, all datapoints' chains in one batch.
   start = std::chrono::steady_clock::now();
-  Rng hmc_rng = split_rng(rng);
-  const HmcResult chains = hmc_sample_posterior(model, X, hmc, hmc_rng);
+  const HmcResult chains = hmc_sample_posterior(model, X, hmc, streams);
   timings["hmc_seconds"] = seconds_since(start);
   const Index hmc_samples = hmc.chains * hmc.draws;
 
   // Exact-posterior reference draws: two independent sets (the second measures the discrepancy
   // measures' own noise floor at the HMC sample size).
-  Rng exact_rng = split_rng(rng);
-  const MatrixD exact_draws = exact.sample(mmd_samples, exact_rng);
-  const MatrixD exact_reference = exact.sample(hmc_samples, exact_rng);
+  BatchRng exact_generators = streams.generators(StreamPurpose::exact_posterior_sampling);
+  const MatrixD exact_draws = exact.sample(mmd_samples, exact_generators);
+  const MatrixD exact_reference = exact.sample(hmc_samples, exact_generators);
 
   // Q's and q*'s densities on each datapoint's grid: Z = 2 x (B·G), datapoint b's grid in columns b·G...
   const Index G = grid_nodes * grid_nodes;

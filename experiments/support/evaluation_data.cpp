@@ -46,7 +46,15 @@ MatrixF evaluation_slice(const Dataset& dataset, Index data_dim, const Evaluatio
     throw std::invalid_argument("--first-datapoint " + std::to_string(first_datapoint) + " is beyond the " +
                                 std::to_string(dataset.size()) + " datapoints of " + dataset.name);
   const Index rest = dataset.size() - first_datapoint;
-  const Index count = num_datapoints == 0 ? rest : std::min(num_datapoints, rest);
+  if (num_datapoints < 0)
+    throw std::invalid_argument("--num-datapoints must be >= 0 (0: all the rest), found " +
+                                std::to_string(num_datapoints));
+  if (num_datapoints > rest)
+    throw std::invalid_argument("--num-datapoints " + std::to_string(num_datapoints) + " asks for more datapoints than " +
+                                dataset.name + " has from --first-datapoint " + std::to_string(first_datapoint) +
+                                ": " + std::to_string(rest) + " exist (of " + std::to_string(dataset.size()) +
+                                "); pass 0 for all of them");
+  const Index count = num_datapoints == 0 ? rest : num_datapoints;
   return binarize_evaluation_set(dataset.images, binarization).middleCols(first_datapoint, count);
 }
 

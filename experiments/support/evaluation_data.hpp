@@ -35,9 +35,11 @@ MatrixF binarize_evaluation_set(const MatrixF& images, const EvaluationBinarizat
 
 /// Datapoints first_datapoint, ..., first_datapoint + count - 1 of `dataset`, taken after
 /// binarizing the whole split once (binarize_evaluation_set), so datapoint i is the same binary
-/// image in every binary and slice; count = min(num_datapoints, size - first_datapoint), and
-/// num_datapoints = 0 means all the rest. Throws std::invalid_argument when the dataset's dimension
-/// is not data_dim or --first-datapoint is beyond the dataset.
+/// image in every binary and slice; count = num_datapoints, and num_datapoints = 0 means all the
+/// rest. Throws std::invalid_argument when the dataset's dimension is not data_dim,
+/// --first-datapoint is beyond the dataset, or --num-datapoints is negative or larger than the
+/// size - first_datapoint datapoints that exist from there (the message names the option, what
+/// was asked and how many exist).
 MatrixF evaluation_slice(const Dataset& dataset, Index data_dim, const EvaluationBinarization& binarization,
                          Index first_datapoint, Index num_datapoints);
 
