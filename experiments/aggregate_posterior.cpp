@@ -335,7 +335,7 @@ int aggregate_posterior_main(int argc, char** argv) {
       throw std::invalid_argument("--num-datapoints " + std::to_string(num_datapoints) +
                                   " asks for more datapoints than the " + split + " split of " + datasets.back().name +
                                   " has: " + std::to_string(datasets.back().size()) +
-                                  " exist; pass 0 for all of them");
+                                  " exist (0: all of them)");
   }
 
   Rng rng(common.seed);

@@ -52,8 +52,8 @@ MatrixF evaluation_slice(const Dataset& dataset, Index data_dim, const Evaluatio
   if (num_datapoints > rest)
     throw std::invalid_argument("--num-datapoints " + std::to_string(num_datapoints) + " asks for more datapoints than " +
                                 dataset.name + " has from --first-datapoint " + std::to_string(first_datapoint) +
-                                ": " + std::to_string(rest) + " exist (of " + std::to_string(dataset.size()) +
-                                "); pass 0 for all of them");
+                                ": " + std::to_string(rest) + " exist from there (of " +
+                                std::to_string(dataset.size()) + ")");
   const Index count = num_datapoints == 0 ? rest : num_datapoints;
   return binarize_evaluation_set(dataset.images, binarization).middleCols(first_datapoint, count);
 }
