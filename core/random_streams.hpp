@@ -67,7 +67,8 @@ constexpr std::uint64_t stream_seed(std::uint64_t run_seed, StreamPurpose purpos
 
 /// One generator per datapoint of a batch. Generator b draws only for datapoint b: for S samples
 /// (or chains) per datapoint, the columns b·S ... b·S+S-1 of a d x (B·S) matrix, filled column by
-/// column, each column's entries in row order.
+/// column, each column's entries in row order. A BatchRng of ONE generator serves every datapoint
+/// in batch order (the legacy Rng& interfaces: their draws are those of the one rng, as before).
 class BatchRng {
  public:
   BatchRng() = default;
@@ -80,6 +81,10 @@ class BatchRng {
   Index size() const { return static_cast<Index>(generators_.size()); }
   Rng& operator[](Index datapoint) { return generators_[static_cast<size_t>(datapoint)]; }
   const Rng& operator[](Index datapoint) const { return generators_[static_cast<size_t>(datapoint)]; }
+  /// The generator that draws for datapoint b: generator b, or the only one.
+  Rng& for_datapoint(Index datapoint) { return generators_[generators_.size() == 1 ? 0 : static_cast<size_t>(datapoint)]; }
+  /// True when there is one generator per datapoint of a batch of B, or one for all.
+  bool serves(Index num_datapoints) const { return size() == num_datapoints || size() == 1; }
 
   /// Columns per datapoint of a matrix with `columns` columns: columns / size(). Throws
   /// std::invalid_argument (naming caller) unless size() >= 1 divides columns.
@@ -118,7 +123,7 @@ inline MatrixD standard_normal_matrix_for(Index rows, Index samples_per_datapoin
   const Index S = samples_per_datapoint;
   MatrixD m(rows, static_cast<Index>(datapoints.size()) * S);
   for (size_t k = 0; k < datapoints.size(); ++k) {
-    Rng& rng = generators[datapoints[k]];
+    Rng& rng = generators.for_datapoint(datapoints[k]);
     for (Index s = 0; s < S; ++s)
       for (Index i = 0; i < rows; ++i) m(i, static_cast<Index>(k) * S + s) = normal(rng);
   }

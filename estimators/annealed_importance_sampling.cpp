@@ -211,11 +211,22 @@ AnnealingRun run_annealing(const GenerativeModel& model, const MatrixF& X, Index
   return run;
 }
 
-/// The purposes of a run's streams: its evaluation chains and its pilot chains.
-struct AisPurposes {
-  StreamPurpose run;
-  StreamPurpose pilot;
+/// The generators of a run: its evaluation chains' and a maker of its pilot chains' (called once,
+/// first, when there is a pilot run).
+struct AisGenerators {
+  BatchRng& run;
+  std::function<BatchRng()> pilot;
 };
+
+/// Per-datapoint generators of streams for purposes run and pilot.
+AisGenerators stream_generators(const RandomStreams& streams, BatchRng& run, StreamPurpose pilot) {
+  return {run, [&streams, pilot] { return streams.generators(pilot); }};
+}
+
+/// The legacy single stream: run draws from rng; the pilot from split_rng(rng), taken first.
+AisGenerators legacy_generators(BatchRng& one) {
+  return {one, [&one] { return BatchRng(std::vector<Rng>{split_rng(one[0])}); }};
+}
 
 /// Forward or reverse AIS with the chosen step-size adaptation (pilot run first for `pilot`).
 /// Datapoint b's chains draw their initial states and transitions from its generator of
@@ -223,9 +234,8 @@ struct AisPurposes {
 AnnealingRun run_with_adaptation(const GenerativeModel& model, const MatrixF& X, const BaseDensity* base,
                                  const VectorD& path,
                                  const std::function<MatrixD(Index chains, BatchRng&)>& initial_states,
-                                 const AisOptions& options, const std::string& label, const RandomStreams& streams,
-                                 AisPurposes purposes) {
-  BatchRng rng = streams.generators(purposes.run);
+                                 const AisOptions& options, const std::string& label, AisGenerators generators) {
+  BatchRng& rng = generators.run;
   switch (options.step_size_adaptation) {
     case AisStepSizeAdaptation::none:
       return run_annealing(model, X, options.chains, base, path, initial_states(options.chains, rng), options,
@@ -237,7 +247,7 @@ AnnealingRun run_with_adaptation(const GenerativeModel& model, const MatrixF& X,
       if (options.num_annealing_steps == 1)  // no transitions: nothing to adapt, no pilot run
         return run_annealing(model, X, options.chains, base, path, initial_states(options.chains, rng), options,
                              StepMode::fixed, nullptr, label, rng);
-      BatchRng pilot_rng = streams.generators(purposes.pilot);
+      BatchRng pilot_rng = generators.pilot();
       const AnnealingRun pilot = run_annealing(model, X, options.pilot_chains, base, path,
                                                initial_states(options.pilot_chains, pilot_rng), options,
                                                StepMode::online, nullptr, label + " (pilot)", pilot_rng);
@@ -304,38 +314,67 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
-AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model, const MatrixF& X,
-                                                              const AisOptions& options, Rng& rng) {
-  return annealed_importance_sampling(model, X, options, RandomStreams::from_rng(rng, X.cols()));
-}
+namespace {
+AnnealedImportanceSamplingResult ais_from_prior(const GenerativeModel& model, const MatrixF& X, const AisOptions& options,
+                                                AisGenerators generators);
+AnnealedImportanceSamplingResult ais_from_approximation(const GenerativeModel& model, const PosteriorApproximation& q,
+                                                        const MatrixF& X, const AisOptions& options,
+                                                        AisGenerators generators);
+AnnealedImportanceSamplingResult reverse_ais(const GenerativeModel& model, const MatrixF& X,
+                                             const MatrixD& exact_posterior_latents, const AisOptions& options,
+                                             AisGenerators generators);
+}  // namespace
 
 AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model, const MatrixF& X,
+                                                              const AisOptions& options, Rng& rng) {
+  BatchRng one(std::vector<Rng>{rng});
+  AnnealedImportanceSamplingResult result = ais_from_prior(model, X, options, legacy_generators(one));
+  rng = one[0];
+  return result;
+}
+
+namespace {
+
+AnnealedImportanceSamplingResult ais_from_prior(const GenerativeModel& model, const MatrixF& X,
                                                               const AisOptions& options,
-                                                              const RandomStreams& streams) {
+                                                              AisGenerators generators) {
   options.validate();
   check_data(model, X, "annealed_importance_sampling");
-  streams.check_size(X.cols(), "annealed_importance_sampling");
   const auto start = std::chrono::steady_clock::now();
   const VectorD path = annealing_betas(options.schedule, options.num_annealing_steps, options.sigmoid_radius);
   const Index d = model.latent_dim();
   const Index B = X.cols();
   auto from_prior = [d, B](Index C, BatchRng& r) { return standard_normal_matrix(d, B * C, r); };
-  const AnnealingRun run = run_with_adaptation(model, X, nullptr, path, from_prior, options, "AIS", streams,
-                                               {StreamPurpose::ais, StreamPurpose::ais_pilot});
+  const AnnealingRun run = run_with_adaptation(model, X, nullptr, path, from_prior, options, "AIS", generators);
   nlohmann::ordered_json settings = {{"model", model.describe()}, {"initial_distribution", "prior"}};
   return summarize_run(run, B, options.chains, false, options, std::move(settings), seconds_since(start));
+}
+
+}  // namespace
+
+AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model, const MatrixF& X,
+                                                              const AisOptions& options,
+                                                              const RandomStreams& streams) {
+  streams.check_size(X.cols(), "annealed_importance_sampling");
+  BatchRng run = streams.generators(StreamPurpose::ais);
+  return ais_from_prior(model, X, options, stream_generators(streams, run, StreamPurpose::ais_pilot));
 }
 
 AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model,
                                                               const PosteriorApproximation& q, const MatrixF& X,
                                                               const AisOptions& options, Rng& rng) {
-  return annealed_importance_sampling(model, q, X, options, RandomStreams::from_rng(rng, X.cols()));
+  BatchRng one(std::vector<Rng>{rng});
+  AnnealedImportanceSamplingResult result = ais_from_approximation(model, q, X, options, legacy_generators(one));
+  rng = one[0];
+  return result;
 }
 
-AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model,
+namespace {
+
+AnnealedImportanceSamplingResult ais_from_approximation(const GenerativeModel& model,
                                                               const PosteriorApproximation& q, const MatrixF& X,
                                                               const AisOptions& options,
-                                                              const RandomStreams& streams) {
+                                                              AisGenerators generators) {
   options.validate();
   check_data(model, X, "annealed_importance_sampling");
   if (!q.has_density())
@@ -346,30 +385,44 @@ AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeMo
                                 " datapoints of latent dimension " + std::to_string(q.latent_dim()) +
                                 "; expected " + std::to_string(X.cols()) + " datapoints of latent dimension " +
                                 std::to_string(model.latent_dim()));
-  streams.check_size(X.cols(), "annealed_importance_sampling");
   const auto start = std::chrono::steady_clock::now();
   const BaseDensity base = gaussian_base_density(q);
   const VectorD path = annealing_betas(options.schedule, options.num_annealing_steps, options.sigmoid_radius);
   auto from_q = [&q](Index C, BatchRng& r) { return q.sample(C, r); };
-  const AnnealingRun run = run_with_adaptation(model, X, &base, path, from_q, options, "AIS from q", streams,
-                                               {StreamPurpose::ais_from_q, StreamPurpose::ais_from_q_pilot});
+  const AnnealingRun run = run_with_adaptation(model, X, &base, path, from_q, options, "AIS from q",
+                                               generators);
   nlohmann::ordered_json settings = {{"model", model.describe()}, {"initial_distribution", q.describe()}};
   return summarize_run(run, X.cols(), options.chains, false, options, std::move(settings), seconds_since(start));
+}
+
+}  // namespace
+
+AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model,
+                                                              const PosteriorApproximation& q, const MatrixF& X,
+                                                              const AisOptions& options,
+                                                              const RandomStreams& streams) {
+  streams.check_size(X.cols(), "annealed_importance_sampling");
+  BatchRng run = streams.generators(StreamPurpose::ais_from_q);
+  return ais_from_approximation(model, q, X, options, stream_generators(streams, run, StreamPurpose::ais_from_q_pilot));
 }
 
 AnnealedImportanceSamplingResult reverse_annealed_importance_sampling(const GenerativeModel& model,
                                                                       const MatrixF& X,
                                                                       const MatrixD& exact_posterior_latents,
                                                                       const AisOptions& options, Rng& rng) {
-  return reverse_annealed_importance_sampling(model, X, exact_posterior_latents, options,
-                                              RandomStreams::from_rng(rng, X.cols()));
+  BatchRng one(std::vector<Rng>{rng});
+  AnnealedImportanceSamplingResult result = reverse_ais(model, X, exact_posterior_latents, options, legacy_generators(one));
+  rng = one[0];
+  return result;
 }
 
-AnnealedImportanceSamplingResult reverse_annealed_importance_sampling(const GenerativeModel& model,
+namespace {
+
+AnnealedImportanceSamplingResult reverse_ais(const GenerativeModel& model,
                                                                       const MatrixF& X,
                                                                       const MatrixD& exact_posterior_latents,
                                                                       const AisOptions& options,
-                                                                      const RandomStreams& streams) {
+                                                                      AisGenerators generators) {
   options.validate();
   check_data(model, X, "reverse_annealed_importance_sampling");
   if (exact_posterior_latents.rows() != model.latent_dim() || exact_posterior_latents.cols() != X.cols())
@@ -377,7 +430,6 @@ AnnealedImportanceSamplingResult reverse_annealed_importance_sampling(const Gene
                                 std::to_string(model.latent_dim()) + " x " + std::to_string(X.cols()) + ", found " +
                                 std::to_string(exact_posterior_latents.rows()) + " x " +
                                 std::to_string(exact_posterior_latents.cols()));
-  streams.check_size(X.cols(), "reverse_annealed_importance_sampling");
   const auto start = std::chrono::steady_clock::now();
   const VectorD path = annealing_betas(options.schedule, options.num_annealing_steps, options.sigmoid_radius)
                            .reverse();
@@ -387,10 +439,22 @@ AnnealedImportanceSamplingResult reverse_annealed_importance_sampling(const Gene
     for (Index b = 0; b < B; ++b) Z.middleCols(b * C, C).colwise() = exact_posterior_latents.col(b);
     return Z;
   };
-  const AnnealingRun run = run_with_adaptation(model, X, nullptr, path, from_truth, options, "reverse AIS", streams,
-                                               {StreamPurpose::reverse_ais, StreamPurpose::reverse_ais_pilot});
+  const AnnealingRun run = run_with_adaptation(model, X, nullptr, path, from_truth, options, "reverse AIS",
+                                               generators);
   nlohmann::ordered_json settings = {{"model", model.describe()}, {"initial_distribution", "exact posterior sample"}};
   return summarize_run(run, B, options.chains, true, options, std::move(settings), seconds_since(start));
+}
+
+}  // namespace
+
+AnnealedImportanceSamplingResult reverse_annealed_importance_sampling(const GenerativeModel& model,
+                                                                      const MatrixF& X,
+                                                                      const MatrixD& exact_posterior_latents,
+                                                                      const AisOptions& options,
+                                                                      const RandomStreams& streams) {
+  streams.check_size(X.cols(), "reverse_annealed_importance_sampling");
+  BatchRng run = streams.generators(StreamPurpose::reverse_ais);
+  return reverse_ais(model, X, exact_posterior_latents, options, stream_generators(streams, run, StreamPurpose::reverse_ais_pilot));
 }
 
 }  // namespace vigap

@@ -86,7 +86,7 @@ struct AnnealedImportanceSamplingResult {
 AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model, const MatrixF& X,
                                                               const AisOptions& options, const RandomStreams& streams);
 
-/// As above with streams RandomStreams::from_rng(rng, B).
+/// As above with the single stream rng (the draws of earlier versions: they depend on the batch).
 AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model, const MatrixF& X,
                                                               const AisOptions& options, Rng& rng);
 
@@ -100,7 +100,7 @@ AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeMo
                                                               const PosteriorApproximation& q, const MatrixF& X,
                                                               const AisOptions& options, const RandomStreams& streams);
 
-/// As above with streams RandomStreams::from_rng(rng, B).
+/// As above with the single stream rng (the draws of earlier versions: they depend on the batch).
 AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model,
                                                               const PosteriorApproximation& q, const MatrixF& X,
                                                               const AisOptions& options, Rng& rng);
@@ -116,7 +116,7 @@ AnnealedImportanceSamplingResult reverse_annealed_importance_sampling(const Gene
                                                                       const MatrixD& exact_posterior_latents,
                                                                       const AisOptions& options, const RandomStreams& streams);
 
-/// As above with streams RandomStreams::from_rng(rng, B).
+/// As above with the single stream rng (the draws of earlier versions: they depend on the batch).
 AnnealedImportanceSamplingResult reverse_annealed_importance_sampling(const GenerativeModel& model,
                                                                       const MatrixF& X,
                                                                       const MatrixD& exact_posterior_latents,

@@ -1,18 +1,20 @@
 #include "estimators/bidirectional_monte_carlo.hpp"
 
 #include <chrono>
+#include <functional>
 #include <stdexcept>
 #include <string>
 
 namespace vigap {
 
-BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& model, const ModelSample& simulated,
-                                                        const AisOptions& options, Rng& rng) {
-  return bidirectional_monte_carlo(model, simulated, options, RandomStreams::from_rng(rng, simulated.data.cols()));
-}
+namespace {
+
+using ForwardRun = std::function<AnnealedImportanceSamplingResult(const MatrixF&)>;
+using ReverseRun = std::function<AnnealedImportanceSamplingResult(const MatrixF&, const MatrixD&)>;
 
 BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& model, const ModelSample& simulated,
-                                                        const AisOptions& options, const RandomStreams& streams) {
+                                                        const AisOptions& options, const ForwardRun& forward,
+                                                        const ReverseRun& reverse) {
   options.validate();
   if (simulated.latents.cols() != simulated.data.cols() || simulated.latents.rows() != model.latent_dim() ||
       simulated.data.rows() != model.data_dim())
@@ -24,12 +26,31 @@ BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& m
   const auto start = std::chrono::steady_clock::now();
   BidirectionalMonteCarloResult result;
   result.simulated = simulated;
-  result.forward = annealed_importance_sampling(model, simulated.data, options, streams);
-  result.reverse = reverse_annealed_importance_sampling(model, simulated.data, simulated.latents, options, streams);
+  result.forward = forward(simulated.data);
+  result.reverse = reverse(simulated.data, simulated.latents);
   result.gap = result.reverse.estimate.per_datapoint - result.forward.estimate.per_datapoint;
   result.mean_gap = result.gap.mean();
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
+}
+
+}  // namespace
+
+BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& model, const ModelSample& simulated,
+                                                        const AisOptions& options, Rng& rng) {
+  // One stream for both directions, in order (the draws of earlier versions).
+  BidirectionalMonteCarloResult result = bidirectional_monte_carlo(
+      model, simulated, options, [&](const MatrixF& X) { return annealed_importance_sampling(model, X, options, rng); },
+      [&](const MatrixF& X, const MatrixD& Z) { return reverse_annealed_importance_sampling(model, X, Z, options, rng); });
+  return result;
+}
+
+BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& model, const ModelSample& simulated,
+                                                        const AisOptions& options, const RandomStreams& streams) {
+  return bidirectional_monte_carlo(
+      model, simulated, options,
+      [&](const MatrixF& X) { return annealed_importance_sampling(model, X, options, streams); },
+      [&](const MatrixF& X, const MatrixD& Z) { return reverse_annealed_importance_sampling(model, X, Z, options, streams); });
 }
 
 BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& model, Index num_datapoints,

@@ -27,7 +27,7 @@ struct BidirectionalMonteCarloResult {
 BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& model, const ModelSample& simulated,
                                                         const AisOptions& options, const RandomStreams& streams);
 
-/// As above with streams RandomStreams::from_rng(rng, N).
+/// As above with the single stream rng (the draws of earlier versions: they depend on the batch).
 BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& model, const ModelSample& simulated,
                                                         const AisOptions& options, Rng& rng);
 

@@ -32,16 +32,11 @@ void ElboOptions::validate() const {
                                 std::to_string(max_latent_columns_per_call));
 }
 
-Estimate estimate_elbo(const GenerativeModel& model, const PosteriorApproximation& approximation, const MatrixF& X,
-                       const ElboOptions& options, Rng& rng) {
-  return estimate_elbo(model, approximation, X, options, RandomStreams::from_rng(rng, X.cols()));
-}
+namespace {
 
-Estimate estimate_elbo(const GenerativeModel& model, const PosteriorApproximation& approximation, const MatrixF& X,
-                       const ElboOptions& options, const RandomStreams& streams) {
+Estimate estimate_elbo_with_generators(const GenerativeModel& model, const PosteriorApproximation& approximation, const MatrixF& X,
+                       const ElboOptions& options, BatchRng& rng) {
   options.validate();
-  streams.check_size(X.cols(), "estimate_elbo");
-  BatchRng rng = streams.generators(StreamPurpose::elbo);
   const auto start = std::chrono::steady_clock::now();
   const auto* diagonal = dynamic_cast<const DiagonalGaussian*>(&approximation);
   if (options.kl_form == ElboKlForm::analytic && diagonal == nullptr)
@@ -70,6 +65,23 @@ Estimate estimate_elbo(const GenerativeModel& model, const PosteriorApproximatio
   e.summarize();
   e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return e;
+}
+
+}  // namespace
+
+Estimate estimate_elbo(const GenerativeModel& model, const PosteriorApproximation& approximation, const MatrixF& X,
+                       const ElboOptions& options, Rng& rng) {
+  BatchRng one(std::vector<Rng>{rng});
+  Estimate result = estimate_elbo_with_generators(model, approximation, X, options, one);
+  rng = one[0];
+  return result;
+}
+
+Estimate estimate_elbo(const GenerativeModel& model, const PosteriorApproximation& approximation, const MatrixF& X,
+                       const ElboOptions& options, const RandomStreams& streams) {
+  streams.check_size(X.cols(), "estimate_elbo");
+  BatchRng rng = streams.generators(StreamPurpose::elbo);
+  return estimate_elbo_with_generators(model, approximation, X, options, rng);
 }
 
 }  // namespace vigap

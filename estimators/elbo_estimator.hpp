@@ -48,7 +48,7 @@ struct ElboOptions {
 Estimate estimate_elbo(const GenerativeModel& model, const PosteriorApproximation& approximation, const MatrixF& X,
                        const ElboOptions& options, const RandomStreams& streams);
 
-/// As above with streams RandomStreams::from_rng(rng, B).
+/// As above with the single stream rng (the draws of earlier versions: they depend on the batch).
 Estimate estimate_elbo(const GenerativeModel& model, const PosteriorApproximation& approximation, const MatrixF& X,
                        const ElboOptions& options, Rng& rng);
 

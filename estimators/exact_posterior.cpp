@@ -89,7 +89,7 @@ MatrixD ExactPosterior::sample(Index S, BatchRng& generators) const {
       double total = 0.0;
       for (Index g = 0; g < G; ++g) cumulative(g) = total += std::exp(log_mass(g) - top);
       const MatrixD& L = group.scales[static_cast<size_t>(i)];
-      Rng& rng = generators[b];
+      Rng& rng = generators.for_datapoint(b);
       for (Index s = 0; s < S; ++s) {
         const double target = uniform_01(rng) * total;
         const Index g = std::min<Index>(

@@ -144,14 +144,31 @@ void GradientVarianceOptions::validate() const {
                                 "found " + std::to_string(replicates));
 }
 
+namespace {
+GradientVarianceResult gradient_variance_with(const GaussianEncoder& encoder, const MlpDecoderModel& decoder,
+                                              const MatrixF& X, const GradientVarianceOptions& options,
+                                              BatchRng& streams);
+}  // namespace
+
 GradientVarianceResult estimate_gradient_variance(const GaussianEncoder& encoder, const MlpDecoderModel& decoder,
                                                   const MatrixF& X, const GradientVarianceOptions& options, Rng& rng) {
-  return estimate_gradient_variance(encoder, decoder, X, options, RandomStreams::from_rng(rng, X.cols()));
+  BatchRng streams = BatchRng::seeded_from(rng, X.cols());  // datapoint b: the b-th split_rng of rng
+  return gradient_variance_with(encoder, decoder, X, options, streams);
 }
 
 GradientVarianceResult estimate_gradient_variance(const GaussianEncoder& encoder, const MlpDecoderModel& decoder,
                                                   const MatrixF& X, const GradientVarianceOptions& options,
                                                   const RandomStreams& random_streams) {
+  random_streams.check_size(X.cols(), "estimate_gradient_variance");
+  BatchRng streams = random_streams.generators(StreamPurpose::gradient_variance);
+  return gradient_variance_with(encoder, decoder, X, options, streams);
+}
+
+namespace {
+
+GradientVarianceResult gradient_variance_with(const GaussianEncoder& encoder, const MlpDecoderModel& decoder,
+                                              const MatrixF& X, const GradientVarianceOptions& options,
+                                              BatchRng& streams) {
   options.validate();
   const auto start = std::chrono::steady_clock::now();
   const Index B = X.cols();
@@ -164,8 +181,6 @@ GradientVarianceResult estimate_gradient_variance(const GaussianEncoder& encoder
                                 decoder.describe() + " and data of dimension " + std::to_string(X.rows()) +
                                 " do not fit together");
 
-  random_streams.check_size(B, "estimate_gradient_variance");
-  BatchRng streams = random_streams.generators(StreamPurpose::gradient_variance);
 
   VectorD objective_mean(B), objective_mean_se(B), objective_variance(B), objective_variance_se(B);
   GradientColumns encoder_columns(B), decoder_columns(B);
@@ -221,6 +236,8 @@ GradientVarianceResult estimate_gradient_variance(const GaussianEncoder& encoder
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
+
+}  // namespace
 
 nlohmann::ordered_json to_json(const GradientVarianceResult& r, bool include_per_datapoint) {
   nlohmann::ordered_json j;

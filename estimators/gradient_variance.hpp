@@ -74,7 +74,7 @@ GradientVarianceResult estimate_gradient_variance(const GaussianEncoder& encoder
                                                   const MatrixF& X, const GradientVarianceOptions& options,
                                                   const RandomStreams& streams);
 
-/// As above with streams RandomStreams::from_rng(rng, B).
+/// As above with the single stream rng (the draws of earlier versions: they depend on the batch).
 GradientVarianceResult estimate_gradient_variance(const GaussianEncoder& encoder, const MlpDecoderModel& decoder,
                                                   const MatrixF& X, const GradientVarianceOptions& options, Rng& rng);
 

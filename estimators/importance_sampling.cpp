@@ -15,19 +15,12 @@ void ImportanceSamplingOptions::validate() const {
                                 std::to_string(max_latent_columns_per_call));
 }
 
-ImportanceSamplingResult estimate_log_marginal_likelihood_by_importance_sampling(
-    const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,
-    const ImportanceSamplingOptions& options, Rng& rng) {
-  return estimate_log_marginal_likelihood_by_importance_sampling(model, proposal, X, options,
-                                                                 RandomStreams::from_rng(rng, X.cols()));
-}
+namespace {
 
-ImportanceSamplingResult estimate_log_marginal_likelihood_by_importance_sampling(
+ImportanceSamplingResult estimate_log_marginal_likelihood_by_importance_sampling_with_generators(
     const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,
-    const ImportanceSamplingOptions& options, const RandomStreams& streams) {
+    const ImportanceSamplingOptions& options, BatchRng& rng) {
   options.validate();
-  streams.check_size(X.cols(), "estimate_log_marginal_likelihood_by_importance_sampling");
-  BatchRng rng = streams.generators(StreamPurpose::importance_sampling);
   const auto start = std::chrono::steady_clock::now();
   LogWeightAccumulator accumulator(std::max<Index>(X.cols(), 1));  // sweep_log_weights reports B = 0
   sweep_log_weights(model, proposal, X, options.samples, options.max_latent_columns_per_call, rng,
@@ -49,6 +42,25 @@ ImportanceSamplingResult estimate_log_marginal_likelihood_by_importance_sampling
   result.effective_sample_size = accumulator.effective_sample_size();
   e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
+}
+
+}  // namespace
+
+ImportanceSamplingResult estimate_log_marginal_likelihood_by_importance_sampling(
+    const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,
+    const ImportanceSamplingOptions& options, Rng& rng) {
+  BatchRng one(std::vector<Rng>{rng});
+  ImportanceSamplingResult result = estimate_log_marginal_likelihood_by_importance_sampling_with_generators(model, proposal, X, options, one);
+  rng = one[0];
+  return result;
+}
+
+ImportanceSamplingResult estimate_log_marginal_likelihood_by_importance_sampling(
+    const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,
+    const ImportanceSamplingOptions& options, const RandomStreams& streams) {
+  streams.check_size(X.cols(), "estimate_log_marginal_likelihood_by_importance_sampling");
+  BatchRng rng = streams.generators(StreamPurpose::importance_sampling);
+  return estimate_log_marginal_likelihood_by_importance_sampling_with_generators(model, proposal, X, options, rng);
 }
 
 }  // namespace vigap

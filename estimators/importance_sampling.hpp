@@ -40,7 +40,7 @@ ImportanceSamplingResult estimate_log_marginal_likelihood_by_importance_sampling
     const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,
     const ImportanceSamplingOptions& options, const RandomStreams& streams);
 
-/// As above with streams RandomStreams::from_rng(rng, B).
+/// As above with the single stream rng (the draws of earlier versions: they depend on the batch).
 ImportanceSamplingResult estimate_log_marginal_likelihood_by_importance_sampling(
     const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,
     const ImportanceSamplingOptions& options, Rng& rng);

@@ -44,8 +44,9 @@ void check_sweep_arguments(const GenerativeModel& model, const PosteriorApproxim
 void sweep_log_weights(const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,
                        Index K, Index max_columns, Rng& rng, const LogWeightConsumer& consume) {
   check_sweep_arguments(model, proposal, X, K, max_columns);
-  BatchRng generators = BatchRng::seeded_from(rng, X.cols());
-  sweep_log_weights(model, proposal, X, K, max_columns, generators, consume);
+  BatchRng one(std::vector<Rng>{rng});
+  sweep_log_weights(model, proposal, X, K, max_columns, one, consume);
+  rng = one[0];
 }
 
 void sweep_log_weights(const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,

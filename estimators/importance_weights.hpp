@@ -44,7 +44,7 @@ void sweep_log_weights(const GenerativeModel& model, const PosteriorApproximatio
                        Index samples_per_datapoint, Index max_latent_columns_per_call, BatchRng& generators,
                        const LogWeightConsumer& consume);
 
-/// As above with one generator per datapoint seeded from successive draws of rng.
+/// As above with rng drawing for every datapoint in batch order (one generator for the batch).
 void sweep_log_weights(const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,
                        Index samples_per_datapoint, Index max_latent_columns_per_call, Rng& rng,
                        const LogWeightConsumer& consume);

@@ -18,16 +18,11 @@ void IwaeBoundOptions::validate() const {
                                 std::to_string(max_latent_columns_per_call));
 }
 
-Estimate estimate_iwae_bound(const GenerativeModel& model, const PosteriorApproximation& approximation,
-                             const MatrixF& X, const IwaeBoundOptions& options, Rng& rng) {
-  return estimate_iwae_bound(model, approximation, X, options, RandomStreams::from_rng(rng, X.cols()));
-}
+namespace {
 
-Estimate estimate_iwae_bound(const GenerativeModel& model, const PosteriorApproximation& approximation,
-                             const MatrixF& X, const IwaeBoundOptions& options, const RandomStreams& streams) {
+Estimate estimate_iwae_bound_with_generators(const GenerativeModel& model, const PosteriorApproximation& approximation,
+                             const MatrixF& X, const IwaeBoundOptions& options, BatchRng& rng) {
   options.validate();
-  streams.check_size(X.cols(), "estimate_iwae_bound");
-  BatchRng rng = streams.generators(StreamPurpose::iwae);
   const auto start = std::chrono::steady_clock::now();
   const Index B = X.cols();
   const Index K = options.samples;
@@ -78,6 +73,23 @@ Estimate estimate_iwae_bound(const GenerativeModel& model, const PosteriorApprox
   e.summarize();
   e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return e;
+}
+
+}  // namespace
+
+Estimate estimate_iwae_bound(const GenerativeModel& model, const PosteriorApproximation& approximation,
+                             const MatrixF& X, const IwaeBoundOptions& options, Rng& rng) {
+  BatchRng one(std::vector<Rng>{rng});
+  Estimate result = estimate_iwae_bound_with_generators(model, approximation, X, options, one);
+  rng = one[0];
+  return result;
+}
+
+Estimate estimate_iwae_bound(const GenerativeModel& model, const PosteriorApproximation& approximation,
+                             const MatrixF& X, const IwaeBoundOptions& options, const RandomStreams& streams) {
+  streams.check_size(X.cols(), "estimate_iwae_bound");
+  BatchRng rng = streams.generators(StreamPurpose::iwae);
+  return estimate_iwae_bound_with_generators(model, approximation, X, options, rng);
 }
 
 }  // namespace vigap

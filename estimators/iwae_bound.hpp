@@ -39,7 +39,7 @@ struct IwaeBoundOptions {
 Estimate estimate_iwae_bound(const GenerativeModel& model, const PosteriorApproximation& approximation,
                              const MatrixF& X, const IwaeBoundOptions& options, const RandomStreams& streams);
 
-/// As above with streams RandomStreams::from_rng(rng, B).
+/// As above with the single stream rng (the draws of earlier versions: they depend on the batch).
 Estimate estimate_iwae_bound(const GenerativeModel& model, const PosteriorApproximation& approximation,
                              const MatrixF& X, const IwaeBoundOptions& options, Rng& rng);
 

@@ -18,16 +18,34 @@ void KlQuadratureOptions::validate(Index latent_dim) const {
                                 std::to_string(initial_samples));
 }
 
+namespace {
+QuadratureKlDivergence kl_divergence_with_generators(const GenerativeModel& model, const PosteriorApproximation& q,
+                                                     const MatrixF& X, const Estimate& log_marginal_likelihood,
+                                                     const KlQuadratureOptions& options, BatchRng& rng);
+}  // namespace
+
 QuadratureKlDivergence kl_divergence_by_quadrature(const GenerativeModel& model, const PosteriorApproximation& q,
                                                    const MatrixF& X, const Estimate& log_marginal_likelihood,
                                                    const KlQuadratureOptions& options, Rng& rng) {
-  return kl_divergence_by_quadrature(model, q, X, log_marginal_likelihood, options,
-                                     RandomStreams::from_rng(rng, X.cols()));
+  BatchRng one(std::vector<Rng>{rng});
+  QuadratureKlDivergence result = kl_divergence_with_generators(model, q, X, log_marginal_likelihood, options, one);
+  rng = one[0];
+  return result;
 }
 
 QuadratureKlDivergence kl_divergence_by_quadrature(const GenerativeModel& model, const PosteriorApproximation& q,
                                                    const MatrixF& X, const Estimate& log_marginal_likelihood,
                                                    const KlQuadratureOptions& options, const RandomStreams& streams) {
+  streams.check_size(X.cols(), "kl_divergence_by_quadrature");
+  BatchRng rng = streams.generators(StreamPurpose::kl_quadrature);
+  return kl_divergence_with_generators(model, q, X, log_marginal_likelihood, options, rng);
+}
+
+namespace {
+
+QuadratureKlDivergence kl_divergence_with_generators(const GenerativeModel& model, const PosteriorApproximation& q,
+                                                     const MatrixF& X, const Estimate& log_marginal_likelihood,
+                                                     const KlQuadratureOptions& options, BatchRng& rng) {
   check_quadrature_inputs(model, X, options.quadrature, "kl_divergence_by_quadrature");
   options.validate(model.latent_dim());
   const auto start_time = std::chrono::steady_clock::now();
@@ -51,8 +69,6 @@ QuadratureKlDivergence kl_divergence_by_quadrature(const GenerativeModel& model,
 
   // Place the first grid on the moments of draws from q, then refine on q's own density.
   const Index S0 = options.initial_samples;
-  streams.check_size(B, "kl_divergence_by_quadrature");
-  BatchRng rng = streams.generators(StreamPurpose::kl_quadrature);
   const MatrixD draws = q.sample(S0, rng);
   MatrixD means(d, B);
   std::vector<MatrixD> covariances(static_cast<size_t>(B));
@@ -144,9 +160,13 @@ QuadratureKlDivergence kl_divergence_by_quadrature(const GenerativeModel& model,
   return result;
 }
 
+}  // namespace
+
 QuadratureKlDivergence kl_divergence_by_quadrature(const GenerativeModel& model, const PosteriorApproximation& q,
                                                    const MatrixF& X, const KlQuadratureOptions& options, Rng& rng) {
-  return kl_divergence_by_quadrature(model, q, X, options, RandomStreams::from_rng(rng, X.cols()));
+  options.validate(model.latent_dim());
+  const ExactMarginalLikelihood exact = exact_marginal_likelihood(model, X, options.quadrature);
+  return kl_divergence_by_quadrature(model, q, X, exact.log_marginal_likelihood, options, rng);
 }
 
 QuadratureKlDivergence kl_divergence_by_quadrature(const GenerativeModel& model, const PosteriorApproximation& q,

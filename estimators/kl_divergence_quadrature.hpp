@@ -50,7 +50,7 @@ QuadratureKlDivergence kl_divergence_by_quadrature(const GenerativeModel& model,
                                                    const MatrixF& X, const Estimate& log_marginal_likelihood,
                                                    const KlQuadratureOptions& options, const RandomStreams& streams);
 
-/// As above with streams RandomStreams::from_rng(rng, B).
+/// As above with the single stream rng (the draws of earlier versions: they depend on the batch).
 QuadratureKlDivergence kl_divergence_by_quadrature(const GenerativeModel& model, const PosteriorApproximation& q,
                                                    const MatrixF& X, const Estimate& log_marginal_likelihood,
                                                    const KlQuadratureOptions& options, Rng& rng);
@@ -60,7 +60,7 @@ QuadratureKlDivergence kl_divergence_by_quadrature(const GenerativeModel& model,
                                                    const MatrixF& X, const KlQuadratureOptions& options,
                                                    const RandomStreams& streams);
 
-/// As above with streams RandomStreams::from_rng(rng, B).
+/// As above with the single stream rng (the draws of earlier versions: they depend on the batch).
 QuadratureKlDivergence kl_divergence_by_quadrature(const GenerativeModel& model, const PosteriorApproximation& q,
                                                    const MatrixF& X, const KlQuadratureOptions& options, Rng& rng);
 

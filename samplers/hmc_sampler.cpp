@@ -63,7 +63,7 @@ VectorD jittered(const VectorD& step_sizes, double jitter, Index chains, BatchRn
   if (jitter == 0.0) return step_sizes;
   VectorD out(step_sizes.size());
   for (Index c = 0; c < out.size(); ++c)
-    out(c) = step_sizes(c) * (1.0 + jitter * (2.0 * uniform_01(generators[c / chains]) - 1.0));
+    out(c) = step_sizes(c) * (1.0 + jitter * (2.0 * uniform_01(generators.for_datapoint(c / chains)) - 1.0));
   return out;
 }
 
@@ -71,8 +71,10 @@ VectorD jittered(const VectorD& step_sizes, double jitter, Index chains, BatchRn
 
 HmcResult hmc_sample(const BatchLogDensity& target, const MatrixD& initial_latents, Index num_datapoints,
                      const HmcOptions& options, Rng& rng) {
-  BatchRng generators = BatchRng::seeded_from(rng, std::max<Index>(num_datapoints, 0));
-  return hmc_sample(target, initial_latents, num_datapoints, options, generators);
+  BatchRng one(std::vector<Rng>{rng});
+  HmcResult result = hmc_sample(target, initial_latents, num_datapoints, options, one);
+  rng = one[0];
+  return result;
 }
 
 HmcResult hmc_sample(const BatchLogDensity& target, const MatrixD& initial_latents, Index num_datapoints,
@@ -87,7 +89,7 @@ HmcResult hmc_sample(const BatchLogDensity& target, const MatrixD& initial_laten
                                 std::to_string(num_datapoints) + " datapoints x " + std::to_string(C) +
                                 " chains), found " + std::to_string(initial_latents.rows()) + " x " +
                                 std::to_string(initial_latents.cols()));
-  if (rng.size() != num_datapoints)
+  if (!rng.serves(num_datapoints))
     throw std::invalid_argument("hmc_sample: expected one generator per datapoint (" + std::to_string(num_datapoints) +
                                 "), found " + std::to_string(rng.size()));
   HmcResult result;
@@ -150,20 +152,14 @@ HmcResult hmc_sample(const BatchLogDensity& target, const MatrixD& initial_laten
   return result;
 }
 
-HmcResult hmc_sample_posterior(const GenerativeModel& model, const MatrixF& X, const HmcOptions& options, Rng& rng) {
-  return hmc_sample_posterior(model, X, options, RandomStreams::from_rng(rng, X.cols()));
-}
+namespace {
 
-HmcResult hmc_sample_posterior(const GenerativeModel& model, const MatrixF& X, const HmcOptions& options,
-                               const RandomStreams& streams) {
-  options.validate();
+HmcResult sample_posterior(const GenerativeModel& model, const MatrixF& X, const HmcOptions& options, BatchRng& rng) {
   if (X.rows() != model.data_dim())
     throw std::invalid_argument("hmc_sample_posterior: data have dimension " + std::to_string(X.rows()) +
                                 ", the model expects " + std::to_string(model.data_dim()));
   const Index B = X.cols();
   const Index N = B * options.chains;
-  streams.check_size(B, "hmc_sample_posterior");
-  BatchRng rng = streams.generators(StreamPurpose::hmc);
   MatrixD initial = options.initial_latents;
   if (initial.size() == 0) {
     initial = standard_normal_matrix(model.latent_dim(), N, rng);
@@ -173,6 +169,24 @@ HmcResult hmc_sample_posterior(const GenerativeModel& model, const MatrixF& X, c
                                 std::to_string(initial.rows()) + " x " + std::to_string(initial.cols()));
   }
   return hmc_sample(log_joint_target(model, X, options.chains), initial, B, options, rng);
+}
+
+}  // namespace
+
+HmcResult hmc_sample_posterior(const GenerativeModel& model, const MatrixF& X, const HmcOptions& options, Rng& rng) {
+  options.validate();
+  BatchRng one(std::vector<Rng>{rng});
+  HmcResult result = sample_posterior(model, X, options, one);
+  rng = one[0];
+  return result;
+}
+
+HmcResult hmc_sample_posterior(const GenerativeModel& model, const MatrixF& X, const HmcOptions& options,
+                               const RandomStreams& streams) {
+  options.validate();
+  streams.check_size(X.cols(), "hmc_sample_posterior");
+  BatchRng rng = streams.generators(StreamPurpose::hmc);
+  return sample_posterior(model, X, options, rng);
 }
 
 }  // namespace vigap

@@ -74,7 +74,7 @@ struct HmcResult {
 HmcResult hmc_sample(const BatchLogDensity& target, const MatrixD& initial_latents, Index num_datapoints,
                      const HmcOptions& options, BatchRng& generators);
 
-/// As above with one generator per datapoint seeded from successive draws of rng.
+/// As above with rng drawing for every chain in order (one generator for the batch).
 HmcResult hmc_sample(const BatchLogDensity& target, const MatrixD& initial_latents, Index num_datapoints,
                      const HmcOptions& options, Rng& rng);
 
@@ -86,7 +86,7 @@ HmcResult hmc_sample(const BatchLogDensity& target, const MatrixD& initial_laten
 HmcResult hmc_sample_posterior(const GenerativeModel& model, const MatrixF& X, const HmcOptions& options,
                                const RandomStreams& streams);
 
-/// As above with streams RandomStreams::from_rng(rng, B).
+/// As above with rng drawing for every datapoint in order (one generator for the batch).
 HmcResult hmc_sample_posterior(const GenerativeModel& model, const MatrixF& X, const HmcOptions& options, Rng& rng);
 
 }  // namespace vigap

@@ -23,15 +23,36 @@ void LocalFlowOptions::validate() const {
   if (max_steps < 1) throw std::invalid_argument("local flow max_steps must be >= 1, found " + std::to_string(max_steps));
 }
 
+namespace {
+LocalFlowOptimizationResult optimize_local_flow_with(const GenerativeModel& model, const MatrixF& X,
+                                                     const DiagonalGaussian& initial, const LocalFlowOptions& options,
+                                                     BatchRng& initialization_rng, BatchRng& draw_rng);
+}  // namespace
+
 LocalFlowOptimizationResult optimize_local_flow(const GenerativeModel& model, const MatrixF& X,
                                                 const DiagonalGaussian& initial, const LocalFlowOptions& options,
                                                 Rng& rng) {
-  return optimize_local_flow(model, X, initial, options, RandomStreams::from_rng(rng, X.cols()));
+  BatchRng one(std::vector<Rng>{rng});
+  LocalFlowOptimizationResult result = optimize_local_flow_with(model, X, initial, options, one, one);
+  rng = one[0];
+  return result;
 }
 
 LocalFlowOptimizationResult optimize_local_flow(const GenerativeModel& model, const MatrixF& X,
                                                 const DiagonalGaussian& initial, const LocalFlowOptions& options,
                                                 const RandomStreams& streams) {
+  streams.check_size(X.cols(), "optimize_local_flow");
+  BatchRng initialization_rng = streams.generators(StreamPurpose::flow_initialization);
+  BatchRng draw_rng = streams.generators(StreamPurpose::local_flow_draws);
+  return optimize_local_flow_with(model, X, initial, options, initialization_rng, draw_rng);
+}
+
+namespace {
+
+/// initialization_rng and draw_rng may be the same object (the legacy single stream).
+LocalFlowOptimizationResult optimize_local_flow_with(const GenerativeModel& model, const MatrixF& X,
+                                                     const DiagonalGaussian& initial, const LocalFlowOptions& options,
+                                                     BatchRng& initialization_rng, BatchRng& draw_rng) {
   options.validate();
   const auto start = std::chrono::steady_clock::now();
   const Index d = model.latent_dim();
@@ -46,9 +67,6 @@ LocalFlowOptimizationResult optimize_local_flow(const GenerativeModel& model, co
                                 " x " + std::to_string(initial.num_datapoints()) + ", expected " + std::to_string(d) +
                                 " x " + std::to_string(B));
 
-  streams.check_size(B, "optimize_local_flow");
-  BatchRng initialization_rng = streams.generators(StreamPurpose::flow_initialization);
-  BatchRng draw_rng = streams.generators(StreamPurpose::local_flow_draws);
 
   AffineCouplingFlowArchitecture architecture = options.flow;
   architecture.latent_dim = d;
@@ -59,7 +77,7 @@ LocalFlowOptimizationResult optimize_local_flow(const GenerativeModel& model, co
   VectorF parameters(B * block);
   for (Index b = 0; b < B; ++b) {
     flows.push_back(prototype);
-    flows.back().initialize(initialization_rng[b]);
+    flows.back().initialize(initialization_rng.for_datapoint(b));
     parameters.segment(b * block, d) = initial.mean().col(b).cast<float>();
     parameters.segment(b * block + d, d) = initial.log_variance().col(b).cast<float>();
     parameters.segment(b * block + 2 * d, P) = flows.back().parameters();
@@ -168,5 +186,7 @@ LocalFlowOptimizationResult optimize_local_flow(const GenerativeModel& model, co
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
+
+}  // namespace
 
 }  // namespace vigap

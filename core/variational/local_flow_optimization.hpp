@@ -66,7 +66,7 @@ LocalFlowOptimizationResult optimize_local_flow(const GenerativeModel& model, co
                                                 const DiagonalGaussian& initial, const LocalFlowOptions& options,
                                                 const RandomStreams& streams);
 
-/// As above with streams RandomStreams::from_rng(rng, B).
+/// As above with the single stream rng (the draws of earlier versions: they depend on the batch).
 LocalFlowOptimizationResult optimize_local_flow(const GenerativeModel& model, const MatrixF& X,
                                                 const DiagonalGaussian& initial, const LocalFlowOptions& options,
                                                 Rng& rng);

@@ -114,16 +114,37 @@ const PosteriorApproximation& LocalGaussianOptimization::approximation() const {
   return std::visit([](const auto& q) -> const PosteriorApproximation& { return q; }, optimized);
 }
 
+namespace {
+LocalGaussianOptimization optimize_local_gaussian_with(const GenerativeModel& model, const MatrixF& X,
+                                                       const DiagonalGaussian& initial,
+                                                       const LocalOptimizationOptions& options, BatchRng& gradient_rng,
+                                                       BatchRng& check_rng);
+}  // namespace
+
 LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, const MatrixF& X,
                                                   const DiagonalGaussian& initial,
                                                   const LocalOptimizationOptions& options, Rng& rng) {
-  return optimize_local_gaussian(model, X, initial, options, RandomStreams::from_rng(rng, X.cols()));
+  BatchRng gradient_rng(std::vector<Rng>{split_rng(rng)});
+  BatchRng check_rng(std::vector<Rng>{split_rng(rng)});
+  return optimize_local_gaussian_with(model, X, initial, options, gradient_rng, check_rng);
 }
 
 LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, const MatrixF& X,
                                                   const DiagonalGaussian& initial,
                                                   const LocalOptimizationOptions& options,
                                                   const RandomStreams& streams) {
+  streams.check_size(X.cols(), "optimize_local_gaussian");
+  BatchRng gradient_rng = streams.generators(StreamPurpose::local_optimization_gradient);
+  BatchRng check_rng = streams.generators(StreamPurpose::local_optimization_check);
+  return optimize_local_gaussian_with(model, X, initial, options, gradient_rng, check_rng);
+}
+
+namespace {
+
+LocalGaussianOptimization optimize_local_gaussian_with(const GenerativeModel& model, const MatrixF& X,
+                                                       const DiagonalGaussian& initial,
+                                                       const LocalOptimizationOptions& options, BatchRng& gradient_rng,
+                                                       BatchRng& check_rng) {
   options.validate();
   const Index d = model.latent_dim();
   const Index B = X.cols();
@@ -140,9 +161,6 @@ LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, 
   const Index P = layout.size();
   const Index S = options.samples_per_step;
   const Index check_S = options.check_samples;
-  streams.check_size(B, "optimize_local_gaussian");
-  BatchRng gradient_rng = streams.generators(StreamPurpose::local_optimization_gradient);
-  BatchRng check_rng = streams.generators(StreamPurpose::local_optimization_check);
 
   MatrixD theta = MatrixD::Zero(P, B);
   theta.topRows(d) = initial.mean();
@@ -292,5 +310,7 @@ LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, 
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
+
+}  // namespace
 
 }  // namespace vigap

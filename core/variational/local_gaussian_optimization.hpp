@@ -125,7 +125,7 @@ LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, 
                                                   const LocalOptimizationOptions& options,
                                                   const RandomStreams& streams);
 
-/// As above with streams RandomStreams::from_rng(rng, B).
+/// As above with the single stream rng (the draws of earlier versions: they depend on the batch).
 LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, const MatrixF& X,
                                                   const DiagonalGaussian& initial,
                                                   const LocalOptimizationOptions& options, Rng& rng);

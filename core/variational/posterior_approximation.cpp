@@ -12,18 +12,22 @@ MatrixD PosteriorApproximation::sample_with_log_density(Index S, BatchRng& gener
 }
 
 MatrixD PosteriorApproximation::sample(Index S, Rng& rng) const {
-  BatchRng generators = BatchRng::seeded_from(rng, num_datapoints());
-  return sample(S, generators);
+  BatchRng one(std::vector<Rng>{rng});
+  MatrixD Z = sample(S, one);
+  rng = one[0];
+  return Z;
 }
 
 MatrixD PosteriorApproximation::sample_with_log_density(Index S, Rng& rng, VectorD& log_density_out) const {
-  BatchRng generators = BatchRng::seeded_from(rng, num_datapoints());
-  return sample_with_log_density(S, generators, log_density_out);
+  BatchRng one(std::vector<Rng>{rng});
+  MatrixD Z = sample_with_log_density(S, one, log_density_out);
+  rng = one[0];
+  return Z;
 }
 
 void PosteriorApproximation::check_generators(const BatchRng& generators, Index S, const char* caller) const {
   if (S < 1) throw std::invalid_argument(std::string(caller) + ": samples per datapoint must be >= 1, found " + std::to_string(S));
-  if (generators.size() != num_datapoints())
+  if (!generators.serves(num_datapoints()))
     throw std::invalid_argument(std::string(caller) + ": expected one generator per datapoint (" +
                                 std::to_string(num_datapoints()) + "), found " + std::to_string(generators.size()));
 }

@@ -26,7 +26,7 @@ class PosteriorApproximation {
   /// draws do not depend on the other datapoints of the batch.
   virtual MatrixD sample(Index samples_per_datapoint, BatchRng& generators) const = 0;
 
-  /// Convenience form: one generator per datapoint seeded from successive draws of rng.
+  /// Convenience form: rng draws for every datapoint in batch order (a one-generator BatchRng).
   MatrixD sample(Index samples_per_datapoint, Rng& rng) const;
 
   virtual bool has_density() const { return true; }
@@ -38,11 +38,12 @@ class PosteriorApproximation {
   virtual MatrixD sample_with_log_density(Index samples_per_datapoint, BatchRng& generators,
                                           VectorD& log_density) const;
 
-  /// Convenience form: one generator per datapoint seeded from successive draws of rng.
+  /// Convenience form: rng draws for every datapoint in batch order (a one-generator BatchRng).
   MatrixD sample_with_log_density(Index samples_per_datapoint, Rng& rng, VectorD& log_density) const;
 
  protected:
-  /// Throws std::invalid_argument unless there is one generator per datapoint and S >= 1.
+  /// Throws std::invalid_argument unless S >= 1 and there is one generator per datapoint (or one
+  /// for all).
   void check_generators(const BatchRng& generators, Index samples_per_datapoint, const char* caller) const;
   /// Throws std::invalid_argument unless Z is latent_dim() x (num_datapoints()·S), S >= 1.
   void check_latents(const MatrixD& Z, Index samples_per_datapoint, const char* caller) const;

@@ -38,13 +38,17 @@ class PerDatapointStreams : public ::testing::Test {
     const DiagonalGaussian q = problem_.shifted_diagonal(0.5, 1.5);
     const VectorD whole = f(problem_.X, q, streams_);
     ASSERT_EQ(whole.size(), kB) << what;
-    VectorD joined(kB);
-    for (Index first : {Index{0}, Index{20}}) {
-      const MatrixF X = problem_.X.middleCols(first, 20);
-      const DiagonalGaussian part(q.mean().middleCols(first, 20), q.log_variance().middleCols(first, 20));
-      joined.segment(first, 20) = f(X, part, streams_.slice(first, 20));
+    // [0, 20) + [20, 40) as the issue asks, and [0, 13) + [13, 40): an odd offset moves every
+    // datapoint's columns to another memory alignment, which must not change their rounding.
+    for (const Index split : {Index{20}, Index{13}}) {
+      VectorD joined(kB);
+      for (const auto& [first, count] : {std::pair<Index, Index>{0, split}, std::pair<Index, Index>{split, kB - split}}) {
+        const MatrixF X = problem_.X.middleCols(first, count);
+        const DiagonalGaussian part(q.mean().middleCols(first, count), q.log_variance().middleCols(first, count));
+        joined.segment(first, count) = f(X, part, streams_.slice(first, count));
+      }
+      for (Index b = 0; b < kB; ++b) EXPECT_EQ(whole(b), joined(b)) << what << ", split at " << split << ", datapoint " << b;
     }
-    for (Index b = 0; b < kB; ++b) EXPECT_EQ(whole(b), joined(b)) << what << ", datapoint " << b;
     // The other datapoints' draws differ: a stream keyed by position would not pass this.
     EXPECT_NE(whole(0), whole(1)) << what;
   }
