@@ -91,7 +91,8 @@ BaseDensity gaussian_base_density(const PosteriorApproximation& q) {
       gradient.resize(Z.rows(), Z.cols());
       for (Index c = 0; c < Z.cols(); ++c) {
         const Index b = c / C;
-        gradient.col(c) = -((Z.col(c) - diagonal->mean().col(b)).array() * (-diagonal->log_variance().col(b)).array().exp()).matrix();
+        for (Index j = 0; j < Z.rows(); ++j)  // scalar std::exp: the same bits at any batch position
+          gradient(j, c) = -(Z(j, c) - diagonal->mean()(j, b)) * std::exp(-diagonal->log_variance()(j, b));
       }
     };
   }
@@ -113,6 +114,14 @@ BaseDensity gaussian_base_density(const PosteriorApproximation& q) {
 }
 
 enum class StepMode { fixed, online, schedule };
+
+/// (1/n) Σ log v_i by scalar std::log in index order: the same bits wherever v lies in memory
+/// (Eigen's vectorized log and sum would depend on the segment's alignment, i.e. on the batch).
+double mean_log(const Eigen::Ref<const VectorD>& v) {
+  double sum = 0.0;
+  for (Index i = 0; i < v.size(); ++i) sum += std::log(v(i));
+  return sum / static_cast<double>(v.size());
+}
 
 struct AnnealingRun {
   VectorD log_weights;          ///< B·C
@@ -158,8 +167,14 @@ AnnealingRun run_annealing(const GenerativeModel& model, const MatrixF& X, Index
   };
   double beta = path(0);
   auto apply_temperature = [&](TargetEvaluation& ev) {
-    ev.log_density = (ev.auxiliary.row(0) + beta * ev.auxiliary.row(1)).transpose();
-    ev.gradient = ev.auxiliary.middleRows(2, d) + beta * ev.auxiliary.middleRows(2 + d, d);
+    // Explicit loops: the same rounding for every chain at any batch position (see leapfrog).
+    const Index n = ev.auxiliary.cols();
+    ev.log_density.resize(n);
+    ev.gradient.resize(d, n);
+    for (Index c = 0; c < n; ++c) {
+      ev.log_density(c) = ev.auxiliary(0, c) + beta * ev.auxiliary(1, c);
+      for (Index j = 0; j < d; ++j) ev.gradient(j, c) = ev.auxiliary(2 + j, c) + beta * ev.auxiliary(2 + d + j, c);
+    }
   };
   const BatchLogDensity tempered = [&](const MatrixD& Z, TargetEvaluation& ev) {
     evaluate_components(Z, ev.auxiliary);
@@ -189,7 +204,7 @@ AnnealingRun run_annealing(const GenerativeModel& model, const MatrixF& X, Index
     if (mode == StepMode::schedule)
       for (Index c = 0; c < N; ++c) step_sizes(c) = std::exp((*log_step_schedule)(c / C, k - 1));
     for (Index b = 0; b < B; ++b)
-      run.log_step_schedule(b, k - 1) = step_sizes.segment(b * C, C).array().log().mean();
+      run.log_step_schedule(b, k - 1) = mean_log(step_sizes.segment(b * C, C));
     const HmcTransitionStatistics stats =
         hmc_transition(tempered, step_sizes, inverse_mass, options.leapfrog_steps, state, rng);
     run.acceptance_sum += stats.acceptance_probability;

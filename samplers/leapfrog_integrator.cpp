@@ -24,13 +24,21 @@ Index leapfrog_integrate(const BatchLogDensity& target, const VectorD& step_size
     throw std::invalid_argument("leapfrog_integrate: expected step sizes (" + std::to_string(n) +
                                 "), inverse mass, momentum and gradient (" + std::to_string(d) + " x " +
                                 std::to_string(n) + ") to match the positions");
-  const Eigen::Array<double, 1, Eigen::Dynamic> eps = step_sizes.transpose().array();
-  state.momentum.array() += 0.5 * (state.evaluation.gradient.array().rowwise() * eps);
+  // Explicit loops: every entry takes the same instructions (Eigen's vectorized expressions
+  // round a SIMD body and a scalar tail differently when the compiler contracts the tail's
+  // multiply-adds), so a chain's trajectory does not depend on its position in the batch.
+  const auto kick = [&](double factor) {
+    for (Index c = 0; c < n; ++c) {
+      const double h = factor * step_sizes(c);
+      for (Index j = 0; j < d; ++j) state.momentum(j, c) += h * state.evaluation.gradient(j, c);
+    }
+  };
+  kick(0.5);
   for (Index s = 0; s < steps; ++s) {
-    state.position.array() += (inverse_mass.array() * state.momentum.array()).rowwise() * eps;
+    for (Index c = 0; c < n; ++c)
+      for (Index j = 0; j < d; ++j) state.position(j, c) += step_sizes(c) * (inverse_mass(j, c) * state.momentum(j, c));
     target(state.position, state.evaluation);
-    const double factor = (s + 1 < steps) ? 1.0 : 0.5;  // full momentum step between, half at the end
-    state.momentum.array() += factor * (state.evaluation.gradient.array().rowwise() * eps);
+    kick((s + 1 < steps) ? 1.0 : 0.5);  // full momentum step between, half at the end
   }
   return steps * n;
 }

@@ -30,7 +30,10 @@ void DualAveragingStepSize::restart(const VectorD& step_sizes) {
       throw std::invalid_argument("DualAveragingStepSize: step sizes must be finite and > 0, found " +
                                   std::to_string(step_sizes(c)) + " for chain " + std::to_string(c));
   step_sizes_ = step_sizes;
-  mu_ = (10.0 * step_sizes.array()).log().matrix();
+  // Scalar std::log per chain: a vectorized log would round a chain differently depending on
+  // whether it falls in a SIMD packet or the scalar tail, i.e. on its position in the batch.
+  mu_.resize(step_sizes.size());
+  for (Index c = 0; c < step_sizes.size(); ++c) mu_(c) = std::log(10.0 * step_sizes(c));
   h_bar_ = VectorD::Zero(step_sizes.size());
   log_step_bar_ = VectorD::Zero(step_sizes.size());
   counter_ = 0;
@@ -56,7 +59,9 @@ const VectorD& DualAveragingStepSize::update(const VectorD& acceptance_statistic
 
 VectorD DualAveragingStepSize::final_step_sizes() const {
   if (counter_ == 0) return step_sizes_;
-  return log_step_bar_.array().exp().matrix();
+  VectorD out(log_step_bar_.size());  // scalar std::exp per chain (see restart)
+  for (Index c = 0; c < out.size(); ++c) out(c) = std::exp(log_step_bar_(c));
+  return out;
 }
 
 }  // namespace vigap

@@ -37,10 +37,17 @@ MatrixD DiagonalGaussian::sample_with_log_density(Index S, BatchRng& generators,
   MatrixD Z(d, B * S);
   log_density_out.resize(B * S);
   const double constant = -0.5 * static_cast<double>(d) * std::log(2.0 * std::numbers::pi);
+  // Scalar loops (std::exp, sums in index order): a datapoint's draws and densities are the same
+  // bits at any position in the batch (Eigen's vectorized exp and sums depend on alignment).
   for (Index c = 0; c < B * S; ++c) {
     const Index b = c / S;
-    Z.col(c) = mean_.col(b).array() + (0.5 * log_variance_.col(b).array()).exp() * eps.col(c).array();
-    log_density_out(c) = constant - 0.5 * (eps.col(c).squaredNorm() + log_variance_.col(b).sum());
+    double squared = 0.0, log_det = 0.0;
+    for (Index j = 0; j < d; ++j) {
+      Z(j, c) = mean_(j, b) + std::exp(0.5 * log_variance_(j, b)) * eps(j, c);
+      squared += eps(j, c) * eps(j, c);
+      log_det += log_variance_(j, b);
+    }
+    log_density_out(c) = constant - 0.5 * (squared + log_det);
   }
   return Z;
 }
@@ -50,19 +57,28 @@ VectorD DiagonalGaussian::log_density(const MatrixD& Z, Index S) const {
   const Index d = latent_dim();
   const double constant = -0.5 * static_cast<double>(d) * std::log(2.0 * std::numbers::pi);
   VectorD out(Z.cols());
-  for (Index c = 0; c < Z.cols(); ++c) {
+  for (Index c = 0; c < Z.cols(); ++c) {  // scalar, as in sample_with_log_density
     const Index b = c / S;
-    const auto standardized = (Z.col(c) - mean_.col(b)).array() * (-0.5 * log_variance_.col(b).array()).exp();
-    out(c) = constant - 0.5 * (standardized.square().sum() + log_variance_.col(b).sum());
+    double squared = 0.0, log_det = 0.0;
+    for (Index j = 0; j < d; ++j) {
+      const double standardized = (Z(j, c) - mean_(j, b)) * std::exp(-0.5 * log_variance_(j, b));
+      squared += standardized * standardized;
+      log_det += log_variance_(j, b);
+    }
+    out(c) = constant - 0.5 * (squared + log_det);
   }
   return out;
 }
 
 VectorD DiagonalGaussian::kl_to_standard_normal() const {
-  return (0.5 * (mean_.array().square() + log_variance_.array().exp() - 1.0 - log_variance_.array()))
-      .colwise()
-      .sum()
-      .transpose();
+  VectorD kl(num_datapoints());  // scalar, per column (the same bits at any batch position)
+  for (Index b = 0; b < num_datapoints(); ++b) {
+    double sum = 0.0;
+    for (Index j = 0; j < latent_dim(); ++j)
+      sum += 0.5 * (mean_(j, b) * mean_(j, b) + std::exp(log_variance_(j, b)) - 1.0 - log_variance_(j, b));
+    kl(b) = sum;
+  }
+  return kl;
 }
 
 }  // namespace vigap

@@ -48,9 +48,14 @@ VectorD FlowPosterior::base_log_density(const MatrixD& Z0, Index S) const {
   const double constant = -0.5 * static_cast<double>(latent_dim()) * std::log(2.0 * std::numbers::pi);
   VectorD out(Z0.cols());
   for (Index c = 0; c < Z0.cols(); ++c) {
-    const Index b = c / S;
-    const auto standardized = (Z0.col(c) - base_mean_.col(b)).array() * (-0.5 * base_log_variance_.col(b).array()).exp();
-    out(c) = constant - 0.5 * (standardized.square().sum() + base_log_variance_.col(b).sum());
+    const Index b = c / S;  // scalar loops: the same bits at any batch position
+    double squared = 0.0, log_det = 0.0;
+    for (Index j = 0; j < Z0.rows(); ++j) {
+      const double standardized = (Z0(j, c) - base_mean_(j, b)) * std::exp(-0.5 * base_log_variance_(j, b));
+      squared += standardized * standardized;
+      log_det += base_log_variance_(j, b);
+    }
+    out(c) = constant - 0.5 * (squared + log_det);
   }
   return out;
 }
@@ -69,11 +74,14 @@ MatrixD FlowPosterior::sample_with_log_density(Index S, BatchRng& generators, Ve
   const double constant = -0.5 * static_cast<double>(d) * std::log(2.0 * std::numbers::pi);
   log_density_out.resize(B * S);
   for (Index c = 0; c < B * S; ++c) {
-    const Index b = c / S;
-    Z0.col(c) = (base_mean_.col(b).array() + (0.5 * base_log_variance_.col(b).array()).exp() * eps.col(c).array())
-                    .cast<float>()
-                    .matrix();
-    log_density_out(c) = constant - 0.5 * (eps.col(c).squaredNorm() + base_log_variance_.col(b).sum());
+    const Index b = c / S;  // scalar loops: the same bits at any batch position
+    double squared = 0.0, log_det = 0.0;
+    for (Index j = 0; j < d; ++j) {
+      Z0(j, c) = static_cast<float>(base_mean_(j, b) + std::exp(0.5 * base_log_variance_(j, b)) * eps(j, c));
+      squared += eps(j, c) * eps(j, c);
+      log_det += base_log_variance_(j, b);
+    }
+    log_density_out(c) = constant - 0.5 * (squared + log_det);
   }
   AffineCouplingFlow::Workspace ws;
   MatrixF Z;
