@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -11,6 +12,9 @@ namespace vigap {
 namespace {
 
 const double kInfinity = std::numeric_limits<double>::infinity();
+// Half-rule differences above this are never blamed on the integrand's rounding: float decoders
+// put a floor of ~1e-6 (small D) to ~1e-5 nats (D = 784) under any grid (QuadratureOptions::tolerance).
+const double kRoundingFloorCeiling = 1e-4;
 
 void require(bool ok, const std::string& option, const std::string& expected, const std::string& found) {
   if (!ok)
@@ -51,6 +55,11 @@ Index QuadratureOptions::refined_nodes(Index d) const {
   return d == 1 ? 65 : d == 2 ? 33 : 29;
 }
 
+Index QuadratureOptions::max_refined_nodes(Index d) const {
+  if (max_refined_nodes_per_dimension > 0) return max_refined_nodes_per_dimension;
+  return std::max(refined_nodes(d), d == 1 ? Index{4097} : d == 2 ? Index{257} : Index{57});
+}
+
 void QuadratureOptions::validate(Index latent_dim) const {
   if (latent_dim > 3)
     throw std::invalid_argument(
@@ -65,6 +74,10 @@ void QuadratureOptions::validate(Index latent_dim) const {
   };
   check_nodes(coarse_nodes_per_dimension, "coarse_nodes_per_dimension");
   check_nodes(refined_nodes_per_dimension, "refined_nodes_per_dimension");
+  require(max_refined_nodes_per_dimension == 0 || max_refined_nodes_per_dimension >= refined_nodes(latent_dim),
+          "max_refined_nodes_per_dimension",
+          "0 (automatic) or at least the refined nodes per dimension (" + str(refined_nodes(latent_dim)) + ")",
+          str(max_refined_nodes_per_dimension));
   require(refined_half_width > 0.0 && std::isfinite(refined_half_width), "refined_half_width",
           "positive and finite", str(refined_half_width));
   require(tolerance > 0.0, "tolerance", "positive", str(tolerance));
@@ -83,6 +96,7 @@ nlohmann::ordered_json QuadratureOptions::to_json(Index latent_dim) const {
   j["refined_half_width"] = refined_half_width;
   j["tolerance"] = tolerance;
   j["max_refinements"] = max_refinements;
+  j["max_refined_nodes_per_dimension"] = max_refined_nodes(latent_dim);
   return j;
 }
 
@@ -122,11 +136,13 @@ MatrixD QuadratureFrames::nodes(const QuadratureGrid& reference, Index first, In
 void QuadratureSummary::assign(Index to, const QuadratureSummary& other, Index from) {
   log_integral(to) = other.log_integral(from);
   half_rule_log_integral(to) = other.half_rule_log_integral(from);
+  quarter_rule_log_integral(to) = other.quarter_rule_log_integral(from);
   boundary_mass_fraction(to) = other.boundary_mass_fraction(from);
   error_estimate(to) = other.error_estimate(from);
   mean.col(to) = other.mean.col(from);
   covariance[static_cast<size_t>(to)] = other.covariance[static_cast<size_t>(from)];
   spacing(to) = other.spacing(from);
+  nodes_per_dimension[static_cast<size_t>(to)] = other.nodes_per_dimension[static_cast<size_t>(from)];
   frames.centers.col(to) = other.frames.centers.col(from);
   frames.scales[static_cast<size_t>(to)] = other.frames.scales[static_cast<size_t>(from)];
 }
@@ -135,14 +151,25 @@ QuadratureSummary QuadratureSummary::empty(Index d, Index B) {
   QuadratureSummary s;
   s.log_integral = VectorD::Constant(B, -kInfinity);
   s.half_rule_log_integral = VectorD::Constant(B, -kInfinity);
+  s.quarter_rule_log_integral = VectorD::Constant(B, std::numeric_limits<double>::quiet_NaN());
   s.boundary_mass_fraction = VectorD::Ones(B);
   s.error_estimate = VectorD::Constant(B, kInfinity);
   s.mean = MatrixD::Zero(d, B);
   s.covariance.assign(static_cast<size_t>(B), MatrixD::Identity(d, d));
   s.spacing = VectorD::Ones(B);
+  s.nodes_per_dimension.assign(static_cast<size_t>(B), 0);
   s.frames.centers = MatrixD::Zero(d, B);
   s.frames.scales.assign(static_cast<size_t>(B), MatrixD::Identity(d, d));
   return s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Error estimate
+
+double trapezoid_error_estimate(double log_full, double log_half) {
+  const double delta1 = std::abs(log_full - log_half);
+  if (std::isnan(delta1)) return kInfinity;
+  return delta1 + 1e-12;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -151,7 +178,8 @@ QuadratureSummary QuadratureSummary::empty(Index d, Index B) {
 QuadratureAccumulator::QuadratureAccumulator(const QuadratureGrid& grid, Index B) : grid_(grid) {
   const Index d = grid.dimension();
   const Index G = grid.size();
-  const Index K = 1 + d + d * (d + 1) / 2 + 2;
+  const bool quarter = grid.quarter_rule_log_weights.size() == G;
+  const Index K = 1 + d + d * (d + 1) / 2 + 2 + (quarter ? 1 : 0);
   table_.resize(G, K);
   const VectorD w = grid.log_weights.array().exp();
   table_.col(0) = w;
@@ -162,6 +190,7 @@ QuadratureAccumulator::QuadratureAccumulator(const QuadratureGrid& grid, Index B
       table_.col(k++) = w.array() * grid.nodes.row(i).transpose().array() * grid.nodes.row(j).transpose().array();
   table_.col(k++) = grid.half_rule_log_weights.array().exp();
   table_.col(k++) = w.array() * grid.on_boundary.array();
+  if (quarter) table_.col(k++) = grid.quarter_rule_log_weights.array().exp();
   max_ = VectorD::Constant(B, -kInfinity);
   sums_ = MatrixD::Zero(B, K);
 }
@@ -194,6 +223,8 @@ QuadratureSummary QuadratureAccumulator::finish(const QuadratureFrames& frames) 
   s.frames = frames;
   const double h = grid_.spacing.minCoeff();
   s.spacing.setConstant(h);
+  s.nodes_per_dimension.assign(static_cast<size_t>(B), grid_.nodes_per_dimension);
+  const bool has_quarter = table_.cols() == 1 + d + d * (d + 1) / 2 + 3;
   const Index half_column = 1 + d + d * (d + 1) / 2;
   for (Index b = 0; b < B; ++b) {
     const MatrixD& L = frames.scales[static_cast<size_t>(b)];
@@ -208,8 +239,13 @@ QuadratureSummary QuadratureAccumulator::finish(const QuadratureFrames& frames) 
     const double half = sums_(b, half_column);
     s.half_rule_log_integral(b) = half > 0.0 ? max_(b) + std::log(half) + log_jacobian : -kInfinity;
     s.boundary_mass_fraction(b) = sums_(b, half_column + 1) / s0;
+    if (has_quarter) {
+      const double quarter = sums_(b, half_column + 2);
+      s.quarter_rule_log_integral(b) = quarter > 0.0 ? max_(b) + std::log(quarter) + log_jacobian : -kInfinity;
+    }
     s.error_estimate(b) =
-        std::abs(s.log_integral(b) - s.half_rule_log_integral(b)) + 2.0 / h * s.boundary_mass_fraction(b);
+        trapezoid_error_estimate(s.log_integral(b), s.half_rule_log_integral(b)) +
+        2.0 / h * s.boundary_mass_fraction(b);
     const VectorD mean_u = sums_.row(b).segment(1, d).transpose() / s0;
     MatrixD second(d, d);
     Index k = 1 + d;
@@ -264,16 +300,20 @@ QuadratureSummary integrate_on_frames(const QuadratureGrid& reference, const Qua
 RefinementRecord refine_quadrature(QuadratureSummary& summary, const LogIntegrand& log_integrand,
                                    const QuadratureOptions& options, Index d, bool whole_batch) {
   const Index B = summary.log_integral.size();
-  // Level 0: the refined grid; level 1: twice as fine (2n - 1 nodes per dimension), for
-  // datapoints whose error stalled on level 0 (mass not Gaussian-like enough for n nodes).
+  // Level 0: the refined grid; level k: 2^k times as fine (2^k (n - 1) + 1 nodes per
+  // dimension), for datapoints whose error stalled on level k - 1 (mass not Gaussian-like
+  // enough for that grid), up to the budget.
   const Index n = options.refined_nodes(d);
-  const std::vector<QuadratureGrid> levels{trapezoid_grid(d, options.refined_half_width, n),
-                                           trapezoid_grid(d, options.refined_half_width, 2 * n - 1)};
+  std::vector<QuadratureGrid> levels;
+  for (Index nodes = n; nodes <= options.max_refined_nodes(d); nodes = 2 * nodes - 1)
+    levels.push_back(trapezoid_grid(d, options.refined_half_width, nodes));
+  const Index num_levels = static_cast<Index>(levels.size());
   const double center_limit = 2.0 * options.prior_half_width;
   RefinementRecord record;
   record.passes.assign(static_cast<size_t>(B), 0);
   std::vector<Index> level(static_cast<size_t>(B), 0);
   std::vector<bool> stopped(static_cast<size_t>(B), false);
+  std::vector<std::string> reason(static_cast<size_t>(B), "max_refinements");
   QuadratureSummary last = summary;
   auto needs_work = [&](Index b) { return !(summary.error_estimate(b) <= options.tolerance); };
   auto active = [&](Index b) { return needs_work(b) && !stopped[static_cast<size_t>(b)]; };
@@ -302,7 +342,7 @@ RefinementRecord refine_quadrature(QuadratureSummary& summary, const LogIntegran
 
   for (Index pass = 0; pass < options.max_refinements; ++pass) {
     bool any = false;
-    for (Index lv = 0; lv < 2; ++lv) {
+    for (Index lv = 0; lv < num_levels; ++lv) {
       std::vector<Index> members;
       for (Index b = 0; b < B; ++b)
         if (active(b) && level[static_cast<size_t>(b)] == lv) members.push_back(b);
@@ -337,28 +377,76 @@ RefinementRecord refine_quadrature(QuadratureSummary& summary, const LogIntegran
         if (!member[static_cast<size_t>(i)]) continue;
         const Index b = evaluated[static_cast<size_t>(i)];
         ++record.passes[static_cast<size_t>(b)];
+        record.nodes_evaluated += levels[static_cast<size_t>(lv)].size();
         last.assign(b, result, i);
         const double error = result.error_estimate(i);
         const double previous = summary.error_estimate(b);
         if (!std::isnan(error) && (error < previous || std::isnan(previous))) summary.assign(b, result, i);
         // Stalled: a resolved pass (finite error) no better than half the best so far. The
-        // error then comes from the shape of the mass (try the finer level once) or from the
-        // rounding of the integrand itself (float networks), which no grid removes.
+        // error then comes from the shape of the mass (try a finer level, within the budget)
+        // or, when a finer level's nested rules no longer contract, from the rounding of the
+        // integrand itself (float networks), which no grid removes.
         if (std::isfinite(error) && !(error < 0.5 * previous) && needs_work(b)) {
-          if (level[static_cast<size_t>(b)] == 0)
-            level[static_cast<size_t>(b)] = 1;
-          else
-            stopped[static_cast<size_t>(b)] = true;
+          const size_t bi = static_cast<size_t>(b);
+          const double delta1 = std::abs(result.log_integral(i) - result.half_rule_log_integral(i));
+          const double delta2 = std::abs(result.half_rule_log_integral(i) - result.quarter_rule_log_integral(i));
+          const bool rounding_floor = level[bi] >= 1 && !(delta1 < delta2) && delta1 < kRoundingFloorCeiling;
+          if (rounding_floor || level[bi] + 1 >= num_levels) {
+            stopped[bi] = true;
+            reason[bi] = rounding_floor ? "rounding floor" : "budget";
+          } else {
+            ++level[bi];
+          }
         }
       }
     }
     if (!any) break;
   }
   for (Index b = 0; b < B; ++b) {
-    if (needs_work(b)) ++record.unconverged;
-    if (stopped[static_cast<size_t>(b)]) ++record.stalled;
+    const size_t bi = static_cast<size_t>(b);
+    if (!needs_work(b)) continue;
+    ++record.unconverged;
+    if (stopped[bi]) ++record.stalled;
+    record.over_tolerance.push_back({b, summary.log_integral(b), summary.error_estimate(b), record.passes[bi],
+                                     levels[static_cast<size_t>(level[bi])].nodes_per_dimension, reason[bi]});
   }
   return record;
+}
+
+nlohmann::ordered_json to_json(const std::vector<OverTolerance>& over_tolerance, Index first_index) {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const OverTolerance& o : over_tolerance) {
+    nlohmann::ordered_json j;
+    j["datapoint"] = first_index + o.datapoint;
+    j["log_integral"] = o.log_integral;
+    if (std::isfinite(o.error_estimate))
+      j["error_estimate"] = o.error_estimate;
+    else
+      j["error_estimate"] = "inf";
+    j["passes"] = o.passes;
+    j["nodes_per_dimension"] = o.nodes_per_dimension;
+    j["reason"] = o.reason;
+    list.push_back(j);
+  }
+  return list;
+}
+
+std::string over_tolerance_warning(const std::vector<OverTolerance>& over_tolerance, double tolerance,
+                                   const std::string& what, Index first_index) {
+  if (over_tolerance.empty()) return {};
+  char line[256];
+  std::snprintf(line, sizeof line, "warning: quadrature of %s did not meet the tolerance %.3g nats on %zu datapoint%s:\n",
+                what.c_str(), tolerance, over_tolerance.size(), over_tolerance.size() == 1 ? "" : "s");
+  std::string text = line;
+  for (const OverTolerance& o : over_tolerance) {
+    std::snprintf(line, sizeof line,
+                  "  datapoint %lld: %.6f, error estimate %.3g nats (%lld passes, finest grid %lld nodes per "
+                  "dimension; stopped: %s)\n",
+                  static_cast<long long>(first_index + o.datapoint), o.log_integral, o.error_estimate,
+                  static_cast<long long>(o.passes), static_cast<long long>(o.nodes_per_dimension), o.reason.c_str());
+    text += line;
+  }
+  return text;
 }
 
 }  // namespace vigap

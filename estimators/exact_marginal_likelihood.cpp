@@ -59,6 +59,7 @@ ExactMarginalLikelihood exact_marginal_likelihood(const GenerativeModel& model, 
   result.refined_passes = record.passes;
   result.unconverged = record.unconverged;
   result.stalled = record.stalled;
+  result.over_tolerance = record.over_tolerance;
   Estimate& e = result.log_marginal_likelihood;
   e.estimator = "quadrature";
   e.bias_direction = "exact";
@@ -66,17 +67,18 @@ ExactMarginalLikelihood exact_marginal_likelihood(const GenerativeModel& model, 
   e.per_datapoint_standard_error = summary.error_estimate;
   Index total_passes = 0;
   for (Index p : record.passes) total_passes += p;
-  const Index refined_nodes = trapezoid_grid(d, 1.0, options.refined_nodes(d)).size();
-  e.samples_per_datapoint = G + (total_passes * refined_nodes + B - 1) / B;
+  e.samples_per_datapoint = G + (record.nodes_evaluated + B - 1) / B;
   e.summarize();
   e.settings = options.to_json(d);
   e.settings["model"] = model.describe();
   e.settings["error_estimate"] =
-      "per_datapoint_standard_error is the quadrature error estimate |log I_h - log I_2h| + truncation, in nats";
+      "per_datapoint_standard_error is the quadrature error estimate |log I_h - log I_2h| + truncation, in nats; "
+      "datapoints_over_tolerance lists those above the tolerance after refinement";
   e.settings["refined_passes_total"] = total_passes;
   e.settings["unconverged_datapoints"] = record.unconverged;
   e.settings["stalled_datapoints"] = record.stalled;
   e.settings["max_error_estimate"] = summary.error_estimate.maxCoeff();
+  e.settings["datapoints_over_tolerance"] = to_json(record.over_tolerance);
   e.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
   return result;
 }

@@ -18,7 +18,10 @@ struct ExactMarginalLikelihood {
   std::vector<MatrixD> posterior_covariance;  ///< B: Cov[z | x_b]
   std::vector<Index> refined_passes;          ///< B: per-datapoint passes after the coarse one
   Index unconverged = 0;  ///< datapoints whose error estimate exceeds the tolerance
-  Index stalled = 0;      ///< of those, datapoints whose passes stopped improving (rounding floor)
+  Index stalled = 0;      ///< of those, datapoints whose passes stopped improving (rounding floor or budget)
+  /// The unconverged datapoints with their values, estimates and why refinement stopped (also
+  /// in log_marginal_likelihood.settings["datapoints_over_tolerance"]).
+  std::vector<OverTolerance> over_tolerance;
 };
 
 /// log p(x_b) = log ∫ p(z) p(x_b|z) dz, computed, for every column x_b of X (D x B), as

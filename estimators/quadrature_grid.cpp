@@ -35,10 +35,12 @@ QuadratureGrid trapezoid_grid(const VectorD& lower, const VectorD& upper, Index 
   grid.log_weights.resize(G);
   grid.half_rule_log_weights.resize(G);
   grid.on_boundary.resize(G);
+  const bool has_quarter = (n - 1) % 4 == 0;
+  if (has_quarter) grid.quarter_rule_log_weights.resize(G);
   const double minus_infinity = -std::numeric_limits<double>::infinity();
   for (Index g = 0; g < G; ++g) {
     Index rest = g;
-    double log_w = 0.0, log_w_half = 0.0;
+    double log_w = 0.0, log_w_half = 0.0, log_w_quarter = 0.0;
     bool boundary = false;
     for (Index j = 0; j < d; ++j) {
       const Index i = rest % n;
@@ -48,10 +50,13 @@ QuadratureGrid trapezoid_grid(const VectorD& lower, const VectorD& upper, Index 
       boundary = boundary || face;
       log_w += std::log(grid.spacing(j)) + (face ? -std::log(2.0) : 0.0);
       log_w_half = i % 2 == 1 ? minus_infinity : log_w_half + std::log(2.0 * grid.spacing(j)) + (face ? -std::log(2.0) : 0.0);
+      log_w_quarter =
+          i % 4 != 0 ? minus_infinity : log_w_quarter + std::log(4.0 * grid.spacing(j)) + (face ? -std::log(2.0) : 0.0);
     }
     grid.log_weights(g) = log_w;
     grid.half_rule_log_weights(g) = log_w_half;
     grid.on_boundary(g) = boundary ? 1.0 : 0.0;
+    if (has_quarter) grid.quarter_rule_log_weights(g) = log_w_quarter;
   }
   return grid;
 }

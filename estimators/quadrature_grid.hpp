@@ -28,6 +28,9 @@ struct QuadratureGrid {
   VectorD log_weights;            ///< G: log w_g
   /// G: log-weights of the same rule on every other node (spacing 2h); -inf on the dropped nodes.
   VectorD half_rule_log_weights;
+  /// G: log-weights of the rule on every fourth node (spacing 4h), -inf on the dropped nodes;
+  /// empty when n - 1 is not a multiple of 4 (no such nested rule).
+  VectorD quarter_rule_log_weights;
   /// G: 1 for a node on a face of the box, 0 otherwise (mass there signals truncation).
   VectorD on_boundary;
   VectorD lower;    ///< d
@@ -43,7 +46,8 @@ struct QuadratureGrid {
 
 /// The trapezoid grid on [lower, upper] (d = lower.size() in 1..3, lower < upper) with
 /// nodes_per_dimension nodes per dimension, which must be odd and >= 3 (so the half rule
-/// exists). Throws std::invalid_argument otherwise.
+/// exists; when n - 1 is also a multiple of 4, the rule on every fourth node too). Throws
+/// std::invalid_argument otherwise.
 QuadratureGrid trapezoid_grid(const VectorD& lower, const VectorD& upper, Index nodes_per_dimension);
 
 /// The trapezoid grid on the cube [-half_width, half_width]^dimension.

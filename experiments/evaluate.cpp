@@ -102,6 +102,10 @@ int evaluate_main(int argc, char** argv) {
       ("ais-from", po::value(&ais_from)->default_value(ais_from), "initial distribution: prior or encoder")
       ("quadrature-tolerance", po::value(&quadrature.tolerance)->default_value(quadrature.tolerance),
        "quadrature error tolerance in nats")
+      ("quadrature-max-refined-nodes",
+       po::value(&quadrature.max_refined_nodes_per_dimension)->default_value(quadrature.max_refined_nodes_per_dimension),
+       "refinement budget: nodes per dimension of the finest per-datapoint grid (0: 4097, 257, 57 for d = 1, 2, 3); "
+       "datapoints still above the tolerance are listed on stderr and in the JSON")
       ("bdmc-datapoints", po::value(&bdmc_datapoints)->default_value(bdmc_datapoints),
        "datapoints simulated from the model for BDMC (0: as many as --num-datapoints)");
   if (!parse_command_line(argc, argv, "vigap-evaluate",
@@ -224,6 +228,10 @@ int evaluate_main(int argc, char** argv) {
       results["ais"]["gradient_evaluations"] = r.gradient_evaluations;
     } else if (name == "quadrature") {
       ExactMarginalLikelihood r = exact_marginal_likelihood(model, X, quadrature);
+      // Dataset indices, not batch columns, in the JSON list and the warning.
+      r.log_marginal_likelihood.settings["datapoints_over_tolerance"] = to_json(r.over_tolerance, first_datapoint);
+      std::fputs(over_tolerance_warning(r.over_tolerance, quadrature.tolerance, "log p(x)", first_datapoint).c_str(),
+                 stderr);
       offer_log_marginal(r.log_marginal_likelihood, 3);
       record("quadrature", "log p(x), quadrature (exact)", r.log_marginal_likelihood, seconds_since(start));
       results["quadrature"]["unconverged_datapoints"] = r.unconverged;

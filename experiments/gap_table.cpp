@@ -53,6 +53,24 @@ std::string family_label(const std::string& family) {
   return "q*_flow (local affine coupling flow)";
 }
 
+/// The stopping rule's noise: the per-datapoint standard errors of the checks the decisions were
+/// made on, summarized (NaN entries, datapoints never checked, left out).
+nlohmann::ordered_json check_noise_json(const VectorD& standard_errors) {
+  double sum = 0.0, largest = 0.0;
+  Index n = 0;
+  for (Index b = 0; b < standard_errors.size(); ++b)
+    if (std::isfinite(standard_errors(b))) {
+      sum += standard_errors(b);
+      largest = std::max(largest, standard_errors(b));
+      ++n;
+    }
+  nlohmann::ordered_json j;
+  j["mean"] = n > 0 ? nlohmann::ordered_json(sum / static_cast<double>(n)) : nlohmann::ordered_json(nullptr);
+  j["max"] = n > 0 ? nlohmann::ordered_json(largest) : nlohmann::ordered_json(nullptr);
+  j["datapoints"] = n;
+  return j;
+}
+
 /// "ffg,flow" -> {"ffg", "flow"} in table order, without duplicates. "amortized" is accepted
 /// (it is always a row) and dropped from the list.
 std::vector<std::string> parse_families(const std::string& text) {
@@ -258,6 +276,9 @@ int gap_table_main(int argc, char** argv) {
       ExactMarginalLikelihood r = exact_marginal_likelihood(model, X, quadrature);
       log_px = r.log_marginal_likelihood;
       log_px.settings["unconverged_datapoints"] = r.unconverged;
+      log_px.settings["datapoints_over_tolerance"] = to_json(r.over_tolerance, first_datapoint);
+      std::fputs(over_tolerance_warning(r.over_tolerance, quadrature.tolerance, "log p(x)", first_datapoint).c_str(),
+                 stderr);
     } else {
       AnnealedImportanceSamplingResult r = annealed_importance_sampling(model, X, ais, streams);
       log_px = r.estimate;
@@ -312,7 +333,9 @@ int gap_table_main(int argc, char** argv) {
       optimization = {{"steps", r.steps},
                       {"converged", r.converged},
                       {"datapoints_stopped_by_rule", stopped},
-                      {"started_from", fitted_ffg ? "q*_FFG" : initial.describe()}};
+                      {"started_from", fitted_ffg ? "q*_FFG" : initial.describe()},
+                      {"start_or_best", r.selection.to_json()},
+                      {"check_standard_error_at_decision", check_noise_json(r.decision_standard_error)}};
       row.optimization_summary = std::to_string(r.steps) + " steps, " + std::to_string(stopped) + "/" +
                                  std::to_string(count) + " stopped by rule";
       qstar = std::make_unique<FlowPosterior>(std::move(r.approximation));
@@ -324,7 +347,10 @@ int gap_table_main(int argc, char** argv) {
       optimization = {{"steps", r.steps},
                       {"converged", r.all_stopped_by_rule},
                       {"datapoints_stopped_by_rule", stopped},
-                      {"gradient_evaluations", r.gradient_evaluations}};
+                      {"gradient_evaluations", r.gradient_evaluations},
+                      {"started_from", initial.describe()},
+                      {"start_or_best", r.selection.to_json()},
+                      {"check_standard_error_at_decision", check_noise_json(r.decision_standard_error)}};
       row.optimization_summary = std::to_string(r.steps) + " steps, " + std::to_string(stopped) + "/" +
                                  std::to_string(count) + " stopped by rule";
       if (std::holds_alternative<DiagonalGaussian>(r.optimized)) {

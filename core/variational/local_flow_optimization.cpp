@@ -1,5 +1,6 @@
 #include "core/variational/local_flow_optimization.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -8,6 +9,52 @@
 #include <string>
 
 namespace vigap {
+
+namespace {
+
+/// E x B: log p(x_b, z) - log q_b(z) of the per-datapoint flow posteriors with parameters
+/// `parameters` (blocks [μ_b, v_b, θ_b] of `block` entries) at z = T_b(μ_b + e^{v_b/2} ⊙ ε_e),
+/// ε_e = eps.col(b·E + e): the same eps for every parameter vector (common random numbers).
+/// log q_b(z) = log N(z0; μ_b, diag e^{v_b}) - log|det ∂T_b/∂z0|.
+MatrixD flow_elbo_terms_on_draws(const GenerativeModel& model, const MatrixF& X, const VectorF& parameters,
+                                 const AffineCouplingFlow& prototype, const MatrixF& eps, Index E) {
+  const Index d = prototype.latent_dim();
+  const Index P = prototype.num_parameters();
+  const Index block = 2 * d + P;
+  const Index B = X.cols();
+  const double log_2pi_half_d = 0.5 * static_cast<double>(d) * std::log(2.0 * std::numbers::pi);
+  AffineCouplingFlow flow = prototype;
+  AffineCouplingFlow::Workspace workspace;
+  MatrixF Z0, Zb;
+  VectorD log_det;
+  MatrixD terms(E, B);
+  for (Index b = 0; b < B; ++b) {
+    const auto mu = parameters.segment(b * block, d);
+    const auto v = parameters.segment(b * block + d, d);
+    const VectorF sd = (0.5f * v.array()).exp();
+    flow.parameters() = parameters.segment(b * block + 2 * d, P);
+    const auto E_b = eps.middleCols(b * E, E);
+    Z0 = (E_b.array().colwise() * sd.array()).colwise() + mu.array();
+    flow.forward(Z0, workspace, Zb, log_det);
+    const MatrixF x = X.col(b);
+    const VectorD log_joint = model.log_joint(x, Zb.cast<double>(), E);
+    const double entropy_part = 0.5 * v.cast<double>().sum() + log_2pi_half_d;
+    terms.col(b) = log_joint + (0.5 * E_b.cast<double>().colwise().squaredNorm()).transpose() + log_det;
+    terms.col(b).array() += entropy_part;
+  }
+  return terms;
+}
+
+/// The standard error of a window mean of n per-step ELBOs from their mean and mean square:
+/// sqrt(sample variance / n) (treating the steps as independent, which Adam's drift within a
+/// window only inflates).
+double window_standard_error(double mean, double mean_square, Index n) {
+  if (n < 2) return std::numeric_limits<double>::quiet_NaN();
+  const double variance = std::max(0.0, mean_square - mean * mean) * static_cast<double>(n) / static_cast<double>(n - 1);
+  return std::sqrt(variance / static_cast<double>(n));
+}
+
+}  // namespace
 
 void LocalFlowOptions::validate() const {
   AffineCouplingFlowArchitecture f = flow;
@@ -21,6 +68,9 @@ void LocalFlowOptions::validate() const {
     throw std::invalid_argument("local flow check_interval must be >= 1, found " + std::to_string(check_interval));
   if (patience < 1) throw std::invalid_argument("local flow patience must be >= 1, found " + std::to_string(patience));
   if (max_steps < 1) throw std::invalid_argument("local flow max_steps must be >= 1, found " + std::to_string(max_steps));
+  if (selection_samples < 2)
+    throw std::invalid_argument("local flow selection_samples must be >= 2 (for a standard error), found " +
+                                std::to_string(selection_samples));
 }
 
 namespace {
@@ -82,6 +132,7 @@ LocalFlowOptimizationResult optimize_local_flow_with(const GenerativeModel& mode
     parameters.segment(b * block + d, d) = initial.log_variance().col(b).cast<float>();
     parameters.segment(b * block + 2 * d, P) = flows.back().parameters();
   }
+  const VectorF start_parameters = parameters;  // the initial Gaussian, identity flows
   VectorF best_parameters = parameters;
   Adam adam(parameters.size(), options.adam);
 
@@ -95,8 +146,10 @@ LocalFlowOptimizationResult optimize_local_flow_with(const GenerativeModel& mode
   const double log_2pi_half_d = 0.5 * static_cast<double>(d) * std::log(2.0 * std::numbers::pi);
 
   LocalFlowOptimizationResult result{FlowPosterior(initial.mean(), initial.log_variance(), {prototype}), {}, {}, {}, 0,
-                                     false, 0.0};
+                                     false, 0.0, {}, {}};
   VectorD window_sum = VectorD::Zero(B);
+  VectorD window_sum_of_squares = VectorD::Zero(B);  // for the check's standard error
+  result.decision_standard_error = VectorD::Constant(B, std::numeric_limits<double>::quiet_NaN());
   VectorD best = VectorD::Constant(B, -std::numeric_limits<double>::infinity());
   std::vector<Index> checks_without_improvement(static_cast<size_t>(B), 0);
   result.stopped_at_step.assign(static_cast<size_t>(B), options.max_steps);
@@ -132,6 +185,7 @@ LocalFlowOptimizationResult optimize_local_flow_with(const GenerativeModel& mode
                                  " became non-finite at step " + std::to_string(step + 1) +
                                  "; try a smaller learning_rate");
       window_sum(b) += elbo;
+      window_sum_of_squares(b) += elbo * elbo;
       grad_Zb = (grad_Z.middleCols(b * S, S) / static_cast<double>(S)).cast<float>();
       grad_theta.setZero();
       flows[static_cast<size_t>(b)].backward(workspaces[static_cast<size_t>(b)], grad_Zb, grad_log_det, &grad_theta,
@@ -151,10 +205,13 @@ LocalFlowOptimizationResult optimize_local_flow_with(const GenerativeModel& mode
       double mean = 0.0;
       for (Index b = 0; b < B; ++b) {
         const double window = window_sum(b) / static_cast<double>(options.check_interval);
+        const double window_square = window_sum_of_squares(b) / static_cast<double>(options.check_interval);
         mean += window / static_cast<double>(B);
         window_sum(b) = 0.0;
+        window_sum_of_squares(b) = 0.0;
         const size_t bi = static_cast<size_t>(b);
         if (stopped[bi]) continue;
+        result.decision_standard_error(b) = window_standard_error(window, window_square, options.check_interval);
         if (window > best(b)) {
           best(b) = window;
           best_parameters.segment(b * block, block) = parameters.segment(b * block, block);
@@ -168,9 +225,22 @@ LocalFlowOptimizationResult optimize_local_flow_with(const GenerativeModel& mode
       result.trajectory.push_back({step, mean, active});
     }
   }
+  result.best_window_elbo = best;
   // Datapoints never checked (max_steps < check_interval) keep their last parameters.
   for (Index b = 0; b < B; ++b)
     if (!std::isfinite(best(b))) best_parameters.segment(b * block, block) = parameters.segment(b * block, block);
+
+  // The start against the best check's parameters on common draws: never end worse than the start.
+  Rng selection_rng = split_rng(rng);
+  const Index E = options.selection_samples;
+  MatrixF selection_eps(d, B * E);
+  fill_standard_normal(selection_eps, selection_rng);
+  result.selection = select_start_or_best(
+      flow_elbo_terms_on_draws(model, X, start_parameters, prototype, selection_eps, E),
+      flow_elbo_terms_on_draws(model, X, best_parameters, prototype, selection_eps, E));
+  for (Index b = 0; b < B; ++b)
+    if (result.selection.kept_start[static_cast<size_t>(b)])
+      best_parameters.segment(b * block, block) = start_parameters.segment(b * block, block);
 
   MatrixD mean(d, B), log_variance(d, B);
   for (Index b = 0; b < B; ++b) {
@@ -180,7 +250,6 @@ LocalFlowOptimizationResult optimize_local_flow_with(const GenerativeModel& mode
   }
   result.approximation = FlowPosterior(std::move(mean), std::move(log_variance), std::move(flows),
                                        "locally fitted flow posterior");
-  result.best_window_elbo = best;
   result.steps = step;
   result.converged = active == 0;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

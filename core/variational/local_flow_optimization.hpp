@@ -8,6 +8,7 @@
 #include "core/variational/affine_coupling_flow.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
 #include "core/variational/flow_posterior.hpp"
+#include "core/variational/start_or_best_selection.hpp"
 
 namespace vigap {
 
@@ -22,6 +23,9 @@ struct LocalFlowOptions {
   Index check_interval = 100;     ///< steps between convergence checks, >= 1
   Index patience = 10;            ///< a datapoint stops after this many checks without improvement, >= 1
   Index max_steps = 100000;       ///< hard cap on steps, >= 1
+  /// Common evaluation draws per datapoint on which the start and the best check's parameters
+  /// are compared at the end, the better kept (start_or_best_selection.hpp), >= 2.
+  Index selection_samples = 1000;
   /// Throws std::invalid_argument naming the option when a value is out of range.
   void validate() const;
 };
@@ -36,14 +40,22 @@ struct LocalFlowCheck {
 /// What optimize_local_flow returns.
 struct LocalFlowOptimizationResult {
   /// q_b for every datapoint: its own base Gaussian and its own flow (FlowPosterior with B flows),
-  /// at the check where the datapoint's windowed ELBO was best.
+  /// at the check where the datapoint's windowed ELBO was best, or the start where that is
+  /// better on the common selection draws.
   FlowPosterior approximation;
   std::vector<LocalFlowCheck> trajectory;
-  VectorD best_window_elbo;          ///< per datapoint: the best windowed training ELBO (noisy, optimistic)
+  VectorD best_window_elbo;          ///< per datapoint: the best windowed training ELBO (noisy, optimistic; of the best check even where selection kept the start)
   std::vector<Index> stopped_at_step; ///< per datapoint: step at which it stopped (max_steps if it never did)
   Index steps = 0;                   ///< steps taken
   bool converged = false;            ///< every datapoint stopped by the patience rule before max_steps
   double seconds = 0.0;
+  /// Per datapoint: the standard error of the windowed ELBO at its last check (the one its
+  /// stopping decision was made on), sd of the window's per-step ELBOs / sqrt(check_interval):
+  /// the stopping rule's noise. NaN when it was never checked.
+  VectorD decision_standard_error;
+  /// The start (`initial`, identity flows) against the best check's parameters on
+  /// selection_samples common draws; `approximation` holds the better of the two per datapoint.
+  StartOrBestSelection selection;
 };
 
 /// Fits, for each datapoint b separately, a base Gaussian N(μ_b, diag e^{v_b}) and its own affine
@@ -57,7 +69,10 @@ struct LocalFlowOptimizationResult {
 /// Stopping: every check_interval steps each datapoint's mean training ELBO over the last
 /// check_interval steps is compared with its best; a datapoint stops after `patience` checks
 /// without improvement (it keeps the parameters of its best check); the run ends when all have
-/// stopped or after max_steps. Throws std::invalid_argument for bad options or shapes,
+/// stopped or after max_steps. End: the start (`initial` with identity flows, which the family
+/// contains) and the best check's parameters are compared on options.selection_samples common
+/// draws per datapoint (a stream split from rng after the fit) and the better is kept, so the
+/// flow never ends worse than its start beyond the noise of that paired comparison. Throws std::invalid_argument for bad options or shapes,
 /// std::runtime_error if the objective becomes non-finite.
 /// Randomness: datapoint b's flow is initialized from its StreamPurpose::flow_initialization
 /// generator and its draws ε come from its local_flow_draws generator (its own stream, in step

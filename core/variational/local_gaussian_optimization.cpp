@@ -1,5 +1,6 @@
 #include "core/variational/local_gaussian_optimization.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -88,6 +89,40 @@ MatrixF gather_columns(const MatrixF& X, const std::vector<Index>& columns) {
   return out;
 }
 
+/// E x B: log p(x_b, z_e) - log q_θb(z_e) at z_e = μ_b + L_b ε_e, ε_e = eps.col(b·E + e) (the
+/// same eps for every θ: common random numbers), in model calls of at most 16384 columns.
+MatrixD elbo_terms_on_draws(const GenerativeModel& model, const MatrixF& X, const ParameterLayout& layout,
+                            const MatrixD& theta, const MatrixD& eps, Index E) {
+  const Index B = X.cols();
+  const Index group = std::max<Index>(1, (Index{1} << 14) / E);
+  MatrixD terms(E, B);
+  for (Index first = 0; first < B; first += group) {
+    const Index m = std::min(group, B - first);
+    std::vector<Index> members(static_cast<size_t>(m));
+    for (Index k = 0; k < m; ++k) members[static_cast<size_t>(k)] = first + k;
+    const MatrixD group_eps = eps.middleCols(first * E, m * E);
+    const MatrixD Z = reparameterize(layout, theta, members, group_eps, E);
+    const VectorD log_likelihood = model.log_likelihood(X.middleCols(first, m), Z, E);
+    for (Index k = 0; k < m; ++k)
+      terms.col(first + k) = log_likelihood.segment(k * E, E) +
+                             layout.log_prior_minus_log_density(theta.col(first + k), Z.middleCols(k * E, E),
+                                                                group_eps.middleCols(k * E, E));
+  }
+  return terms;
+}
+
+/// Per datapoint, the standard error of its last check (the one its stopping decision was made on).
+VectorD last_check_standard_error(const MatrixD& check_elbo_standard_error) {
+  VectorD out = VectorD::Constant(check_elbo_standard_error.rows(), std::numeric_limits<double>::quiet_NaN());
+  for (Index b = 0; b < out.size(); ++b)
+    for (Index c = check_elbo_standard_error.cols() - 1; c >= 0; --c)
+      if (!std::isnan(check_elbo_standard_error(b, c))) {
+        out(b) = check_elbo_standard_error(b, c);
+        break;
+      }
+  return out;
+}
+
 }  // namespace
 
 void LocalOptimizationOptions::validate() const {
@@ -96,6 +131,7 @@ void LocalOptimizationOptions::validate() const {
   require(check_interval >= 1, "check_interval", ">= 1", std::to_string(check_interval));
   require(check_samples >= 2, "check_samples", ">= 2 (for a standard error)", std::to_string(check_samples));
   require(patience >= 1, "patience", ">= 1", std::to_string(patience));
+  require(selection_samples >= 2, "selection_samples", ">= 2 (for a standard error)", std::to_string(selection_samples));
   require(improvement_tolerance >= 0.0 && std::isfinite(improvement_tolerance), "improvement_tolerance",
           "finite and >= 0", number(improvement_tolerance));
   require(learning_rate > 0.0 && std::isfinite(learning_rate), "learning_rate", "positive and finite",
@@ -165,6 +201,7 @@ LocalGaussianOptimization optimize_local_gaussian_with(const GenerativeModel& mo
   MatrixD theta = MatrixD::Zero(P, B);
   theta.topRows(d) = initial.mean();
   theta.middleRows(d, d) = 0.5 * initial.log_variance();
+  const MatrixD start_theta = theta;
   MatrixD best_theta = theta;
   VectorD best = VectorD::Constant(B, -std::numeric_limits<double>::infinity());
   std::vector<Index> checks_without_improvement(static_cast<size_t>(B), 0);
@@ -280,6 +317,19 @@ LocalGaussianOptimization optimize_local_gaussian_with(const GenerativeModel& mo
   result.best_check_elbo = best;
   result.steps = step;
   result.all_stopped_by_rule = active.empty();
+  result.decision_standard_error = last_check_standard_error(result.check_elbo_standard_error);
+
+  // The start against the best iterate on common draws: never end worse than the start.
+  Rng selection_rng = split_rng(rng);
+  const Index E = options.selection_samples;
+  const MatrixD selection_eps = standard_normal_matrix(d, B * E, selection_rng);
+  result.selection = select_start_or_best(elbo_terms_on_draws(model, X, layout, start_theta, selection_eps, E),
+                                          elbo_terms_on_draws(model, X, layout, best_theta, selection_eps, E));
+  for (Index b = 0; b < B; ++b)
+    if (result.selection.kept_start[static_cast<size_t>(b)]) {
+      best_theta.col(b) = start_theta.col(b);
+      result.best_check_elbo(b) = result.check_elbo(b, 0);
+    }
 
   const MatrixD mean = best_theta.topRows(d);
   if (layout.full) {
@@ -298,6 +348,7 @@ LocalGaussianOptimization optimize_local_gaussian_with(const GenerativeModel& mo
   s["max_steps"] = options.max_steps;
   s["check_interval"] = options.check_interval;
   s["check_samples"] = options.check_samples;
+  s["selection_samples"] = options.selection_samples;
   s["patience"] = options.patience;
   s["improvement_tolerance"] = options.improvement_tolerance;
   s["learning_rate"] = options.learning_rate;

@@ -11,6 +11,7 @@
 #include "core/random.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
 #include "core/variational/full_covariance_gaussian.hpp"
+#include "core/variational/start_or_best_selection.hpp"
 
 namespace vigap {
 
@@ -45,6 +46,11 @@ struct LocalOptimizationOptions {
   /// A datapoint stops after this many consecutive checks whose ELBO estimate does not exceed its
   /// best one by more than improvement_tolerance (>= 1). Cremer et al.: 10.
   Index patience = 10;
+  /// Common evaluation draws per datapoint on which the start and the best check's parameters
+  /// are compared at the end (>= 2); the better one is kept (start_or_best_selection.hpp).
+  /// 1000: the paired difference's standard error is ~1/30 of the per-draw spread of the
+  /// difference, which is small when the two Gaussians are close.
+  Index selection_samples = 1000;
   /// Nats by which a check must beat the best value to count as an improvement (>= 0); a smaller
   /// gain still replaces the kept parameters but counts toward patience.
   double improvement_tolerance = 0.0;
@@ -79,9 +85,16 @@ struct LocalGaussianOptimization {
   /// over S_c = check_samples fresh draws; NaN once datapoint b had stopped before that check.
   MatrixD check_elbo;
   MatrixD check_elbo_standard_error;  ///< B x C: sd_s / sqrt(check_samples); NaN as check_elbo
-  /// The check ELBO of the parameters kept in `optimized`. Biased upward as the maximum of noisy
+  /// The check ELBO of the parameters kept in `optimized` (check 0's when the start was kept). Biased upward as the maximum of noisy
   /// estimates: re-estimate with estimate_elbo on fresh samples to report an ELBO.
   VectorD best_check_elbo;
+  /// B: the standard error of the check the datapoint's stopping decision was made on (its
+  /// last check): the stopping rule's noise, below which it cannot tell improvements apart.
+  VectorD decision_standard_error;
+  /// The start (check 0's parameters) against the best check's parameters on selection_samples
+  /// common draws (2·B·selection_samples further likelihood evaluations, not counted in
+  /// likelihood_evaluations); `optimized` holds the better of the two per datapoint.
+  StartOrBestSelection selection;
   std::vector<Index> steps_taken;     ///< per datapoint: gradient steps until it stopped
   std::vector<bool> stopped_by_rule;  ///< per datapoint: the patience rule fired (else max_steps)
   bool all_stopped_by_rule = false;   ///< every datapoint stopped by the patience rule
@@ -114,6 +127,10 @@ struct LocalGaussianOptimization {
 /// value and its parameters are kept; a datapoint freezes after `patience` checks without
 /// improvement, or at max_steps. The rule resolves improvements down to about the checks'
 /// standard error: raise check_samples for a tighter q*.
+/// End: the start and the best check's parameters are compared on options.selection_samples
+/// common draws per datapoint (a further stream split from rng after the fit) and the better is
+/// kept, so q* is never worse than `initial` beyond the noise of that paired comparison
+/// (selection.difference_standard_error), which the maximum over noisy checks alone could be.
 /// `initial` starts every datapoint (e.g. the encoder's q, or N(0, I)); for the full family its
 /// Cholesky factor is diag(σ). Randomness: datapoint b's gradient draws come from its own
 /// StreamPurpose::local_optimization_gradient generator and its check draws from its

@@ -19,6 +19,10 @@ TEST(QuadratureGrid, WeightsOfBothRulesSumToTheBoxVolume) {
     EXPECT_EQ(grid.size(), static_cast<Index>(std::pow(9, d)));
     EXPECT_NEAR(grid.log_weights.array().exp().sum(), volume, 1e-12 * volume);
     EXPECT_NEAR(grid.half_rule_log_weights.array().exp().sum(), volume, 1e-12 * volume);
+    ASSERT_EQ(grid.quarter_rule_log_weights.size(), grid.size());  // 9 - 1 is a multiple of 4
+    EXPECT_NEAR(grid.quarter_rule_log_weights.array().exp().sum(), volume, 1e-12 * volume);
+    EXPECT_EQ((grid.quarter_rule_log_weights.array() > -1e300).count(), static_cast<Index>(std::pow(3, d)));
+    EXPECT_EQ(trapezoid_grid(lower, upper, 7).quarter_rule_log_weights.size(), 0);  // 6 is not
     EXPECT_DOUBLE_EQ(grid.nodes.row(0).minCoeff(), lower(0));
     EXPECT_DOUBLE_EQ(grid.nodes.row(d - 1).maxCoeff(), upper(d - 1));
     // Faces: n^d - (n - 2)^d nodes.

@@ -2,7 +2,9 @@
 // against exact quadrature on 100 test points (the check the estimators exist for).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <iostream>
 #include <memory>
 
 #include "core/data/idx_dataset.hpp"
@@ -63,6 +65,32 @@ TEST_F(TrainedDecoder2d, QuadratureConvergesOnEveryPoint) {
   EXPECT_LT(m.exact.log_marginal_likelihood.per_datapoint_standard_error.maxCoeff(), 1e-4);
   // A trained model explains the data far better than chance (784 log 2 = 543 nats).
   EXPECT_GT(m.exact.log_marginal_likelihood.value, -400.0);
+}
+
+TEST_F(TrainedDecoder2d, QuadratureErrorEstimatesBoundTheErrorOfAMuchFinerRuleAndTrackIt) {
+  // Reference for 20 of the points: the prior-box rule alone with 561 nodes per dimension
+  // (spacing 0.025, 16 times the default's node count), which needs no refinement frames.
+  const TrainedModel& m = trained_model();
+  const Index n = 20;
+  const MatrixF X = m.test_points.leftCols(n);
+  QuadratureOptions fine;
+  fine.coarse_nodes_per_dimension = 561;
+  fine.max_refinements = 0;
+  const ExactMarginalLikelihood reference = exact_marginal_likelihood(m.vae->decoder, X, fine);
+  const Estimate& e = m.exact.log_marginal_likelihood;
+  const Estimate& r = reference.log_marginal_likelihood;
+  // Above 1e-5 nats, the float decoder's own rounding floor at D = 784 (see QuadratureOptions::tolerance).
+  const double floor = 1e-5;
+  double worst_ratio = 0.0;
+  for (Index b = 0; b < n; ++b) {
+    ASSERT_TRUE(std::isfinite(r.per_datapoint_standard_error(b))) << "reference unresolved at datapoint " << b;
+    const double error = std::abs(e.per_datapoint(b) - r.per_datapoint(b));
+    EXPECT_LE(error, e.per_datapoint_standard_error(b) + r.per_datapoint_standard_error(b) + floor) << "datapoint " << b;
+    worst_ratio = std::max(worst_ratio, e.per_datapoint_standard_error(b) / std::max(error, floor));
+  }
+  EXPECT_LE(worst_ratio, 100.0);
+  std::cout << "[ tightness ] trained 2-64-784 decoder: max estimate / max(error, 1e-5) " << worst_ratio << "\n";
+  EXPECT_TRUE(e.settings.at("datapoints_over_tolerance").empty());
 }
 
 TEST_F(TrainedDecoder2d, AisAtItsDefaultSettingsIsWithinATenthOfANatOfQuadrature) {

@@ -189,6 +189,69 @@ TEST(LocalGaussianOptimization, ImprovesMonotonicallyAtTheChecksFromAPoorStart) 
             << " -> " << final_value << ", max KL of q* " << kl.maxCoeff() << "\n";
 }
 
+TEST(LocalGaussianOptimization, StartedAtTheOptimumItReturnsItsStartNotSomethingWorse) {
+  // The KL-optimal diagonal Gaussian is the diagonal family's optimum; a constant learning rate
+  // of 0.3 kicks every iterate far from it (Adam moves each parameter by ~0.3 a step), so
+  // the checks' maximum would hand back a worse q* when one noisy check beats check 0.
+  const auto problem = make_problem(3, 8, 41);
+  const DiagonalGaussian optimum = problem.best_diagonal();
+  for (LocalGaussianFamily family : {LocalGaussianFamily::diagonal, LocalGaussianFamily::full_covariance}) {
+    LocalOptimizationOptions options;
+    options.family = family;
+    options.learning_rate = 0.3;
+    options.learning_rate_half_life = 0.0;
+    options.check_interval = 20;
+    options.check_samples = 2;  // very noisy checks: some beat check 0 by chance
+    options.patience = 5;
+    Rng rng(43);
+    const auto r = optimize_local_gaussian(problem.model, problem.X, optimum, options, rng);
+    ASSERT_EQ(r.selection.samples, options.selection_samples);
+    // Without the selection the checks' maximum would have left the start somewhere.
+    Index moved_by_checks = 0;
+    for (Index b = 0; b < problem.X.cols(); ++b) {
+      const RowVectorD later = r.check_elbo.row(b).tail(r.check_elbo.cols() - 1);
+      double best_later = -std::numeric_limits<double>::infinity();
+      for (Index c = 0; c < later.size(); ++c)
+        if (!std::isnan(later(c))) best_later = std::max(best_later, later(c));
+      moved_by_checks += best_later > r.check_elbo(b, 0) ? 1 : 0;
+    }
+    std::cout << "[ selection ] " << to_string(family) << ": " << moved_by_checks << "/" << problem.X.cols()
+              << " datapoints had a check above check 0; start kept on " << r.selection.kept_start_count() << "\n";
+    EXPECT_GE(moved_by_checks, 1) << "the test needs a check that beats the start by noise";
+    EXPECT_EQ(r.selection.kept_start_count(), problem.X.cols()) << to_string(family);
+    // The start itself, to the bit, and so its closed-form ELBO: log p(x) - KL(q ‖ p(z|x)).
+    const VectorD kl = exact_kl(r, problem);
+    VectorD mean;
+    MatrixD covariance;
+    for (Index b = 0; b < problem.X.cols(); ++b) {
+      moments(r, b, mean, covariance);
+      EXPECT_EQ(mean, optimum.mean().col(b)) << to_string(family) << " datapoint " << b;
+      const VectorD variance = optimum.log_variance().col(b).array().exp().matrix();
+      EXPECT_LT((covariance.diagonal() - variance).cwiseAbs().maxCoeff(), 1e-14 * variance.maxCoeff())
+          << to_string(family) << " datapoint " << b;
+      EXPECT_NEAR(kl(b), problem.best_diagonal_kl(), 1e-9) << to_string(family) << " datapoint " << b;
+    }
+    // The stopping rule's noise at the decision is reported: the last check's standard error.
+    ASSERT_EQ(r.decision_standard_error.size(), problem.X.cols());
+    for (Index b = 0; b < problem.X.cols(); ++b) {
+      EXPECT_GT(r.decision_standard_error(b), 0.0);
+      EXPECT_EQ(r.decision_standard_error(b), r.check_elbo_standard_error(b, r.steps_taken[b] / options.check_interval));
+    }
+  }
+}
+
+TEST(LocalGaussianOptimization, TheSelectionKeepsTheBestIterateWhenTheFitImproves) {
+  // From N(0, I) the fit climbs tens of nats: the best iterate wins on the common draws.
+  const auto problem = make_problem(2, 6, 44);
+  LocalOptimizationOptions options;
+  options.max_steps = 600;
+  Rng rng(45);
+  const auto r = optimize_local_gaussian(problem.model, problem.X, standard_normal_q(2, 6), options, rng);
+  EXPECT_EQ(r.selection.kept_start_count(), 0);
+  for (Index b = 0; b < problem.X.cols(); ++b)
+    EXPECT_GT(r.selection.best_elbo(b) - r.selection.start_elbo(b), 10.0 * r.selection.difference_standard_error(b));
+}
+
 TEST(LocalGaussianOptimization, StoppingRuleFreezesEachDatapointAfterPatienceChecksWithoutImprovement) {
   const auto problem = make_problem(3, 6, 40);
   LocalOptimizationOptions options;
