@@ -37,6 +37,8 @@ enum class StreamPurpose : std::uint64_t {
   approximation_draws = 18,           ///< plain draws of q (pictures, discrepancies, HMC starts)
   elbo_variance = 19,                 ///< replicated ELBO estimates (estimator-variance study)
   reverse_ais_pilot = 20,             ///< the pilot run of reverse AIS
+  local_optimization_selection = 21,  ///< q* fits: the common draws that compare the start with the best iterate
+  local_flow_selection = 22,          ///< local flow fits: the common draws that compare the start with the best check
 };
 
 /// The SplitMix64 finalizer (Steele, Lea & Flood 2014; the mixing step of java.util.SplittableRandom):

@@ -76,14 +76,15 @@ void LocalFlowOptions::validate() const {
 namespace {
 LocalFlowOptimizationResult optimize_local_flow_with(const GenerativeModel& model, const MatrixF& X,
                                                      const DiagonalGaussian& initial, const LocalFlowOptions& options,
-                                                     BatchRng& initialization_rng, BatchRng& draw_rng);
+                                                     BatchRng& initialization_rng, BatchRng& draw_rng,
+                                                     BatchRng& selection_rng);
 }  // namespace
 
 LocalFlowOptimizationResult optimize_local_flow(const GenerativeModel& model, const MatrixF& X,
                                                 const DiagonalGaussian& initial, const LocalFlowOptions& options,
                                                 Rng& rng) {
   BatchRng one(std::vector<Rng>{rng});
-  LocalFlowOptimizationResult result = optimize_local_flow_with(model, X, initial, options, one, one);
+  LocalFlowOptimizationResult result = optimize_local_flow_with(model, X, initial, options, one, one, one);
   rng = one[0];
   return result;
 }
@@ -94,15 +95,17 @@ LocalFlowOptimizationResult optimize_local_flow(const GenerativeModel& model, co
   streams.check_size(X.cols(), "optimize_local_flow");
   BatchRng initialization_rng = streams.generators(StreamPurpose::flow_initialization);
   BatchRng draw_rng = streams.generators(StreamPurpose::local_flow_draws);
-  return optimize_local_flow_with(model, X, initial, options, initialization_rng, draw_rng);
+  BatchRng selection_rng = streams.generators(StreamPurpose::local_flow_selection);
+  return optimize_local_flow_with(model, X, initial, options, initialization_rng, draw_rng, selection_rng);
 }
 
 namespace {
 
-/// initialization_rng and draw_rng may be the same object (the legacy single stream).
+/// initialization_rng, draw_rng and selection_rng may be the same object (the legacy single stream).
 LocalFlowOptimizationResult optimize_local_flow_with(const GenerativeModel& model, const MatrixF& X,
                                                      const DiagonalGaussian& initial, const LocalFlowOptions& options,
-                                                     BatchRng& initialization_rng, BatchRng& draw_rng) {
+                                                     BatchRng& initialization_rng, BatchRng& draw_rng,
+                                                     BatchRng& selection_rng) {
   options.validate();
   const auto start = std::chrono::steady_clock::now();
   const Index d = model.latent_dim();
@@ -231,7 +234,6 @@ LocalFlowOptimizationResult optimize_local_flow_with(const GenerativeModel& mode
     if (!std::isfinite(best(b))) best_parameters.segment(b * block, block) = parameters.segment(b * block, block);
 
   // The start against the best check's parameters on common draws: never end worse than the start.
-  Rng selection_rng = split_rng(rng);
   const Index E = options.selection_samples;
   MatrixF selection_eps(d, B * E);
   fill_standard_normal(selection_eps, selection_rng);

@@ -154,7 +154,7 @@ namespace {
 LocalGaussianOptimization optimize_local_gaussian_with(const GenerativeModel& model, const MatrixF& X,
                                                        const DiagonalGaussian& initial,
                                                        const LocalOptimizationOptions& options, BatchRng& gradient_rng,
-                                                       BatchRng& check_rng);
+                                                       BatchRng& check_rng, BatchRng& selection_rng);
 }  // namespace
 
 LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, const MatrixF& X,
@@ -162,7 +162,8 @@ LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, 
                                                   const LocalOptimizationOptions& options, Rng& rng) {
   BatchRng gradient_rng(std::vector<Rng>{split_rng(rng)});
   BatchRng check_rng(std::vector<Rng>{split_rng(rng)});
-  return optimize_local_gaussian_with(model, X, initial, options, gradient_rng, check_rng);
+  BatchRng selection_rng(std::vector<Rng>{split_rng(rng)});
+  return optimize_local_gaussian_with(model, X, initial, options, gradient_rng, check_rng, selection_rng);
 }
 
 LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, const MatrixF& X,
@@ -172,7 +173,8 @@ LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, 
   streams.check_size(X.cols(), "optimize_local_gaussian");
   BatchRng gradient_rng = streams.generators(StreamPurpose::local_optimization_gradient);
   BatchRng check_rng = streams.generators(StreamPurpose::local_optimization_check);
-  return optimize_local_gaussian_with(model, X, initial, options, gradient_rng, check_rng);
+  BatchRng selection_rng = streams.generators(StreamPurpose::local_optimization_selection);
+  return optimize_local_gaussian_with(model, X, initial, options, gradient_rng, check_rng, selection_rng);
 }
 
 namespace {
@@ -180,7 +182,7 @@ namespace {
 LocalGaussianOptimization optimize_local_gaussian_with(const GenerativeModel& model, const MatrixF& X,
                                                        const DiagonalGaussian& initial,
                                                        const LocalOptimizationOptions& options, BatchRng& gradient_rng,
-                                                       BatchRng& check_rng) {
+                                                       BatchRng& check_rng, BatchRng& selection_rng) {
   options.validate();
   const Index d = model.latent_dim();
   const Index B = X.cols();
@@ -320,7 +322,6 @@ LocalGaussianOptimization optimize_local_gaussian_with(const GenerativeModel& mo
   result.decision_standard_error = last_check_standard_error(result.check_elbo_standard_error);
 
   // The start against the best iterate on common draws: never end worse than the start.
-  Rng selection_rng = split_rng(rng);
   const Index E = options.selection_samples;
   const MatrixD selection_eps = standard_normal_matrix(d, B * E, selection_rng);
   result.selection = select_start_or_best(elbo_terms_on_draws(model, X, layout, start_theta, selection_eps, E),

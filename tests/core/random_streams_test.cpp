@@ -34,6 +34,8 @@ TEST(StreamSeed, PurposeNumbersAreFixed) {
   EXPECT_EQ(static_cast<std::uint64_t>(StreamPurpose::reverse_ais), 6u);
   EXPECT_EQ(static_cast<std::uint64_t>(StreamPurpose::hmc), 7u);
   EXPECT_EQ(static_cast<std::uint64_t>(StreamPurpose::reverse_ais_pilot), 20u);
+  EXPECT_EQ(static_cast<std::uint64_t>(StreamPurpose::local_optimization_selection), 21u);
+  EXPECT_EQ(static_cast<std::uint64_t>(StreamPurpose::local_flow_selection), 22u);
 }
 
 TEST(StreamSeed, DistinctKeysGiveDistinctSeedsAndStreams) {
