@@ -5,11 +5,12 @@
 # under any offset (the failing offsets are listed; rerun one with
 # `VIGAP_TEST_SEED=<offset> ctest --test-dir build -R '<test>' --output-on-failure`).
 #
-#   scripts/run_seed_sweep.sh [--offsets N] [--build-dir DIR] [--jobs J] [--skip-build]
+#   scripts/run_seed_sweep.sh [--offsets N] [--build-dir DIR] [--jobs J] [--tests REGEX] [--skip-build]
 #
 # Defaults: N = 20, DIR = build (configured and built by scripts/build.sh; use --build-dir
 # build-portable with VIGAP_NATIVE=OFF for the portable build), J = nproc. Per-offset ctest logs go
-# to DIR/seed-sweep/offset-<k>.log.
+# to DIR/seed-sweep/offset-<k>.log. --tests REGEX restricts the sweep to the stochastic tests whose
+# names match (ctest -R), e.g. to rerun the ones that failed.
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
@@ -18,13 +19,15 @@ offsets=20
 build_dir=build
 jobs="$(nproc)"
 skip_build=0
+tests_regex=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --offsets) offsets="${2:?--offsets needs a number}"; shift 2 ;;
     --build-dir) build_dir="${2:?--build-dir needs a directory}"; shift 2 ;;
     --jobs) jobs="${2:?--jobs needs a number}"; shift 2 ;;
+    --tests) tests_regex="${2:?--tests needs a regular expression}"; shift 2 ;;
     --skip-build) skip_build=1; shift ;;
-    *) echo "run_seed_sweep.sh: unknown argument '$1' (expected --offsets N, --build-dir DIR, --jobs J, --skip-build)" >&2
+    *) echo "run_seed_sweep.sh: unknown argument '$1' (expected --offsets N, --build-dir DIR, --jobs J, --tests REGEX, --skip-build)" >&2
        exit 2 ;;
   esac
 done
@@ -48,7 +51,9 @@ fi
 log_dir="$build_dir/seed-sweep"
 rm -rf "$log_dir"
 mkdir -p "$log_dir"
-count="$(ctest --test-dir "$build_dir" -L stochastic -N | sed -n 's/^Total Tests: //p')"
+select=(-L stochastic)
+if [ -n "$tests_regex" ]; then select+=(-R "$tests_regex"); fi
+count="$(ctest --test-dir "$build_dir" "${select[@]}" -N | sed -n 's/^Total Tests: //p')"
 if [ -z "$count" ] || [ "$count" -eq 0 ]; then
   echo "run_seed_sweep.sh: no test has the ctest label 'stochastic' in $build_dir" >&2
   exit 1
@@ -58,30 +63,32 @@ sweep_start=$(date +%s)
 for offset in $(seq 1 "$offsets"); do
   start=$(date +%s)
   # A failing test is recorded, not fatal: every offset runs.
-  VIGAP_TEST_SEED="$offset" ctest --test-dir "$build_dir" -L stochastic -j"$jobs" --timeout 900 \
+  VIGAP_TEST_SEED="$offset" ctest --test-dir "$build_dir" "${select[@]}" -j"$jobs" --timeout 900 \
     --output-on-failure >"$log_dir/offset-$offset.log" 2>&1 || true
-  failed="$(grep -c -E '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .* (\*\*\*|Exception|Not Run)' "$log_dir/offset-$offset.log" || true)"
+  failed="$(grep -E '^ *[0-9]+/[0-9]+ Test +#[0-9]+: .*(\*\*\*|Not Run)' "$log_dir/offset-$offset.log" |
+             grep -v -c -E '\*\*\*Skipped|Not Run \(Disabled\)' || true)"
   echo "offset $offset: $(( $(date +%s) - start )) s, $failed failed"
 done
 echo "seed sweep: $(( $(date +%s) - sweep_start )) s in all"
 
-# One line per test and offset: "<name> <offset> <status>", then the table.
+# One line per test and offset: "<name> <offset> <status>" (spaces in parameterized names become
+# '_'), then the table.
 for offset in $(seq 1 "$offsets"); do
-  sed -n -E 's/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: ([^ ]+) \.*[ ]*(\*\*\*)?([A-Za-z]+).*/\1 '"$offset"' \3/p' \
-    "$log_dir/offset-$offset.log"
+  sed -E 's/\*\*\*Not Run \(Disabled\)/***Disabled/' "$log_dir/offset-$offset.log" |
+    sed -n -E 's/^ *[0-9]+\/[0-9]+ Test +#[0-9]+: (.*[^.]) \.+ *(\*\*\*)?([A-Za-z]+).*/\1\t'"$offset"' \3/p' | awk -F '\t' '{ gsub(/ /, "_", $1); print $1 " " $2 }'
 done | sort -k1,1 -k2,2n >"$log_dir/results.txt"
 
 awk -v n="$offsets" '
   { seen[$1]++
     if ($3 == "Passed") passed[$1]++
-    else if ($3 == "Skipped") skipped[$1]++
+    else if ($3 == "Skipped" || $3 == "Disabled") skipped[$1]++
     else failed[$1] = failed[$1] " " $2 }
   END {
     bad = 0
     for (t in seen) {
       p = passed[t] + 0; s = skipped[t] + 0
       line = sprintf("%5s  %s", p "/" n, t)
-      if (s > 0) line = line "  (skipped under " s " offsets)"
+      if (s > 0) line = line "  (skipped or disabled under " s " offsets)"
       if (seen[t] != n) line = line "  (ran under " seen[t] " offsets)"
       if (p + s != n) { line = line "  failed at offsets:" failed[t]; bad = 1 }
       print line
