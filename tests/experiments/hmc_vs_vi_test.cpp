@@ -170,8 +170,11 @@ TEST_F(HmcVsViBinary, EveryMethodWithinBudgetHmcImprovesAndEstimatesAgreeWithQua
       // From the prior the bias dominates (nats): 30 annealing steps beat 2.
       EXPECT_LT(rows[1]["mean_absolute_error"].get<double>(), rows[0]["mean_absolute_error"].get<double>());
     } else {
-      // Starting from q, 3000 evaluations get within half a nat.
-      EXPECT_LT(rows[1]["mean_absolute_error"].get<double>(), 0.5) << method;
+      // Starting from q, 3000 evaluations get within half a nat (the bias), up to noise: each
+      // |error_b| moves by at most error_b's own noise, so the mean absolute error has a standard
+      // deviation <= the mean error's Monte Carlo standard error; one-sided at 3.9 of it.
+      const double se = rows[1]["error"]["monte_carlo_standard_error"].get<double>();
+      EXPECT_LT(rows[1]["mean_absolute_error"].get<double>(), 0.5 + 3.9 * se) << method << ", se " << se;
     }
   }
 

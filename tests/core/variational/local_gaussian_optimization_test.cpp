@@ -22,8 +22,10 @@ using testing::LinearGaussianPosteriors;
 
 /// A linear-Gaussian problem with D = 20 observations (σ 0.5, weights N(0, 0.3²)): for d = 10
 /// the posterior is strongly correlated, so the diagonal family leaves a clear gap.
+/// The problem is a fixture (fixed seed: how far a fit gets in max_steps depends on its
+/// conditioning); the fits' own draws take test_seed.
 LinearGaussianPosteriors make_problem(Index d, Index B, std::uint64_t seed) {
-  Rng rng(testing::test_seed(seed));
+  Rng rng(seed);
   LinearGaussianModel model = LinearGaussianModel::random(20, d, 0.5, 0.3, rng);
   MatrixF X = model.sample(B, rng).data;
   VectorD log_p = model.log_marginal_likelihood(X);
