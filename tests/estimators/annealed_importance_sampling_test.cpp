@@ -45,13 +45,19 @@ TEST_P(AisOnLinearGaussian, FromThePriorAgreesWithTheClosedForm) {
   const ModelSample data = model.sample(4, problem_rng);
   Rng rng(testing::test_seed(300 + static_cast<unsigned>(d)));
   const Index T = d >= 50 ? 2000 : (d >= 10 ? 400 : 100);
-  const AnnealedImportanceSamplingResult r = annealed_importance_sampling(model, data.data, quick_options(T), rng);
+  AisOptions options = quick_options(T);
+  // At d = 50 from the prior, 16 chains' log-mean-exp is ~1 nat low on some seed offsets (heavy
+  // weights: a bias of order Var(w/p)/(2 chains) that the delta-method error does not cover);
+  // 64 chains cut it fourfold.
+  if (d >= 50) options.chains = 64;
+  const Index C = options.chains;
+  const AnnealedImportanceSamplingResult r = annealed_importance_sampling(model, data.data, options, rng);
   expect_agrees_with_truth(r, model.log_marginal_likelihood(data.data));
-  EXPECT_EQ(r.log_weights.rows(), 16);
+  EXPECT_EQ(r.log_weights.rows(), C);
   EXPECT_EQ(r.log_weights.cols(), 4);
   EXPECT_EQ(r.estimate.bias_direction, "stochastic lower bound (E[p̂] = p(x))");
   // The default `pilot` adaptation adds pilot_chains chains per datapoint to the cost.
-  EXPECT_EQ(r.gradient_evaluations, 4 * (16 + AisOptions{}.pilot_chains) * (1 + (T - 1) * 10));
+  EXPECT_EQ(r.gradient_evaluations, 4 * (C + AisOptions{}.pilot_chains) * (1 + (T - 1) * 10));
   for (Index b = 0; b < 4; ++b) {
     // The ±2% rule needs ~100 transitions to move ε tenfold; over a long run the acceptance settles
     // near the target.
@@ -59,7 +65,7 @@ TEST_P(AisOnLinearGaussian, FromThePriorAgreesWithTheClosedForm) {
       EXPECT_NEAR(r.acceptance_rate(b), 0.65, 0.1);
     }
     EXPECT_GT(r.effective_sample_size(b), 1.0);
-    EXPECT_LE(r.effective_sample_size(b), 16.0 + 1e-9);
+    EXPECT_LE(r.effective_sample_size(b), static_cast<double>(C) + 1e-9);
   }
 }
 

@@ -74,8 +74,9 @@ VectorD exact_kl(const LocalGaussianOptimization& r, const LinearGaussianPosteri
   return kl;
 }
 
-/// What stochastic optimization leaves above the family's optimum (observed: full covariance
-/// <= 0.004 nats, diagonal <= 0.0035·d, with check_samples 1000): the KL starts at tens of nats.
+/// What stochastic optimization leaves above the family's optimum (observed at the default seed:
+/// full covariance <= 0.004 nats, diagonal <= 0.0035·d, with check_samples 1000; the tests use 4000
+/// so that this holds over seed offsets): the KL starts at tens of nats.
 constexpr double kFullKlTolerance = 0.01;
 constexpr double kDiagonalExcessKlTolerance = 0.005;  // per latent dimension
 
@@ -87,7 +88,11 @@ TEST_P(LocalGaussianOnLinearGaussian, FullCovarianceReachesTheExactPosterior) {
   const auto problem = make_problem(d, B, 10 + d);
   LocalOptimizationOptions options;
   options.family = LocalGaussianFamily::full_covariance;
-  options.check_samples = 1000;  // a less noisy stopping rule: the checks resolve ~0.01 nats
+  // What the fit leaves above KL 0 is set by the stopping rule: it keeps the best check and stops
+  // when checks stop improving by more than their noise, so the kept iterate is within the checks'
+  // resolution of the optimum (~0.01 nats with 1000 check samples: the largest of 8 KLs at d = 10
+  // was 0.011-0.016 on 5 of 20 seed offsets, issue 10's sweep). 4000 check samples halve it.
+  options.check_samples = 4000;
   Rng rng(testing::test_seed(1));
   const auto r = optimize_local_gaussian(problem.model, problem.X, standard_normal_q(d, B), options, rng);
   ASSERT_TRUE(std::holds_alternative<FullCovarianceGaussian>(r.optimized));
@@ -127,7 +132,7 @@ TEST_P(LocalGaussianOnLinearGaussian, DiagonalReachesTheBestDiagonalGaussianAndI
   const auto problem = make_problem(d, B, 20 + d);
   LocalOptimizationOptions options;
   options.family = LocalGaussianFamily::diagonal;
-  options.check_samples = 1000;
+  options.check_samples = 4000;  // as the full-covariance test: half the checks' resolution
   Rng rng(testing::test_seed(3));
   const auto r = optimize_local_gaussian(problem.model, problem.X, standard_normal_q(d, B), options, rng);
   ASSERT_TRUE(std::holds_alternative<DiagonalGaussian>(r.optimized));
