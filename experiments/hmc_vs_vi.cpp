@@ -513,12 +513,17 @@ int hmc_vs_vi_main(int argc, char** argv) {
           }
         }
         const double max_r_hat = chains.diagnostics.r_hat.size() > 0 ? chains.diagnostics.r_hat.maxCoeff() : NAN;
+        // Per datapoint, the smaller bulk ESS of its two coordinates: how many independent draws
+        // HMC's n are worth (the TV of n correlated draws is about that of ESS independent ones).
+        nlohmann::ordered_json min_ess = nlohmann::ordered_json::array();
+        for (Index b = 0; b < B; ++b) min_ess.push_back(number_or_null(chains.diagnostics.bulk_ess.col(b).minCoeff()));
         r.details = {{"warmup", options->warmup},
                      {"draws_per_chain", options->draws},
                      {"draws_per_datapoint", n},
                      {"mean_acceptance_rate", chains.acceptance_rate.mean()},
                      {"divergences", chains.divergences},
-                     {"max_r_hat", number_or_null(max_r_hat)}};
+                     {"max_r_hat", number_or_null(max_r_hat)},
+                     {"min_bulk_effective_sample_size_per_datapoint", min_ess}};
       }
       hmc_rows.push_back(std::move(r));
     }

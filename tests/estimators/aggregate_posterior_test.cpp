@@ -13,13 +13,14 @@
 #include "estimators/aggregate_posterior.hpp"
 #include "estimators/aggregate_posterior_decomposition.hpp"
 #include "support/expect_throw_message.hpp"
+#include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
 
 /// N components with means N(0, mean_scale²) and standard deviations log-uniform in [sd_low, sd_high].
 DiagonalGaussian random_components(Index d, Index N, double mean_scale, double sd_low, double sd_high, std::uint64_t seed) {
-  Rng rng(seed);
+  Rng rng(testing::test_seed(seed));
   MatrixD mean = mean_scale * standard_normal_matrix(d, N, rng);
   MatrixD log_variance(d, N);
   for (Index n = 0; n < N; ++n)
@@ -56,7 +57,7 @@ TEST(AggregatePosterior, LogDensityMatchesTheMixtureSumTermByTerm) {
   for (const Index d : {1, 3}) {
     const DiagonalGaussian components = random_components(d, 37, 1.5, 0.03, 0.8, 11 + d);
     const AggregatePosterior aggregate(components);
-    Rng rng(5);
+    Rng rng(testing::test_seed(5));
     const MatrixD Z = 1.7 * standard_normal_matrix(d, 50, rng);
     // A small block size exercises the blocking.
     const VectorD log_q = aggregate.log_density(Z, 37 * 7);
@@ -119,7 +120,7 @@ TEST(AggregatePosteriorDecomposition, IdenticalComponentsHaveNoMutualInformation
     EXPECT_NEAR(r.settings["grid_mass"].get<double>(), 1.0, 1e-9) << d;
 
     // Monte Carlo: log q(z) = log q(z|x_n) exactly, so I is 0 up to rounding; KL within 4 standard errors.
-    Rng rng(7);
+    Rng rng(testing::test_seed(7));
     AggregateMonteCarloOptions mc;
     mc.samples_per_component = 40;
     const auto m = aggregate_posterior_decomposition_by_monte_carlo(aggregate, mc, rng);
@@ -149,7 +150,7 @@ TEST(AggregatePosteriorDecomposition, ComponentsFarApartCarryLogNNatsOfInformati
   MatrixD mean3(3, N), log_variance3(3, N);
   mean3 << mean, VectorD::LinSpaced(N, -1.0, 1.0).transpose();
   log_variance3 << log_variance, RowVectorD::Constant(N, 2.0 * std::log(0.1));
-  Rng rng(19);
+  Rng rng(testing::test_seed(19));
   AggregateMonteCarloOptions mc;
   mc.samples_per_component = 50;
   const auto m = aggregate_posterior_decomposition_by_monte_carlo(AggregatePosterior(DiagonalGaussian(mean3, log_variance3)), mc, rng);
@@ -194,7 +195,7 @@ TEST(AggregatePosteriorDecomposition, MonteCarloAgreesWithQuadratureWithinItsSta
     AggregateMonteCarloOptions mc;
     mc.samples_per_component = 4;
     mc.outer_components = outer;
-    Rng rng(43);
+    Rng rng(testing::test_seed(43));
     const auto m = aggregate_posterior_decomposition_by_monte_carlo(aggregate, mc, rng);
     EXPECT_EQ(m.settings["outer_components_used"].get<Index>(), outer == 0 ? 400 : outer);
     for (const auto& [name, estimate, truth] :
@@ -220,7 +221,7 @@ TEST(AggregatePosteriorDecomposition, MonteCarloStandardErrorsAreCalibrated) {
       AggregateMonteCarloOptions mc;
       mc.samples_per_component = 3;
       mc.outer_components = outer;
-      Rng rng(1000 + static_cast<std::uint64_t>(seed));
+      Rng rng(testing::test_seed(1000 + static_cast<std::uint64_t>(seed)));
       const auto m = aggregate_posterior_decomposition_by_monte_carlo(aggregate, mc, rng);
       sum_i += std::pow((m.mutual_information.value - exact.mutual_information.value) / m.mutual_information.error, 2);
       sum_kl += std::pow((m.aggregate_kl_to_prior.value - exact.aggregate_kl_to_prior.value) / m.aggregate_kl_to_prior.error, 2);
@@ -248,7 +249,7 @@ TEST(AggregatePosteriorDecomposition, RejectsBadOptionsAndDimensions) {
                                                        {"nodes_per_standard_deviation", ">= 0.5", "0.1"});
   AggregateMonteCarloOptions mc;
   mc.samples_per_component = 0;
-  Rng rng(1);
+  Rng rng(testing::test_seed(1));
   testing::expect_throw_message<std::invalid_argument>(
       [&] { aggregate_posterior_decomposition_by_monte_carlo(aggregate2, mc, rng); }, {"samples_per_component", ">= 1", "0"});
   testing::expect_throw_message<std::invalid_argument>(

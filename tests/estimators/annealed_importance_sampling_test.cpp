@@ -7,6 +7,7 @@
 
 #include "core/models/linear_gaussian_model.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
+#include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
@@ -37,17 +38,26 @@ class AisOnLinearGaussian : public ::testing::TestWithParam<Index> {};
 
 TEST_P(AisOnLinearGaussian, FromThePriorAgreesWithTheClosedForm) {
   const Index d = GetParam();
-  Rng rng(200 + static_cast<unsigned>(d));
-  const LinearGaussianModel model = LinearGaussianModel::random(d + 5, d, 1.0, 0.5, rng);
-  const ModelSample data = model.sample(4, rng);
+  // The problem is a fixture (fixed seed): AIS's bias at these T depends on it; AIS's own draws
+  // take test_seed.
+  Rng problem_rng(200 + static_cast<unsigned>(d));
+  const LinearGaussianModel model = LinearGaussianModel::random(d + 5, d, 1.0, 0.5, problem_rng);
+  const ModelSample data = model.sample(4, problem_rng);
+  Rng rng(testing::test_seed(300 + static_cast<unsigned>(d)));
   const Index T = d >= 50 ? 2000 : (d >= 10 ? 400 : 100);
-  const AnnealedImportanceSamplingResult r = annealed_importance_sampling(model, data.data, quick_options(T), rng);
+  AisOptions options = quick_options(T);
+  // At d = 50 from the prior, 16 chains' log-mean-exp is ~1 nat low on some seed offsets (heavy
+  // weights: a bias of order Var(w/p)/(2 chains) that the delta-method error does not cover);
+  // 64 chains cut it fourfold.
+  if (d >= 50) options.chains = 64;
+  const Index C = options.chains;
+  const AnnealedImportanceSamplingResult r = annealed_importance_sampling(model, data.data, options, rng);
   expect_agrees_with_truth(r, model.log_marginal_likelihood(data.data));
-  EXPECT_EQ(r.log_weights.rows(), 16);
+  EXPECT_EQ(r.log_weights.rows(), C);
   EXPECT_EQ(r.log_weights.cols(), 4);
   EXPECT_EQ(r.estimate.bias_direction, "stochastic lower bound (E[p̂] = p(x))");
   // The default `pilot` adaptation adds pilot_chains chains per datapoint to the cost.
-  EXPECT_EQ(r.gradient_evaluations, 4 * (16 + AisOptions{}.pilot_chains) * (1 + (T - 1) * 10));
+  EXPECT_EQ(r.gradient_evaluations, 4 * (C + AisOptions{}.pilot_chains) * (1 + (T - 1) * 10));
   for (Index b = 0; b < 4; ++b) {
     // The ±2% rule needs ~100 transitions to move ε tenfold; over a long run the acceptance settles
     // near the target.
@@ -55,14 +65,14 @@ TEST_P(AisOnLinearGaussian, FromThePriorAgreesWithTheClosedForm) {
       EXPECT_NEAR(r.acceptance_rate(b), 0.65, 0.1);
     }
     EXPECT_GT(r.effective_sample_size(b), 1.0);
-    EXPECT_LE(r.effective_sample_size(b), 16.0 + 1e-9);
+    EXPECT_LE(r.effective_sample_size(b), static_cast<double>(C) + 1e-9);
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(LatentDims, AisOnLinearGaussian, ::testing::Values(1, 2, 3, 10, 50));
 
 TEST(AnnealedImportanceSampling, FromANearbyDiagonalGaussianAgrees) {
-  Rng rng(31);
+  Rng rng(testing::test_seed(31));
   const LinearGaussianModel model = LinearGaussianModel::random(12, 5, 1.0, 0.7, rng);
   const ModelSample data = model.sample(4, rng);
   MatrixD mean = model.posterior_mean(data.data) + 0.1 * standard_normal_matrix(5, 4, rng);
@@ -75,7 +85,7 @@ TEST(AnnealedImportanceSampling, FromANearbyDiagonalGaussianAgrees) {
 }
 
 TEST(AnnealedImportanceSampling, PilotAndFixedStepSchedulesAgree) {
-  Rng rng(32);
+  Rng rng(testing::test_seed(32));
   const LinearGaussianModel model = LinearGaussianModel::random(8, 3, 1.0, 0.5, rng);
   const ModelSample data = model.sample(4, rng);
   const VectorD truth = model.log_marginal_likelihood(data.data);
@@ -92,11 +102,11 @@ TEST(AnnealedImportanceSampling, PilotAndFixedStepSchedulesAgree) {
 }
 
 TEST(AnnealedImportanceSampling, OneStepIsImportanceSamplingFromThePrior) {
-  Rng rng(33);
+  Rng rng(testing::test_seed(33));
   const LinearGaussianModel model = LinearGaussianModel::random(6, 2, 1.0, 0.5, rng);
   const ModelSample data = model.sample(2, rng);
   AisOptions o = quick_options(1);
-  Rng a(5), b(5);
+  Rng a(testing::test_seed(5)), b(testing::test_seed(5));
   const AnnealedImportanceSamplingResult r = annealed_importance_sampling(model, data.data, o, a);
   const MatrixD Z = standard_normal_matrix(2, 2 * 16, b);  // the same prior draws
   const VectorD log_likelihood = model.log_likelihood(data.data, Z, 16);
@@ -106,7 +116,7 @@ TEST(AnnealedImportanceSampling, OneStepIsImportanceSamplingFromThePrior) {
 }
 
 TEST(AnnealedImportanceSampling, InvalidOptionsAndDataGiveClearErrors) {
-  Rng rng(34);
+  Rng rng(testing::test_seed(34));
   const LinearGaussianModel model = LinearGaussianModel::random(6, 2, 1.0, 0.5, rng);
   const ModelSample data = model.sample(2, rng);
   auto expect_error = [&](const AisOptions& o, const std::string& fragment) {

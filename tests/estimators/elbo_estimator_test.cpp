@@ -7,6 +7,7 @@
 #include "support/expect_throw_message.hpp"
 #include "estimators/iwae_bound.hpp"
 #include "support/linear_gaussian_posteriors.hpp"
+#include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
@@ -21,7 +22,7 @@ TEST_P(ElboOnLinearGaussian, ExactPosteriorGivesLogMarginalLikelihoodWithZeroVar
   const FullCovarianceGaussian q = problem.exact_posterior();
   ElboOptions options;
   options.samples = 20;
-  Rng rng(1);
+  Rng rng(testing::test_seed(1));
   const Estimate elbo = estimate_elbo(problem.model, q, problem.X, options, rng);
   EXPECT_EQ(elbo.settings["kl_form"], "monte-carlo");
   for (Index b = 0; b < problem.X.cols(); ++b) {
@@ -41,7 +42,7 @@ TEST_P(ElboOnLinearGaussian, BestDiagonalGaussianMatchesLogMarginalMinusClosedFo
     ElboOptions options;
     options.samples = 2000;
     options.kl_form = form;
-    Rng rng(2);
+    Rng rng(testing::test_seed(2));
     const Estimate elbo = estimate_elbo(problem.model, q, problem.X, options, rng);
     EXPECT_EQ(elbo.settings["kl_form"], to_string(form));
     EXPECT_EQ(elbo.bias_direction, "lower bound on log p(x) (unbiased for the ELBO)");
@@ -60,7 +61,7 @@ TEST(Elbo, AutomaticFormIsAnalyticExactlyForDiagonalGaussians) {
   const auto problem = testing::make_linear_gaussian_posteriors(2, 3, 7);
   ElboOptions options;
   options.samples = 10;
-  Rng rng(3);
+  Rng rng(testing::test_seed(3));
   EXPECT_EQ(estimate_elbo(problem.model, problem.best_diagonal(), problem.X, options, rng).settings["kl_form"],
             "analytic");
   EXPECT_EQ(estimate_elbo(problem.model, problem.exact_posterior(), problem.X, options, rng).settings["kl_form"],
@@ -80,7 +81,7 @@ TEST(Elbo, IsBelowIwaeOfTheSameDrawsForEveryDatapoint) {
   elbo_options.kl_form = ElboKlForm::monte_carlo;
   IwaeBoundOptions iwae_options;
   iwae_options.samples = 50;
-  Rng rng_elbo(4), rng_iwae(4);
+  Rng rng_elbo(testing::test_seed(4)), rng_iwae(testing::test_seed(4));
   const Estimate elbo = estimate_elbo(problem.model, q, problem.X, elbo_options, rng_elbo);
   const Estimate iwae = estimate_iwae_bound(problem.model, q, problem.X, iwae_options, rng_iwae);
   for (Index b = 0; b < 10; ++b) EXPECT_LE(elbo.per_datapoint(b), iwae.per_datapoint(b));
@@ -103,7 +104,7 @@ TEST(Elbo, OneSampleHasNoStandardError) {
   const auto problem = testing::make_linear_gaussian_posteriors(2, 3, 7);
   ElboOptions options;
   options.samples = 1;
-  Rng rng(5);
+  Rng rng(testing::test_seed(5));
   const Estimate elbo = estimate_elbo(problem.model, problem.best_diagonal(), problem.X, options, rng);
   EXPECT_TRUE(elbo.per_datapoint.allFinite());
   EXPECT_TRUE(std::isnan(elbo.per_datapoint_standard_error(0)));

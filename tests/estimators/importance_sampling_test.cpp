@@ -8,6 +8,7 @@
 #include "support/expect_throw_message.hpp"
 #include "estimators/iwae_bound.hpp"
 #include "support/linear_gaussian_posteriors.hpp"
+#include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
@@ -22,7 +23,7 @@ TEST_P(ImportanceSamplingOnLinearGaussian, BestDiagonalProposalAgreesWithLogMarg
   const auto problem = testing::make_linear_gaussian_posteriors(d, B, 500 + d);
   ImportanceSamplingOptions options;
   options.samples = 2000;
-  Rng rng(1);
+  Rng rng(testing::test_seed(1));
   const ImportanceSamplingResult result = estimate_log_marginal_likelihood_by_importance_sampling(
       problem.model, problem.best_diagonal(), problem.X, options, rng);
   const Estimate& e = result.log_marginal_likelihood;
@@ -51,7 +52,7 @@ TEST(ImportanceSampling, PriorProposalIsUnbiasedInPButHasALowEss) {
   const DiagonalGaussian prior(MatrixD::Zero(2, 6), MatrixD::Zero(2, 6), "prior");
   ImportanceSamplingOptions options;
   options.samples = 20000;
-  Rng rng(2);
+  Rng rng(testing::test_seed(2));
   const ImportanceSamplingResult result =
       estimate_log_marginal_likelihood_by_importance_sampling(problem.model, prior, problem.X, options, rng);
   const Estimate& e = result.log_marginal_likelihood;
@@ -66,7 +67,7 @@ TEST(ImportanceSampling, SharesWeightsAndStreamWithIwaeOfOneReplicate) {
   is_options.samples = 333;
   IwaeBoundOptions iwae_options;
   iwae_options.samples = 333;
-  Rng rng_is(3), rng_iwae(3);
+  Rng rng_is(testing::test_seed(3)), rng_iwae(testing::test_seed(3));
   const Estimate is = estimate_log_marginal_likelihood_by_importance_sampling(problem.model, q, problem.X, is_options,
                                                                               rng_is)
                           .log_marginal_likelihood;

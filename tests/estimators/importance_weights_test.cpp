@@ -8,6 +8,7 @@
 #include "support/expect_throw_message.hpp"
 #include "core/math/log_sum_exp.hpp"
 #include "support/linear_gaussian_posteriors.hpp"
+#include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
@@ -16,7 +17,7 @@ using testing::expect_throw_message;
 
 // k x B log weights on a wide scale: exp() of them under- and overflows double.
 MatrixD wide_log_weights(Index k, Index B, std::uint64_t seed) {
-  Rng rng(seed);
+  Rng rng(testing::test_seed(seed));
   MatrixD lw = standard_normal_matrix(k, B, rng) * 3.0;
   for (Index b = 0; b < B; ++b) lw.col(b).array() += -2000.0 + 1000.0 * static_cast<double>(b);
   return lw;
@@ -76,7 +77,7 @@ TEST(LogWeightAccumulator, ZeroWeightsAndTooFewSamples) {
 // Collects every log weight of a sweep into a K x B matrix.
 MatrixD collect(const GenerativeModel& model, const PosteriorApproximation& q, const MatrixF& X, Index K,
                 Index max_columns, std::uint64_t seed, Index* calls = nullptr) {
-  Rng rng(seed);
+  Rng rng(testing::test_seed(seed));
   MatrixD all(K, X.cols());
   Index next = 0, n_calls = 0;
   sweep_log_weights(model, q, X, K, max_columns, rng, [&](const LogWeightChunk& chunk) {
@@ -107,7 +108,7 @@ TEST(SweepLogWeights, TheDrawsDoNotDependOnTheChunkSize) {
   }
   // The log weights are log p(x, z) - log q(z) of z drawn by q.sample_with_log_density(1, ·), one
   // call per sample index.
-  Rng rng(5);
+  Rng rng(testing::test_seed(5));
   for (Index j = 0; j < 3; ++j) {
     VectorD log_q;
     const MatrixD z = q.sample_with_log_density(1, rng, log_q);
@@ -129,7 +130,7 @@ class NoDensity final : public PosteriorApproximation {
 TEST(SweepLogWeights, RejectsBadArgumentsWithClearMessages) {
   const auto problem = testing::make_linear_gaussian_posteriors(1, 2, 1);
   const DiagonalGaussian q = problem.best_diagonal();
-  Rng rng(1);
+  Rng rng(testing::test_seed(1));
   const LogWeightConsumer ignore = [](const LogWeightChunk&) {};
   expect_throw_message<std::invalid_argument>(
       [&] { sweep_log_weights(problem.model, q, problem.X, 0, 10, rng, ignore); }, {"(K)", ">= 1", "found 0"});

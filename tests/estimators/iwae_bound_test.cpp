@@ -12,6 +12,7 @@
 #include "core/variational/gaussian_encoder.hpp"
 #include "estimators/elbo_estimator.hpp"
 #include "support/linear_gaussian_posteriors.hpp"
+#include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
@@ -27,7 +28,7 @@ TEST_P(IwaeOnLinearGaussian, ExactPosteriorGivesLogMarginalLikelihood) {
   const auto problem = testing::make_linear_gaussian_posteriors(d, 4, 300 + d);
   IwaeBoundOptions options;
   options.samples = 64;
-  Rng rng(1);
+  Rng rng(testing::test_seed(1));
   const Estimate iwae = estimate_iwae_bound(problem.model, problem.exact_posterior(), problem.X, options, rng);
   for (Index b = 0; b < 4; ++b) {
     const double log_p = problem.log_marginal_likelihood(b);
@@ -44,7 +45,7 @@ TEST_P(IwaeOnLinearGaussian, BoundsAreOrderedForAPoorApproximation) {
   const auto problem = testing::make_linear_gaussian_posteriors(d, B, 400 + d);
   const DiagonalGaussian q = d <= 3 ? DiagonalGaussian(MatrixD::Zero(d, B), MatrixD::Zero(d, B), "prior")
                                     : problem.shifted_diagonal(0.3, 1.5);
-  Rng parent(d);
+  Rng parent(testing::test_seed(d));
   Rng rng_elbo = split_rng(parent), rng_k = split_rng(parent), rng_2k = split_rng(parent);
   ElboOptions elbo_options;
   elbo_options.samples = 2000;
@@ -81,11 +82,11 @@ TEST(IwaeBound, ChunkingDoesNotChangeTheResultOnALinearGaussianModel) {
   options.samples = 300;
   options.replicates = 2;
   options.max_latent_columns_per_call = 1 << 20;
-  Rng rng(8);
+  Rng rng(testing::test_seed(8));
   const Estimate unchunked = estimate_iwae_bound(problem.model, q, problem.X, options, rng);
   for (Index max_columns : {Index(3), Index(7), Index(50), Index(1000)}) {
     options.max_latent_columns_per_call = max_columns;
-    Rng same(8);
+    Rng same(testing::test_seed(8));
     const Estimate chunked = estimate_iwae_bound(problem.model, q, problem.X, options, same);
     EXPECT_LT((chunked.per_datapoint - unchunked.per_datapoint).cwiseAbs().maxCoeff(), 1e-10) << max_columns;
     EXPECT_LT((chunked.per_datapoint_standard_error - unchunked.per_datapoint_standard_error).cwiseAbs().maxCoeff(),
@@ -96,7 +97,7 @@ TEST(IwaeBound, ChunkingDoesNotChangeTheResultOnALinearGaussianModel) {
 TEST(IwaeBound, ChunkingDoesNotChangeTheResultOnAnMlpDecoder) {
   // Float network: the draws are identical; per-column float results may differ in the last
   // bits when the GEMM sees a different number of columns, hence the small tolerance.
-  Rng init(21);
+  Rng init(testing::test_seed(21));
   MlpDecoderModel decoder(4, {16}, 12, Activation::tanh, Likelihood::bernoulli);
   decoder.network().initialize(init);
   GaussianEncoder encoder(12, {16}, 4, Activation::tanh);
@@ -107,11 +108,11 @@ TEST(IwaeBound, ChunkingDoesNotChangeTheResultOnAnMlpDecoder) {
   IwaeBoundOptions options;
   options.samples = 200;
   options.max_latent_columns_per_call = 1 << 20;
-  Rng rng(9);
+  Rng rng(testing::test_seed(9));
   const Estimate unchunked = estimate_iwae_bound(decoder, q, X, options, rng);
   for (Index max_columns : {Index(2), Index(64)}) {
     options.max_latent_columns_per_call = max_columns;
-    Rng same(9);
+    Rng same(testing::test_seed(9));
     const Estimate chunked = estimate_iwae_bound(decoder, q, X, options, same);
     EXPECT_LT((chunked.per_datapoint - unchunked.per_datapoint).cwiseAbs().maxCoeff(), 1e-4) << max_columns;
   }
@@ -124,7 +125,7 @@ TEST(IwaeBound, DeltaMethodErrorMatchesTheSpreadOfReplicates) {
   const DiagonalGaussian q = problem.shifted_diagonal(0.5, 1.5);
   IwaeBoundOptions options;
   options.samples = 200;
-  Rng rng(10);
+  Rng rng(testing::test_seed(10));
   const Estimate single = estimate_iwae_bound(problem.model, q, problem.X, options, rng);
   options.replicates = 40;
   const Estimate replicated = estimate_iwae_bound(problem.model, q, problem.X, options, rng);
@@ -164,7 +165,7 @@ TEST(IwaeBound, OptionsAndInputsAreValidated) {
   expect_throw_message<std::invalid_argument>([&] { options.validate(); }, {"max_latent_columns_per_call"});
   options.max_latent_columns_per_call = 100;
   const auto problem = testing::make_linear_gaussian_posteriors(1, 1, 3);
-  Rng rng(1);
+  Rng rng(testing::test_seed(1));
   expect_throw_message<std::invalid_argument>(
       [&] { estimate_iwae_bound(problem.model, NoDensity(), problem.X, options, rng); }, {"no density"});
   options.samples = 0;
@@ -180,7 +181,7 @@ TEST(IwaeBound, OptionsAndInputsAreValidated) {
 // 784-200-200-100 encoder, random init and random binary data. Minutes on 2 cores, so disabled;
 // run with --gtest_also_run_disabled_tests --gtest_filter='*Iwae5000*'.
 TEST(IwaeBound, DISABLED_Iwae5000TimingOnMnistSizedNetworks) {
-  Rng init(2015);
+  Rng init(testing::test_seed(2015));
   MlpDecoderModel decoder(50, {200, 200}, 784, Activation::tanh, Likelihood::bernoulli);
   decoder.network().initialize(init);
   GaussianEncoder encoder(784, {200, 200}, 50, Activation::tanh);
@@ -190,7 +191,7 @@ TEST(IwaeBound, DISABLED_Iwae5000TimingOnMnistSizedNetworks) {
   const DiagonalGaussian q = DiagonalGaussian::from_encoder(encoder, X);
   IwaeBoundOptions options;
   options.samples = 5000;
-  Rng rng(1);
+  Rng rng(testing::test_seed(1));
   const auto start = std::chrono::steady_clock::now();
   const Estimate iwae = estimate_iwae_bound(decoder, q, X, options, rng);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -10,6 +10,7 @@
 
 #include "core/random.hpp"
 #include "support/expect_throw_message.hpp"
+#include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
@@ -74,7 +75,7 @@ TEST(PosteriorDiscrepancy, AllMassInOneBinOrOutsideGivesOneMinusTheExactMassTher
 
 TEST(PosteriorDiscrepancy, IidDrawsApproachTheBinomialNoiseFloor) {
   const GaussianOnGrid g;
-  Rng rng(11);
+  Rng rng(testing::test_seed(11));
   double previous = 1.0;
   for (const Index n : {200, 2000, 20000}) {
     const double tv = total_variation_of_draws(g.draws(n, rng), g.bins, g.cell_mass);

@@ -16,6 +16,7 @@
 #include "estimators/exact_marginal_likelihood.hpp"
 #include "estimators/iwae_bound.hpp"
 #include "estimators/kl_divergence_quadrature.hpp"
+#include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
@@ -38,6 +39,8 @@ const TrainedModel& trained_model() {
     architecture.encoder_hidden = {64};
     architecture.decoder_hidden = {64};
     m.vae = std::make_unique<Vae>(architecture);
+    // The trained model is a fixture (fixed seed): quadrature on it is deterministic. With other
+    // training seeds quadrature can leave a point unconverged (seed 2025: 1 of 100, issue 10 item 7).
     Rng rng(2024);
     m.vae->encoder->network().initialize(rng);
     m.vae->decoder.network().initialize(rng);
@@ -97,10 +100,12 @@ TEST_F(TrainedDecoder2d, AisAtItsDefaultSettingsIsWithinATenthOfANatOfQuadrature
   const TrainedModel& m = trained_model();
   AisOptions options;  // the documented defaults
   options.show_progress = false;
-  Rng rng(7);
+  Rng rng(testing::test_seed(7));
   const AnnealedImportanceSamplingResult ais = annealed_importance_sampling(m.vae->decoder, m.test_points, options, rng);
   const double exact = m.exact.log_marginal_likelihood.value;
-  EXPECT_NEAR(ais.estimate.value, exact, 0.1) << "AIS " << ais.estimate.value << " ± "
+  // Within 0.1 nats (its bias at the default schedule) plus 3.9 standard errors of noise.
+  EXPECT_NEAR(ais.estimate.value, exact, 0.1 + 3.9 * ais.estimate.monte_carlo_standard_error)
+      << "AIS " << ais.estimate.value << " ± "
                                               << ais.estimate.monte_carlo_standard_error << ", quadrature " << exact;
   // A stochastic lower bound: never clearly above the truth.
   EXPECT_LT(ais.estimate.value, exact + 4.0 * ais.estimate.monte_carlo_standard_error);
@@ -110,7 +115,7 @@ TEST_F(TrainedDecoder2d, IwaeRisesWithKTowardQuadratureAndTheElboIsExact) {
   const TrainedModel& m = trained_model();
   const DiagonalGaussian q = DiagonalGaussian::from_encoder(*m.vae->encoder, m.test_points);
   const double exact = m.exact.log_marginal_likelihood.value;
-  Rng rng(8);
+  Rng rng(testing::test_seed(8));
   double previous = -std::numeric_limits<double>::infinity(), previous_se = 0.0, first_gap = 0.0, last_gap = 0.0;
   for (Index K : {1, 10, 100, 1000}) {
     IwaeBoundOptions options;
@@ -118,8 +123,9 @@ TEST_F(TrainedDecoder2d, IwaeRisesWithKTowardQuadratureAndTheElboIsExact) {
     options.replicates = 2;
     const Estimate iwae = estimate_iwae_bound(m.vae->decoder, q, m.test_points, options, rng);
     const double se = iwae.monte_carlo_standard_error;
-    EXPECT_GT(iwae.value, previous - 3.0 * std::hypot(se, previous_se)) << "K = " << K;
-    EXPECT_LT(iwae.value, exact + 3.0 * se) << "K = " << K;
+    // One-sided, independent draws for each K: 3.9 combined standard errors (P <~ 5e-5 each).
+    EXPECT_GT(iwae.value, previous - 3.9 * std::hypot(se, previous_se)) << "K = " << K;
+    EXPECT_LT(iwae.value, exact + 3.9 * se) << "K = " << K;
     if (K == 1) first_gap = exact - iwae.value;
     last_gap = exact - iwae.value;
     previous = iwae.value;

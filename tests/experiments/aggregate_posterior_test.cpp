@@ -9,6 +9,7 @@
 
 #include "support/run_binary.hpp"
 #include "support/temporary_directory.hpp"
+#include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
@@ -16,11 +17,16 @@ namespace {
 using testing::run_binary;
 using testing::TemporaryDirectory;
 
-const std::string kTinyModel =
-    "--train-size 600 --validation-size 100 --test-size 100 --epochs 2 --encoder-hidden 32 --decoder-hidden 32 "
-    "--batch-size 50 --threads 1 --seed 4";
+// Its --seed is test_seed(...) (tests/support/test_seed.hpp).
+std::string tiny_model() {
+  return std::string("--train-size 600 --validation-size 100 --test-size 100 --epochs 2 --encoder-hidden 32 --decoder-hidden 32 "
+    "--batch-size 50 --threads 1 --seed " + testing::test_seed_argument(4));
+}
 
-const std::string kSmallRun = " --num-datapoints 300 --mc-samples 4 --picture-grid-nodes 41 --threads 1 --seed 2";
+// Its --seed is test_seed(...) (tests/support/test_seed.hpp).
+std::string small_run() {
+  return std::string(" --num-datapoints 300 --mc-samples 4 --picture-grid-nodes 41 --threads 1 --seed " + testing::test_seed_argument(2));
+}
 
 bool fashion_mnist_installed() { return std::filesystem::exists("/usr/share/datasets/fashion-mnist"); }
 
@@ -33,7 +39,7 @@ class AggregatePosteriorBinary : public ::testing::Test {
     for (const auto& [name, extra] : {std::pair<std::string, std::string>{"z2", "--latent-dim 2"},
                                       {"z5", "--latent-dim 5"},
                                       {"flow", "--latent-dim 2 --flow-layers 2"}}) {
-      const auto run = run_binary("vigap-train", kTinyModel + " " + extra + " --out " + scratch_->file(name + ".json") +
+      const auto run = run_binary("vigap-train", tiny_model() + " " + extra + " --out " + scratch_->file(name + ".json") +
                                                      " --checkpoint " + scratch_->file(name + ".safetensors"));
       ASSERT_EQ(run.exit_code, 0) << run.output;
     }
@@ -56,7 +62,7 @@ TemporaryDirectory* AggregatePosteriorBinary::scratch_ = nullptr;
 TEST_F(AggregatePosteriorBinary, TwoDimensionalLatentsQuadratureIdentityAndMonteCarloAgree) {
   const auto run = run_binary("vigap-aggregate-posterior", "--checkpoint " + model("z2") + " --splits test,train --out " +
                                                                out.file("a.json") + " --picture " + out.file("a.svg") +
-                                                               kSmallRun);
+                                                               small_run());
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("| test  |    300 | quadrature"), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("| train |    300 | monte carlo"), std::string::npos) << run.output;
@@ -117,7 +123,7 @@ TEST_F(AggregatePosteriorBinary, HigherDimensionalLatentsUseMonteCarloAndAreRepr
     TemporaryDirectory scratch;
     const auto run = run_binary("vigap-aggregate-posterior", "--checkpoint " + model("z5") + " --splits test --out " +
                                                                  scratch.file("a.json") + " --picture " +
-                                                                 scratch.file("a.svg") + kSmallRun);
+                                                                 scratch.file("a.svg") + small_run());
     ASSERT_EQ(run.exit_code, 0) << run.output;
     const nlohmann::json document = testing::read_json(scratch.file("a.json"));
     const nlohmann::json& r = document["results"]["splits"]["test"];

@@ -8,6 +8,7 @@
 #include "core/io/vae_checkpoint.hpp"
 #include "support/run_binary.hpp"
 #include "support/temporary_directory.hpp"
+#include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
@@ -79,13 +80,13 @@ TEST(GapTableBinary, GapsOfATinyTwoDimensionalModelAddUpAndHaveTheRightSigns) {
   TemporaryDirectory scratch;
   auto run = run_binary("vigap-train",
                         "--train-size 600 --validation-size 200 --test-size 200 --epochs 2 --latent-dim 2 "
-                        "--encoder-hidden 32 --decoder-hidden 32 --threads 1 --seed 4 --out " +
+                        "--encoder-hidden 32 --decoder-hidden 32 --threads 1 --seed " + testing::test_seed_argument(4) + " --out " +
                             scratch.file("train.json") + " --checkpoint " + scratch.file("m.safetensors"));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   run = run_binary("vigap-gap-table", "--checkpoint " + scratch.file("m.safetensors") +
                                           " --num-datapoints 5 --qstar-max-steps 400 --flow-max-steps 300"
                                           " --qstar-check-interval 50 --qstar-patience 3 --qstar-samples 20"
-                                          " --flow-learning-rate 3e-3 --threads 1 --seed 2 --out " +
+                                          " --flow-learning-rate 3e-3 --threads 1 --seed " + testing::test_seed_argument(2) + " --out " +
                                           scratch.file("gap.json"));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("| q*_FFG"), std::string::npos) << run.output;
@@ -97,6 +98,8 @@ TEST(GapTableBinary, GapsOfATinyTwoDimensionalModelAddUpAndHaveTheRightSigns) {
   const auto value = [](const nlohmann::json& e) { return e["value"].get<double>(); };
   const auto se = [](const nlohmann::json& e) { return e["monte_carlo_standard_error"].get<double>(); };
   const double slack = 1e-4;  // float decoder: quadrature floor
+  // One-sided checks at 3.9 standard errors: a correct estimator fails each with P <~ 5e-5.
+  const double z = 3.9;
   for (const std::string family : {"ffg", "full", "flow"}) {
     SCOPED_TRACE(family);
     ASSERT_TRUE(r.contains(family)) << r.dump(2);
@@ -105,14 +108,14 @@ TEST(GapTableBinary, GapsOfATinyTwoDimensionalModelAddUpAndHaveTheRightSigns) {
     EXPECT_NEAR(value(f["inference_gap"]), value(f["approximation_gap"]) + value(f["amortization_gap"]), 1e-6);
     EXPECT_LT(f["identity_max_abs_error"].get<double>(), 1e-6);
     // q* cannot beat the truth: log p(x) - L[q*] = KL(q* || p(z|x)) >= 0.
-    EXPECT_GE(value(f["approximation_gap"]), -3.0 * se(f["approximation_gap"]) - slack);
+    EXPECT_GE(value(f["approximation_gap"]), -z * se(f["approximation_gap"]) - slack);
     // Exact log p(x) minus the exact ELBO of q* is the KL; it is also log p(x) - L[q*].
     EXPECT_NEAR(value(f["approximation_gap"]), value(r["log_px"]) - value(f["elbo"]), 1e-9);
   }
   // q*_FFG is at least as good as the amortized diagonal Gaussian it started from.
-  EXPECT_GE(value(r["ffg"]["elbo"]), value(r["amortized"]["elbo"]) - 3.0 * se(r["ffg"]["amortization_gap"]) - slack);
+  EXPECT_GE(value(r["ffg"]["elbo"]), value(r["amortized"]["elbo"]) - z * se(r["ffg"]["amortization_gap"]) - slack);
   // The inference gap is the amortized q's KL, also >= 0.
-  EXPECT_GE(value(r["amortized"]["inference_gap"]), -3.0 * se(r["amortized"]["inference_gap"]) - slack);
+  EXPECT_GE(value(r["amortized"]["inference_gap"]), -z * se(r["amortized"]["inference_gap"]) - slack);
 }
 
 }  // namespace

@@ -6,10 +6,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <filesystem>
+#include <numbers>
 
 #include "support/run_binary.hpp"
 #include "support/temporary_directory.hpp"
+#include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
@@ -17,13 +20,17 @@ namespace {
 using testing::run_binary;
 using testing::TemporaryDirectory;
 
-const std::string kTinyModel =
-    "--train-size 600 --validation-size 100 --test-size 100 --epochs 2 --encoder-hidden 32 --decoder-hidden 32 "
-    "--batch-size 50 --threads 1 --seed 4";
+// Its --seed is test_seed(...) (tests/support/test_seed.hpp).
+std::string tiny_model() {
+  return std::string("--train-size 600 --validation-size 100 --test-size 100 --epochs 2 --encoder-hidden 32 --decoder-hidden 32 "
+    "--batch-size 50 --threads 1 --seed " + testing::test_seed_argument(4));
+}
 
-const std::string kSmallRun =
-    " --num-datapoints 3 --budgets 300,3000 --grid-nodes 41 --grid-half-width 4 --tv-cells-per-bin 4 --vi-draws 2000"
-    " --threads 1 --seed 2";
+// Its --seed is test_seed(...) (tests/support/test_seed.hpp).
+std::string small_run() {
+  return std::string(" --num-datapoints 3 --budgets 300,3000 --grid-nodes 41 --grid-half-width 4 --tv-cells-per-bin 4 --vi-draws 2000"
+    " --threads 1 --seed " + testing::test_seed_argument(2));
+}
 
 bool fashion_mnist_installed() { return std::filesystem::exists("/usr/share/datasets/fashion-mnist"); }
 
@@ -33,7 +40,7 @@ class HmcVsViBinary : public ::testing::Test {
     if (!fashion_mnist_installed()) return;
     scratch_ = new TemporaryDirectory();
     for (const std::string d : {"2", "3"}) {
-      const auto run = run_binary("vigap-train", kTinyModel + " --latent-dim " + d +
+      const auto run = run_binary("vigap-train", tiny_model() + " --latent-dim " + d +
                                                      " --out " + scratch_->file("z" + d + ".json") + " --checkpoint " +
                                                      scratch_->file("z" + d + ".safetensors"));
       ASSERT_EQ(run.exit_code, 0) << run.output;
@@ -56,8 +63,46 @@ TemporaryDirectory* HmcVsViBinary::scratch_ = nullptr;
 
 double mean_of(const nlohmann::json& summary) { return summary["mean"].get<double>(); }
 
+// The binned total variation of HMC's n draws per datapoint against that of n independent exact
+// draws (reported with it), allowing for HMC's autocorrelation: the n correlated draws of datapoint
+// b are worth m_b = ESS_b independent ones (bulk ESS, the smaller of the two coordinates').
+//  * Mean. For m independent draws, TV_m = ½ Σ_k |p̂_k - p_k| over the bins k, and
+//    sqrt(m) E|p̂_k - p_k| rises with m toward sqrt(2 p_k (1 - p_k) / π) (the binomial's mean
+//    absolute deviation; in sparse bins it is smaller), so for m <= n
+//    E[TV_m] <= sqrt(n / m) E[TV_n]: the bound is sqrt(n / m_b) times the reported iid TV_n.
+//  * Spread. Var|p̂_k - p_k| <= (1 - 2/π) p_k (1 - p_k) / m (normal approximation) and the bins are
+//    nearly independent, so Var(TV_m) <= ¼ (1 - 2/π) / m. The bound's own noise adds
+//    (n / m_b) Var(TV_n) <= ¼ (1 - 2/π) / m_b: the difference has variance <= ½ (1 - 2/π) / m_b per
+//    datapoint.
+// The mean over the B datapoints is then checked one-sided at 3.9 standard errors (P <~ 5e-5).
+// On the AVX2 machine of issue 10 the old fixed margin (iid + 0.15) failed: 0.4216 against 0.3752,
+// i.e. HMC's 148 draws worth about 148 / (0.4216 / 0.2252)² ~ 42 independent ones, which is
+// ordinary HMC autocorrelation, not a defect.
+void expect_total_variation_of_effective_draws(const nlohmann::json& hmc_row) {
+  const nlohmann::json& tv = hmc_row["total_variation"]["per_datapoint"];
+  const nlohmann::json& iid_tv = hmc_row["iid_exact_draws_total_variation"]["per_datapoint"];
+  const nlohmann::json& ess = hmc_row["details"]["min_bulk_effective_sample_size_per_datapoint"];
+  const double n = hmc_row["details"]["draws_per_datapoint"].get<double>();
+  ASSERT_EQ(tv.size(), iid_tv.size());
+  ASSERT_EQ(ess.size(), tv.size()) << hmc_row["details"].dump();
+  const double B = static_cast<double>(tv.size());
+  const double kVarianceFactor = 1.0 - 2.0 / std::numbers::pi;
+  double hmc_mean = 0.0, bound = 0.0, variance = 0.0;
+  for (size_t b = 0; b < tv.size(); ++b) {
+    ASSERT_TRUE(ess[b].is_number()) << "datapoint " << b;
+    const double m = std::min(n, ess[b].get<double>());
+    ASSERT_GT(m, 1.0) << "datapoint " << b;
+    hmc_mean += tv[b].get<double>() / B;
+    bound += std::sqrt(n / m) * iid_tv[b].get<double>() / B;
+    variance += 0.5 * kVarianceFactor / m / (B * B);
+  }
+  EXPECT_LT(hmc_mean, bound + 3.9 * std::sqrt(variance))
+      << "HMC TV " << hmc_mean << ", iid TV at HMC's effective sample sizes <= " << bound << " (standard error "
+      << std::sqrt(variance) << "); ESS " << ess.dump() << " of n = " << n;
+}
+
 TEST_F(HmcVsViBinary, EveryMethodWithinBudgetHmcImprovesAndEstimatesAgreeWithQuadrature) {
-  const std::string args = "--checkpoint " + model(2) + " --picture " + out.file("p.svg") + kSmallRun;
+  const std::string args = "--checkpoint " + model(2) + " --picture " + out.file("p.svg") + small_run();
   const auto run = run_binary("vigap-hmc-vs-vi", args + " --out " + out.file("r.json"));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("Binned total variation"), std::string::npos) << run.output;
@@ -102,11 +147,11 @@ TEST_F(HmcVsViBinary, EveryMethodWithinBudgetHmcImprovesAndEstimatesAgreeWithQua
     }
   }
   // HMC: 16 draws per datapoint at 300 evaluations, 148 at 3000: a clearly smaller distance, and
-  // at 3000 about what independent exact draws of the same number give.
+  // at 3000 about what independent exact draws of the same effective number give.
   const nlohmann::json& hmc = posterior["hmc"];
   EXPECT_LT(mean_of(hmc[1]["total_variation"]), mean_of(hmc[0]["total_variation"]));
   EXPECT_EQ(hmc[1]["details"]["draws_per_datapoint"], 148);
-  EXPECT_LT(mean_of(hmc[1]["total_variation"]), mean_of(hmc[1]["iid_exact_draws_total_variation"]) + 0.15);
+  expect_total_variation_of_effective_draws(hmc[1]);
   EXPECT_LT(mean_of(hmc[1]["mean_error_in_posterior_sd"]), 0.5);
 
   // log p(x): AIS and IS are stochastic lower bounds, so their mean error is at most a few
@@ -122,11 +167,20 @@ TEST_F(HmcVsViBinary, EveryMethodWithinBudgetHmcImprovesAndEstimatesAgreeWithQua
       EXPECT_LT(error, 4.0 * se + 0.01) << method << " " << budgets[i];
     }
     if (method == "ais_from_prior") {
-      // From the prior the bias dominates (nats): 30 annealing steps beat 2.
-      EXPECT_LT(rows[1]["mean_absolute_error"].get<double>(), rows[0]["mean_absolute_error"].get<double>());
+      // From the prior the bias dominates (nats): 30 annealing steps beat 2, up to the two runs'
+      // noise (independent; each mean absolute error has sd <= its mean error's standard error),
+      // one-sided at 3.9 combined standard errors.
+      const double se0 = rows[0]["error"]["monte_carlo_standard_error"].get<double>();
+      const double se1 = rows[1]["error"]["monte_carlo_standard_error"].get<double>();
+      EXPECT_LT(rows[1]["mean_absolute_error"].get<double>(),
+                rows[0]["mean_absolute_error"].get<double>() + 3.9 * std::hypot(se0, se1))
+          << "standard errors " << se0 << ", " << se1;
     } else {
-      // Starting from q, 3000 evaluations get within half a nat.
-      EXPECT_LT(rows[1]["mean_absolute_error"].get<double>(), 0.5) << method;
+      // Starting from q, 3000 evaluations get within half a nat (the bias), up to noise: each
+      // |error_b| moves by at most error_b's own noise, so the mean absolute error has a standard
+      // deviation <= the mean error's Monte Carlo standard error; one-sided at 3.9 of it.
+      const double se = rows[1]["error"]["monte_carlo_standard_error"].get<double>();
+      EXPECT_LT(rows[1]["mean_absolute_error"].get<double>(), 0.5 + 3.9 * se) << method << ", se " << se;
     }
   }
 

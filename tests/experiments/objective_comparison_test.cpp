@@ -8,6 +8,7 @@
 
 #include "support/run_binary.hpp"
 #include "support/temporary_directory.hpp"
+#include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
@@ -26,7 +27,7 @@ TEST(ObjectiveComparisonBinary, TinyRunGivesConsistentGapsForEveryObjective) {
   if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   TemporaryDirectory scratch;
   const auto run = run_binary("vigap-objective-comparison",
-                              "--objectives elbo,iwae-5,exact" + kTiny + " --epochs 2 --qstar-points 6 --seed 3 --out " + scratch.file("r.json") +
+                              "--objectives elbo,iwae-5,exact" + kTiny + " --epochs 2 --qstar-points 6 --seed " + testing::test_seed_argument(3) + " --out " + scratch.file("r.json") +
                                   " --picture " + scratch.file("p.svg") + " --checkpoint-dir " + scratch.path().string());
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("| exact log p(x)"), std::string::npos) << run.output;
@@ -54,7 +55,7 @@ TEST(ObjectiveComparisonBinary, TinyRunGivesConsistentGapsForEveryObjective) {
       // inference = approximation + amortization; q* cannot beat the truth.
       EXPECT_NEAR(value(q["inference_gap"]),
                   value(q[family]["approximation_gap"]) + value(q[family]["amortization_gap"]), 1e-6);
-      EXPECT_GE(value(q[family]["approximation_gap"]), -3.0 * se(q[family]["approximation_gap"]) - slack);
+      EXPECT_GE(value(q[family]["approximation_gap"]), -3.9 * se(q[family]["approximation_gap"]) - slack);  // one-sided, P <~ 5e-5
     }
     // q*_FFG starts from the encoder's q and keeps its best check: it cannot be much worse.
     EXPECT_GE(value(q["ffg"]["amortization_gap"]), -0.05);
@@ -75,7 +76,7 @@ TEST(ObjectiveComparisonBinary, TinyRunGivesConsistentGapsForEveryObjective) {
 TEST(ObjectiveComparisonBinary, SameSeedGivesIdenticalResults) {
   if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   TemporaryDirectory scratch;
-  const std::string args = "--objectives elbo,exact" + kTiny + " --epochs 1 --qstar-points 2 --seed 5";
+  const std::string args = "--objectives elbo,exact" + kTiny + " --epochs 1 --qstar-points 2 --seed " + testing::test_seed_argument(5);
   auto run = run_binary("vigap-objective-comparison",
                         args + " --out " + scratch.file("a.json") + " --picture " + scratch.file("a.svg"));
   ASSERT_EQ(run.exit_code, 0) << run.output;

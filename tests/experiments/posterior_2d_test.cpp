@@ -8,6 +8,7 @@
 
 #include "support/run_binary.hpp"
 #include "support/temporary_directory.hpp"
+#include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
@@ -15,14 +16,18 @@ namespace {
 using testing::run_binary;
 using testing::TemporaryDirectory;
 
-const std::string kTinyModel =
-    "--train-size 600 --validation-size 100 --test-size 100 --epochs 2 --encoder-hidden 32 --decoder-hidden 32 "
-    "--batch-size 50 --threads 1 --seed 4";
+// Its --seed is test_seed(...) (tests/support/test_seed.hpp).
+std::string tiny_model() {
+  return std::string("--train-size 600 --validation-size 100 --test-size 100 --epochs 2 --encoder-hidden 32 --decoder-hidden 32 "
+    "--batch-size 50 --threads 1 --seed " + testing::test_seed_argument(4));
+}
 
 // Small settings: 41 x 41 grid, short HMC, short local optimization.
-const std::string kSmallRun =
-    " --grid-nodes 41 --hmc-chains 2 --hmc-warmup 150 --hmc-draws 150 --local-max-steps 600 --mmd-samples 300"
-    " --threads 1 --seed 2";
+// Its --seed is test_seed(...) (tests/support/test_seed.hpp).
+std::string small_run() {
+  return std::string(" --grid-nodes 41 --hmc-chains 2 --hmc-warmup 150 --hmc-draws 150 --local-max-steps 600 --mmd-samples 300"
+    " --threads 1 --seed " + testing::test_seed_argument(2));
+}
 
 bool fashion_mnist_installed() { return std::filesystem::exists("/usr/share/datasets/fashion-mnist"); }
 
@@ -34,7 +39,7 @@ class Posterior2dBinary : public ::testing::Test {
     scratch_ = new TemporaryDirectory();
     for (const std::string d : {"2", "3"}) {
       const std::string name = "z" + d;
-      const auto run = run_binary("vigap-train", kTinyModel + " --latent-dim " + d + " --out " +
+      const auto run = run_binary("vigap-train", tiny_model() + " --latent-dim " + d + " --out " +
                                                      scratch_->file(name + ".json") + " --checkpoint " +
                                                      scratch_->file(name + ".safetensors"));
       ASSERT_EQ(run.exit_code, 0) << run.output;
@@ -57,7 +62,7 @@ TemporaryDirectory* Posterior2dBinary::scratch_ = nullptr;
 
 TEST_F(Posterior2dBinary, WritesPictureAndDensitiesThatIntegrateToOne) {
   const auto run = run_binary("vigap-posterior-2d", "--checkpoint " + model(2) + " --datapoints 3,0 --out " +
-                                                        out.file("p.json") + " --picture " + out.file("p.svg") + kSmallRun);
+                                                        out.file("p.json") + " --picture " + out.file("p.svg") + small_run());
   ASSERT_EQ(run.exit_code, 0) << run.output;
 
   const std::string svg = testing::read_text(out.file("p.svg"));
@@ -133,7 +138,7 @@ TEST_F(Posterior2dBinary, BadInputFailsClearlyAndLeavesNoFiles) {
     if (c.name != "unwritable_picture") arguments += " --picture " + scratch.file("p.svg");
     arguments = testing::substitute_placeholders(
         arguments, {{"{model2}", model(2)}, {"{model3}", model(3)}, {"{dir}", scratch.path().string()}});
-    const auto run = run_binary("vigap-posterior-2d", arguments + kSmallRun);
+    const auto run = run_binary("vigap-posterior-2d", arguments + small_run());
     EXPECT_NE(run.exit_code, 0) << c.name << ": " << run.output;
     EXPECT_NE(run.output.find(c.expected_message), std::string::npos)
         << c.name << ": expected '" << c.expected_message << "' in: " << run.output;

@@ -7,6 +7,7 @@
 #include "core/io/vae_checkpoint.hpp"
 #include "support/run_binary.hpp"
 #include "support/temporary_directory.hpp"
+#include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
@@ -22,7 +23,7 @@ TEST(TrainFlowBinary, TrainsAFlowPosteriorAndStoresItInTheCheckpoint) {
   if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   TemporaryDirectory scratch;
   for (const std::string objective : {"elbo", "iwae"}) {
-    const auto run = run_binary("vigap-train", kSmallFlowModel + " --seed 3 --objective " + objective +
+    const auto run = run_binary("vigap-train", kSmallFlowModel + " --seed " + testing::test_seed_argument(3) + " --objective " + objective +
                                                    " --samples 2 --out " + scratch.file("f.json") + " --checkpoint " +
                                                    scratch.file("f.safetensors"));
     ASSERT_EQ(run.exit_code, 0) << run.output;

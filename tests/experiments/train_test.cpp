@@ -7,6 +7,7 @@
 #include "core/io/vae_checkpoint.hpp"
 #include "support/run_binary.hpp"
 #include "support/temporary_directory.hpp"
+#include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
@@ -29,7 +30,7 @@ class TrainBinary : public ::testing::Test {
 };
 
 TEST_F(TrainBinary, TrainsWritesCheckpointAndJsonAndIsReproducible) {
-  const std::string common = kSmallModel + " --seed 5";
+  const std::string common = kSmallModel + " --seed " + testing::test_seed_argument(5);
   const auto first = run_binary("vigap-train", common + " --out " + scratch.file("a.json") + " --checkpoint " +
                                                    scratch.file("a.safetensors"));
   ASSERT_EQ(first.exit_code, 0) << first.output;
@@ -72,7 +73,7 @@ TEST_F(TrainBinary, IwaeTrainingAndBoundsInTheRightOrder) {
     const double lower = r[order[i]]["value"], upper = r[order[i + 1]]["value"];
     const double se = std::hypot(r[order[i]]["monte_carlo_standard_error"].get<double>(),
                                  r[order[i + 1]]["monte_carlo_standard_error"].get<double>());
-    EXPECT_LT(lower, upper + 3.0 * se) << order[i] << " vs " << order[i + 1];
+    EXPECT_LT(lower, upper + 3.9 * se) << order[i] << " vs " << order[i + 1];  // one-sided, P <~ 5e-5
   }
   EXPECT_GT(r["iwae_64"]["value"].get<double>(), r["elbo"]["value"].get<double>());
 }

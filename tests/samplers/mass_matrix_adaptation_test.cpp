@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/random.hpp"
+#include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
@@ -29,7 +30,7 @@ TEST(StanWarmupWindows, ShortWarmupUsesFractionsAndTinyWarmupNone) {
 }
 
 TEST(DiagonalMassMatrixAdaptation, PoolsChainsAndRegularizesLikeStan) {
-  Rng rng(3);
+  Rng rng(testing::test_seed(3));
   const Index d = 2, B = 2, C = 3, n = 400;
   DiagonalMassMatrixAdaptation adaptation(d, B * C, C);
   std::vector<std::vector<double>> pooled(static_cast<size_t>(B * d));

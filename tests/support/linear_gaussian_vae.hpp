@@ -9,6 +9,7 @@
 #include "core/models/mlp_decoder_model.hpp"
 #include "core/random.hpp"
 #include "core/variational/gaussian_encoder.hpp"
+#include "support/test_seed.hpp"
 
 namespace vigap::testing {
 
@@ -29,10 +30,11 @@ struct LinearGaussianVae {
 
 /// A random instance with latent dimension d, data dimension D and B datapoints. The encoder is
 /// the exact posterior; with encoder_shift != 0 its means are moved by encoder_shift posterior
-/// standard deviations and its variances multiplied by encoder_variance_factor.
+/// standard deviations and its variances multiplied by encoder_variance_factor. Drawn from
+/// test_seed(seed) (the seed offset VIGAP_TEST_SEED applies).
 inline LinearGaussianVae make_linear_gaussian_vae(Index d, Index D, Index B, std::uint64_t seed,
                                                   double encoder_shift = 0.0, double encoder_variance_factor = 1.0) {
-  Rng rng(seed);
+  Rng rng(test_seed(seed));
   LinearGaussianVae v{GaussianEncoder(D, {}, d, Activation::tanh),
                       MlpDecoderModel(d, {}, D, Activation::tanh, Likelihood::gaussian),
                       MatrixD(D, d), VectorD(D), 0.5, VectorD(d), MatrixF(D, B)};

@@ -6,6 +6,7 @@
 #include <numbers>
 
 #include "support/finite_difference.hpp"
+#include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
@@ -22,7 +23,7 @@ MatrixF random_data(Likelihood likelihood, Index D, Index B, Rng& rng) {
 class MlpDecoderGradient : public ::testing::TestWithParam<Likelihood> {};
 
 TEST_P(MlpDecoderGradient, ParameterAndLatentGradientsMatchFiniteDifferences) {
-  Rng rng(21);
+  Rng rng(testing::test_seed(21));
   MlpDecoderModel model(2, {5, 4}, 6, Activation::tanh, GetParam());
   model.network().initialize(rng);
   const Index B = 3, S = 2;
@@ -61,7 +62,7 @@ INSTANTIATE_TEST_SUITE_P(BothLikelihoods, MlpDecoderGradient,
                          [](const auto& info) { return to_string(info.param); });
 
 TEST(MlpDecoderModel, LogLikelihoodMatchesItsDefinition) {
-  Rng rng(4);
+  Rng rng(testing::test_seed(4));
   for (Likelihood likelihood : {Likelihood::bernoulli, Likelihood::gaussian}) {
     MlpDecoderModel model(2, {3}, 4, Activation::elu, likelihood);
     model.network().initialize(rng);
@@ -88,7 +89,7 @@ TEST(MlpDecoderModel, LogLikelihoodMatchesItsDefinition) {
 }
 
 TEST(MlpDecoderModel, AllPairsAgreesWithLogLikelihood) {
-  Rng rng(9);
+  Rng rng(testing::test_seed(9));
   for (Likelihood likelihood : {Likelihood::bernoulli, Likelihood::gaussian}) {
     MlpDecoderModel model(2, {8}, 10, Activation::relu, likelihood);
     model.network().initialize(rng);
@@ -104,7 +105,7 @@ TEST(MlpDecoderModel, AllPairsAgreesWithLogLikelihood) {
 }
 
 TEST(MlpDecoderModel, VirtualGradientIsTheLatentGradient) {
-  Rng rng(10);
+  Rng rng(testing::test_seed(10));
   MlpDecoderModel model(3, {6}, 5, Activation::tanh, Likelihood::bernoulli);
   model.network().initialize(rng);
   const MatrixF X = random_data(Likelihood::bernoulli, 5, 2, rng);
@@ -120,7 +121,7 @@ TEST(MlpDecoderModel, VirtualGradientIsTheLatentGradient) {
 }
 
 TEST(MlpDecoderModel, SamplesAreBinaryForBernoulli) {
-  Rng rng(2);
+  Rng rng(testing::test_seed(2));
   MlpDecoderModel model(2, {4}, 6, Activation::tanh, Likelihood::bernoulli);
   model.network().initialize(rng);
   const ModelSample s = model.sample(50, rng);

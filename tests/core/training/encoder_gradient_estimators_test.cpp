@@ -11,6 +11,7 @@
 #include "core/training/vae_objective.hpp"
 #include "support/finite_difference.hpp"
 #include "support/linear_gaussian_vae.hpp"
+#include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
@@ -23,7 +24,7 @@ struct SmallVae {
 
 SmallVae make_small_vae(Index B, std::uint64_t seed) {
   SmallVae v;
-  Rng rng(seed);
+  Rng rng(testing::test_seed(seed));
   v.encoder.network().initialize(rng);
   v.decoder.network().initialize(rng);
   v.X.resize(8, B);
@@ -110,7 +111,7 @@ class PathGradient : public ::testing::TestWithParam<PathCase> {};
 TEST_P(PathGradient, EncoderGradientIsTheStoppedQSurrogatesGradientAndDecoderIsUnchanged) {
   const PathCase c = GetParam();
   const SmallVae v = make_small_vae(3, 17);
-  Rng rng(5);
+  Rng rng(testing::test_seed(5));
   MatrixF noise(2, v.X.cols() * c.samples);
   fill_standard_normal(noise, rng);
   const VaeObjectiveOptions options = objective_options(c.objective, c.samples, c.gradient);
@@ -154,7 +155,7 @@ INSTANTIATE_TEST_SUITE_P(Estimators, PathGradient,
 // while the reparameterized gradient is not (its score term has mean zero but not value zero).
 TEST(PathGradient, VanishesWhenQIsTheExactPosterior) {
   const testing::LinearGaussianVae v = testing::make_linear_gaussian_vae(2, 6, 4, 3);
-  Rng rng(8);
+  Rng rng(testing::test_seed(8));
   for (const auto& [objective, gradient] :
        {std::pair{TrainingObjective::elbo, EncoderGradient::sticking_the_landing},
         std::pair{TrainingObjective::iwae, EncoderGradient::sticking_the_landing},
@@ -193,7 +194,7 @@ TEST(PathGradient, HasTheExpectationOfTheReparameterizedGradient) {
   for (const auto& [objective, gradient, S] :
        {std::tuple{TrainingObjective::elbo, EncoderGradient::sticking_the_landing, Index{1}},
         std::tuple{TrainingObjective::iwae, EncoderGradient::doubly_reparameterized, Index{4}}}) {
-    Rng rng(99);
+    Rng rng(testing::test_seed(99));
     MatrixF noise(2, columns * S);
     const Index P = v.encoder.network().num_parameters();
     MatrixD differences(P, blocks);
@@ -227,7 +228,7 @@ TEST(PathGradient, HasTheExpectationOfTheReparameterizedGradient) {
 // With one importance sample w̃ = 1, so DReG's weight w̃² equals STL's w̃: the same gradient.
 TEST(PathGradient, DregIsStlForOneImportanceSample) {
   const SmallVae v = make_small_vae(3, 41);
-  Rng rng(2);
+  Rng rng(testing::test_seed(2));
   MatrixF noise(2, 3);
   fill_standard_normal(noise, rng);
   VaeObjectiveWorkspace ws;
@@ -256,7 +257,7 @@ TEST(PathGradient, RejectsCombinationsWithoutAPathForm) {
   EXPECT_THROW(parse_encoder_gradient("score"), std::invalid_argument);
 
   const SmallVae v = make_small_vae(2, 1);
-  Rng rng(1);
+  Rng rng(testing::test_seed(1));
   AffineCouplingFlowArchitecture architecture;
   architecture.num_layers = 1;
   architecture.hidden_sizes = {4};

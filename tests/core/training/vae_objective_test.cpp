@@ -6,6 +6,7 @@
 
 #include "core/math/log_sum_exp.hpp"
 #include "support/finite_difference.hpp"
+#include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
@@ -19,7 +20,7 @@ struct ObjectiveFixture {
 
 ObjectiveFixture make_setup(Index S, std::uint64_t seed) {
   ObjectiveFixture s;
-  Rng rng(seed);
+  Rng rng(testing::test_seed(seed));
   s.encoder.network().initialize(rng);
   s.decoder.network().initialize(rng);
   const Index B = 3;

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/variational/diagonal_gaussian.hpp"
+#include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
@@ -16,14 +17,14 @@ AffineCouplingFlow random_flow(Index d, std::uint64_t seed) {
   a.hidden_sizes = {8};
   a.log_scale_bound = 1.5;
   AffineCouplingFlow flow(a);
-  Rng rng(seed);
+  Rng rng(seed);  // a fixture (e.g. integrated on a fixed grid): fixed, not test_seed
   fill_standard_normal(flow.parameters(), rng);
   flow.parameters() *= 0.4f;
   return flow;
 }
 
 FlowPosterior make_posterior(Index d, Index B, bool shared, std::uint64_t seed) {
-  Rng rng(seed);
+  Rng rng(seed);  // a fixture: fixed; the draws of the tests take test_seed
   const MatrixD mean = standard_normal_matrix(d, B, rng);
   const MatrixD log_variance = standard_normal_matrix(d, B, rng) * 0.3;
   std::vector<AffineCouplingFlow> flows;
@@ -34,7 +35,7 @@ FlowPosterior make_posterior(Index d, Index B, bool shared, std::uint64_t seed) 
 TEST(FlowPosterior, LogDensityOfSamplesEqualsWhatSamplingReports) {
   for (bool shared : {true, false}) {
     const FlowPosterior q = make_posterior(3, 4, shared, 21);
-    Rng rng(1);
+    Rng rng(testing::test_seed(1));
     VectorD reported;
     const Index S = 50;
     const MatrixD Z = q.sample_with_log_density(S, rng, reported);
@@ -70,7 +71,7 @@ TEST(FlowPosterior, MatchesTheBaseGaussianWhenTheFlowIsTheIdentity) {
   AffineCouplingFlowArchitecture a;
   a.latent_dim = 2;
   AffineCouplingFlow flow(a);
-  Rng rng(3);
+  Rng rng(testing::test_seed(3));
   flow.initialize(rng);
   const MatrixD mean = standard_normal_matrix(2, 3, rng);
   const MatrixD log_variance = standard_normal_matrix(2, 3, rng);
@@ -86,7 +87,7 @@ TEST(FlowPosterior, RejectsMismatchedFlowsAndShapes) {
   EXPECT_THROW(FlowPosterior(mean, mean, {random_flow(3, 1)}), std::invalid_argument);
   const FlowPosterior q(mean, mean, {random_flow(2, 1)});
   EXPECT_THROW(q.log_density(MatrixD::Zero(2, 5), 2), std::invalid_argument);
-  Rng rng(1);
+  Rng rng(testing::test_seed(1));
   EXPECT_THROW(q.sample(0, rng), std::invalid_argument);
 }
 

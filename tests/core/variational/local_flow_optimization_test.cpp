@@ -8,6 +8,7 @@
 #include "core/models/linear_gaussian_model.hpp"
 #include "estimators/exact_marginal_likelihood.hpp"
 #include "estimators/kl_divergence_quadrature.hpp"
+#include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
@@ -23,7 +24,7 @@ LinearGaussianModel correlated_model() {
 
 TEST(LocalFlowOptimization, ClosesTheGapADiagonalGaussianLeavesOnACorrelatedPosterior) {
   const LinearGaussianModel model = correlated_model();
-  Rng rng(2024);
+  Rng rng(testing::test_seed(2024));
   const Index B = 2;
   const MatrixF X = model.sample(B, rng).data;
   const MatrixD precision = model.posterior_covariance().inverse();
@@ -181,7 +182,7 @@ TEST(LocalFlowOptimization, StartedAtTheExactPosteriorItReturnsItsStart) {
 
 TEST(LocalFlowOptimization, StopsByThePatienceRuleAndValidatesOptions) {
   const LinearGaussianModel model = correlated_model();
-  Rng rng(7);
+  Rng rng(testing::test_seed(7));
   const MatrixF X = model.sample(3, rng).data;
   const DiagonalGaussian start(MatrixD::Zero(2, 3), MatrixD::Zero(2, 3));
   LocalFlowOptions options;

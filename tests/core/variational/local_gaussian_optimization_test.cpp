@@ -12,6 +12,7 @@
 #include "estimators/kl_divergence_quadrature.hpp"
 #include "support/expect_throw_message.hpp"
 #include "support/linear_gaussian_posteriors.hpp"
+#include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
@@ -21,6 +22,8 @@ using testing::LinearGaussianPosteriors;
 
 /// A linear-Gaussian problem with D = 20 observations (σ 0.5, weights N(0, 0.3²)): for d = 10
 /// the posterior is strongly correlated, so the diagonal family leaves a clear gap.
+/// The problem is a fixture (fixed seed: how far a fit gets in max_steps depends on its
+/// conditioning); the fits' own draws take test_seed.
 LinearGaussianPosteriors make_problem(Index d, Index B, std::uint64_t seed) {
   Rng rng(seed);
   LinearGaussianModel model = LinearGaussianModel::random(20, d, 0.5, 0.3, rng);
@@ -71,8 +74,9 @@ VectorD exact_kl(const LocalGaussianOptimization& r, const LinearGaussianPosteri
   return kl;
 }
 
-/// What stochastic optimization leaves above the family's optimum (observed: full covariance
-/// <= 0.004 nats, diagonal <= 0.0035·d, with check_samples 1000): the KL starts at tens of nats.
+/// What stochastic optimization leaves above the family's optimum (observed at the default seed:
+/// full covariance <= 0.004 nats, diagonal <= 0.0035·d, with check_samples 1000; the tests use 4000
+/// so that this holds over seed offsets): the KL starts at tens of nats.
 constexpr double kFullKlTolerance = 0.01;
 constexpr double kDiagonalExcessKlTolerance = 0.005;  // per latent dimension
 
@@ -84,8 +88,12 @@ TEST_P(LocalGaussianOnLinearGaussian, FullCovarianceReachesTheExactPosterior) {
   const auto problem = make_problem(d, B, 10 + d);
   LocalOptimizationOptions options;
   options.family = LocalGaussianFamily::full_covariance;
-  options.check_samples = 1000;  // a less noisy stopping rule: the checks resolve ~0.01 nats
-  Rng rng(1);
+  // What the fit leaves above KL 0 is set by the stopping rule: it keeps the best check and stops
+  // when checks stop improving by more than their noise, so the kept iterate is within the checks'
+  // resolution of the optimum (~0.01 nats with 1000 check samples: the largest of 8 KLs at d = 10
+  // was 0.011-0.016 on 5 of 20 seed offsets, issue 10's sweep). 4000 check samples halve it.
+  options.check_samples = 4000;
+  Rng rng(testing::test_seed(1));
   const auto r = optimize_local_gaussian(problem.model, problem.X, standard_normal_q(d, B), options, rng);
   ASSERT_TRUE(std::holds_alternative<FullCovarianceGaussian>(r.optimized));
   const VectorD kl = exact_kl(r, problem);
@@ -107,7 +115,7 @@ TEST_P(LocalGaussianOnLinearGaussian, FullCovarianceReachesTheExactPosterior) {
   // Its ELBO is log p(x) within the Monte Carlo error (and the tiny KL left).
   ElboOptions elbo_options;
   elbo_options.samples = 2000;
-  Rng elbo_rng(2);
+  Rng elbo_rng(testing::test_seed(2));
   const Estimate elbo = estimate_elbo(problem.model, r.approximation(), problem.X, elbo_options, elbo_rng);
   const double gap = problem.log_marginal_likelihood.mean() - elbo.value;
   EXPECT_LT(std::abs(gap - kl.mean()), 4.0 * elbo.monte_carlo_standard_error + 1e-9) << "gap " << gap;
@@ -124,8 +132,8 @@ TEST_P(LocalGaussianOnLinearGaussian, DiagonalReachesTheBestDiagonalGaussianAndI
   const auto problem = make_problem(d, B, 20 + d);
   LocalOptimizationOptions options;
   options.family = LocalGaussianFamily::diagonal;
-  options.check_samples = 1000;
-  Rng rng(3);
+  options.check_samples = 4000;  // as the full-covariance test: half the checks' resolution
+  Rng rng(testing::test_seed(3));
   const auto r = optimize_local_gaussian(problem.model, problem.X, standard_normal_q(d, B), options, rng);
   ASSERT_TRUE(std::holds_alternative<DiagonalGaussian>(r.optimized));
   const auto& q = std::get<DiagonalGaussian>(r.optimized);
@@ -144,7 +152,7 @@ TEST_P(LocalGaussianOnLinearGaussian, DiagonalReachesTheBestDiagonalGaussianAndI
   EXPECT_LT(kl.maxCoeff() - best_kl, kDiagonalExcessKlTolerance * static_cast<double>(d));
   ElboOptions elbo_options;
   elbo_options.samples = 2000;
-  Rng elbo_rng(4);
+  Rng elbo_rng(testing::test_seed(4));
   const Estimate elbo = estimate_elbo(problem.model, r.approximation(), problem.X, elbo_options, elbo_rng);
   const double gap = problem.log_marginal_likelihood.mean() - elbo.value;
   EXPECT_LT(std::abs(gap - kl.mean()), 4.0 * elbo.monte_carlo_standard_error + 1e-9);
@@ -166,7 +174,7 @@ TEST(LocalGaussianOptimization, ImprovesMonotonicallyAtTheChecksFromAPoorStart) 
   options.family = LocalGaussianFamily::full_covariance;
   options.check_interval = 50;
   options.check_samples = 1000;
-  Rng rng(5);
+  Rng rng(testing::test_seed(5));
   const auto r = optimize_local_gaussian(problem.model, problem.X, poor, options, rng);
   // Mean over datapoints of each check's ELBO, while every datapoint is still active.
   Index rising = 0;
@@ -259,7 +267,7 @@ TEST(LocalGaussianOptimization, StoppingRuleFreezesEachDatapointAfterPatienceChe
   options.patience = 4;
   options.learning_rate = 0.05;
   options.learning_rate_half_life = 0.0;  // a constant rate plateaus, so the rule must fire
-  Rng rng(6);
+  Rng rng(testing::test_seed(6));
   const auto r = optimize_local_gaussian(problem.model, problem.X, standard_normal_q(3, 6), options, rng);
   ASSERT_TRUE(r.all_stopped_by_rule);
   EXPECT_LT(r.steps, options.max_steps);
@@ -287,7 +295,7 @@ TEST(LocalGaussianOptimization, MaxStepsEndsWithAFinalCheck) {
   const auto problem = make_problem(2, 3, 50);
   LocalOptimizationOptions options;
   options.max_steps = 150;
-  Rng rng(7);
+  Rng rng(testing::test_seed(7));
   const auto r = optimize_local_gaussian(problem.model, problem.X, standard_normal_q(2, 3), options, rng);
   EXPECT_EQ(r.check_steps, (std::vector<Index>{0, 100, 150}));
   EXPECT_EQ(r.steps, 150);
@@ -300,13 +308,13 @@ TEST(LocalGaussianOptimization, MaxStepsEndsWithAFinalCheck) {
   EXPECT_EQ(r.likelihood_evaluations, 3 * 3 * 100);
   EXPECT_EQ(r.settings["family"], "diagonal");
   // The same seed gives the same result.
-  Rng rng_again(7);
+  Rng rng_again(testing::test_seed(7));
   const auto again = optimize_local_gaussian(problem.model, problem.X, standard_normal_q(2, 3), options, rng_again);
   EXPECT_EQ(std::get<DiagonalGaussian>(again.optimized).mean(), std::get<DiagonalGaussian>(r.optimized).mean());
 }
 
 TEST(LocalGaussianOptimization, MlpDecoderQuadratureKlDropsAndFullCovarianceBeatsDiagonal) {
-  Rng rng(60);
+  Rng rng(testing::test_seed(60));
   MlpDecoderModel model(2, {32}, 30, Activation::elu, Likelihood::bernoulli);
   model.network().initialize(rng);
   model.network().parameters() *= 3.0f;  // a decoder whose posteriors are far from the prior
@@ -348,7 +356,7 @@ TEST(LocalGaussianOptimization, MlpDecoderQuadratureKlDropsAndFullCovarianceBeat
 TEST(LocalGaussianOptimization, InvalidOptionsAndShapesThrowNamingTheProblem) {
   const auto problem = make_problem(2, 3, 70);
   const DiagonalGaussian q = standard_normal_q(2, 3);
-  Rng rng(8);
+  Rng rng(testing::test_seed(8));
   auto expect_option_error = [&](auto modify, const std::string& name, const std::string& found) {
     LocalOptimizationOptions options;
     modify(options);
