@@ -13,12 +13,7 @@
 #include "estimators/iwae_bound.hpp"
 #include "samplers/hmc_sampler.hpp"
 #include "support/linear_gaussian_posteriors.hpp"
-#if __has_include("support/test_seed.hpp")
 #include "support/test_seed.hpp"
-#define VIGAP_STREAMS_TEST_SEED(base) ::vigap::testing::test_seed(base)
-#else
-#define VIGAP_STREAMS_TEST_SEED(base) (base)
-#endif
 
 namespace vigap {
 namespace {
@@ -28,8 +23,8 @@ constexpr Index kB = 40;
 class PerDatapointStreams : public ::testing::Test {
  protected:
   PerDatapointStreams()
-      : problem_(testing::make_linear_gaussian_posteriors(2, kB, VIGAP_STREAMS_TEST_SEED(5))),
-        streams_(RandomStreams::consecutive(VIGAP_STREAMS_TEST_SEED(17), 1000, kB)) {}
+      : problem_(testing::make_linear_gaussian_posteriors(2, kB, ::vigap::testing::test_seed(5))),
+        streams_(RandomStreams::consecutive(::vigap::testing::test_seed(17), 1000, kB)) {}
 
   /// f(X columns, q of those columns, streams of those columns) -> per-datapoint values; the whole
   /// batch against its two halves.

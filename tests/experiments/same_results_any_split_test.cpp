@@ -20,12 +20,7 @@
 #include "core/random.hpp"
 #include "support/run_binary.hpp"
 #include "support/temporary_directory.hpp"
-#if __has_include("support/test_seed.hpp")
 #include "support/test_seed.hpp"
-#define VIGAP_SPLIT_TEST_SEED(base) ::vigap::testing::test_seed(base)
-#else
-#define VIGAP_SPLIT_TEST_SEED(base) (base)
-#endif
 
 namespace vigap {
 namespace {
@@ -42,7 +37,7 @@ class SameResultsAnySplit : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     scratch_ = new TemporaryDirectory();
-    Rng rng(VIGAP_SPLIT_TEST_SEED(91));
+    Rng rng(::vigap::testing::test_seed(91));
     std::vector<unsigned char> pixels(static_cast<size_t>(kImages) * kSide * kSide), labels(kImages);
     for (auto& p : pixels) p = static_cast<unsigned char>(uniform_below(256, rng));
     for (auto& l : labels) l = static_cast<unsigned char>(uniform_below(10, rng));
@@ -73,7 +68,7 @@ class SameResultsAnySplit : public ::testing::Test {
                                           scratch_->path().string() + " --first-datapoint " + std::to_string(first) +
                                           " --num-datapoints " + std::to_string(count) + " --threads " +
                                           std::to_string(threads) + " --seed " +
-                                          std::to_string(VIGAP_SPLIT_TEST_SEED(7)) + " " + arguments + " --out " + out);
+                                          std::to_string(::vigap::testing::test_seed(7)) + " " + arguments + " --out " + out);
     EXPECT_EQ(r.exit_code, 0) << binary << " " << arguments << "\n" << r.output;
     if (r.exit_code != 0) return nlohmann::json();
     return read_json(out)["results"];

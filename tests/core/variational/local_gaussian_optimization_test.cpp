@@ -211,7 +211,7 @@ TEST(LocalGaussianOptimization, StartedAtTheOptimumItReturnsItsStartNotSomething
     options.check_interval = 20;
     options.check_samples = 2;  // very noisy checks: some beat check 0 by chance
     options.patience = 5;
-    Rng rng(43);
+    Rng rng(testing::test_seed(43));
     const auto r = optimize_local_gaussian(problem.model, problem.X, optimum, options, rng);
     ASSERT_EQ(r.selection.samples, options.selection_samples);
     // Without the selection the checks' maximum would have left the start somewhere.
@@ -253,7 +253,7 @@ TEST(LocalGaussianOptimization, TheSelectionKeepsTheBestIterateWhenTheFitImprove
   const auto problem = make_problem(2, 6, 44);
   LocalOptimizationOptions options;
   options.max_steps = 600;
-  Rng rng(45);
+  Rng rng(testing::test_seed(45));
   const auto r = optimize_local_gaussian(problem.model, problem.X, standard_normal_q(2, 6), options, rng);
   EXPECT_EQ(r.selection.kept_start_count(), 0);
   for (Index b = 0; b < problem.X.cols(); ++b)
