@@ -25,22 +25,33 @@ inline constexpr Index kColumnBlockWidth = 32;
 /// ceil(columns / kColumnBlockWidth).
 inline Index column_block_count(Index columns) { return (columns + kColumnBlockWidth - 1) / kColumnBlockWidth; }
 
-/// The first column of block `block` and how many real (not padding) columns it holds.
+/// The first column of a block, how many real (not padding) columns it holds, and its width.
 struct ColumnBlock {
   Index first = 0;
   Index count = 0;
+  Index width = kColumnBlockWidth;
 };
+/// Block `block` of `columns`: kColumnBlockWidth wide, the last one padded.
 inline ColumnBlock column_block(Index block, Index columns) {
   const Index first = block * kColumnBlockWidth;
-  return {first, std::min(kColumnBlockWidth, columns - first)};
+  return {first, std::min(kColumnBlockWidth, columns - first), kColumnBlockWidth};
+}
+/// Block `block` of column_block_count(columns) blocks of nearly equal width, unpadded: for
+/// training steps, where only independence from the thread count is needed (a column's bits
+/// then depend on the batch width), and a batch of 100 would otherwise be padded to 128.
+inline ColumnBlock balanced_column_block(Index block, Index columns) {
+  const Index blocks = column_block_count(columns);
+  const Index first = columns * block / blocks;
+  const Index count = columns * (block + 1) / blocks - first;
+  return {first, count, count};
 }
 
-/// out = the block's columns of `source` in a rows x kColumnBlockWidth matrix, padding columns zero.
+/// out = the block's columns of `source` in a rows x block.width matrix, padding columns zero.
 template <typename Source>
 void copy_padded_block(const Source& source, ColumnBlock block, MatrixF& out) {
-  out.resize(source.rows(), kColumnBlockWidth);
+  out.resize(source.rows(), block.width);
   out.leftCols(block.count) = source.middleCols(block.first, block.count).template cast<float>();
-  out.rightCols(kColumnBlockWidth - block.count).setZero();
+  out.rightCols(block.width - block.count).setZero();
 }
 
 /// Blocks whose parameter gradients are held at once by for_each_block_summing_gradients.

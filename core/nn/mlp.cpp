@@ -54,7 +54,7 @@ const MatrixF& Mlp::forward(const MatrixF& input, Workspace& ws) const {
   ws.output.resize(output_dim(), N);
   parallel_for_tasks(num_blocks, [&](Index b) {
     BlockWorkspace& block = ws.blocks[static_cast<size_t>(b)];
-    const ColumnBlock columns = column_block(b, N);
+    const ColumnBlock columns = ws.balanced_blocks ? balanced_column_block(b, N) : column_block(b, N);
     copy_padded_block(input, columns, block.input);
     block.outputs.resize(L);
     for (size_t l = 0; l < L; ++l) {
@@ -77,7 +77,7 @@ void Mlp::backward(const MatrixF& input, Workspace& ws, const MatrixF& grad_outp
   const Index num_blocks = column_block_count(N);
   auto block_backward = [&](Index b) {
     BlockWorkspace& block = ws.blocks[static_cast<size_t>(b)];
-    const ColumnBlock columns = column_block(b, N);
+    const ColumnBlock columns = ws.balanced_blocks ? balanced_column_block(b, N) : column_block(b, N);
     copy_padded_block(grad_output, columns, block.grad_output);
     VectorF* block_gradient = nullptr;
     if (gradient != nullptr) {

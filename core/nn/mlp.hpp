@@ -28,6 +28,10 @@ class Mlp {
     std::vector<BlockWorkspace> blocks;
     MatrixF output;     ///< the network output of the last forward pass (output_dim x N)
     Index columns = 0;  ///< N of the last forward pass
+    /// false (default): fixed kColumnBlockWidth blocks, the last padded, so that a column's
+    /// output is the same bits at any N. true: column_block_count(N) unpadded blocks of nearly
+    /// equal width (training steps: faster at N = 100; results depend on N, not on the threads).
+    bool balanced_blocks = false;
   };
 
   Mlp() = default;
