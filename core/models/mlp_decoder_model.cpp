@@ -1,6 +1,8 @@
 #include "core/models/mlp_decoder_model.hpp"
 
-#include <omp.h>
+#include "core/math/column_sums.hpp"
+#include "core/nn/column_blocks.hpp"
+#include "core/parallel/worker_pool.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -14,8 +16,10 @@ namespace {
 const float kLog2PiF = static_cast<float>(std::log(2.0 * std::numbers::pi));
 
 // softplus(l) = max(l, 0) + log1p(exp(-|l|)), elementwise, into `out` (Eigen vectorizes exp and
-// log1p; no select(), which Eigen 3.4 evaluates one scalar at a time).
-void softplus(const Eigen::Ref<const MatrixF>& l, Eigen::Ref<MatrixF> out) {
+// log1p; no select(), which Eigen 3.4 evaluates one scalar at a time). Plain matrices, not
+// Eigen::Ref: with a runtime stride Eigen vectorizes column by column from each column's first
+// aligned entry, so an entry's path (and rounding) would depend on its column's position.
+void softplus(const MatrixF& l, MatrixF& out) {
   out.array() = l.array().max(0.0f) + (-l.array().abs()).exp().log1p();
 }
 
@@ -69,91 +73,81 @@ void MlpDecoderModel::check_data(const MatrixF& X, Index latent_columns, Index S
                                 std::to_string(S) + " latent columns, found " + std::to_string(latent_columns));
 }
 
+void MlpDecoderModel::replicate_data(const MatrixF& X, Index S, Index columns, Workspace& ws) const {
+  ws.data.resize(data_dim_, columns);
+  for (Index c = 0; c < columns; ++c) ws.data.col(c) = X.col(c / S);
+}
+
 VectorD MlpDecoderModel::forward(const MatrixF& X, const MatrixF& Z, Index S, Workspace& ws) const {
   check_data(X, Z.cols(), S, Z.rows(), "MlpDecoderModel::forward");
+  replicate_data(X, S, Z.cols(), ws);
+  return forward_columns(Z, ws);
+}
+
+VectorD MlpDecoderModel::forward_columns(const MatrixF& Z, Workspace& ws) const {
   const MatrixF& out = network_.forward(Z, ws.network);
-  const Index B = X.cols();
   const Index D = data_dim_;
-  // Elementwise log-likelihood terms in float (vectorized), then per-column sums in double.
+  // Elementwise log-likelihood terms in float (vectorized, on whole contiguous matrices, so that
+  // every entry of a fixed column block takes the same path), then per-column sums in double.
   ws.terms.resize(D, Z.cols());
   if (likelihood_ == Likelihood::bernoulli) {
     softplus(out, ws.terms);  // x l - softplus(l)
-    for (Index b = 0; b < B; ++b)
-      ws.terms.middleCols(b * S, S).array() =
-          (out.middleCols(b * S, S).array().colwise() * X.col(b).array()) - ws.terms.middleCols(b * S, S).array();
+    ws.terms.array() = out.array() * ws.data.array() - ws.terms.array();
   } else {
-    for (Index b = 0; b < B; ++b) {
-      const auto m = out.topRows(D).middleCols(b * S, S).array();
-      const auto s = out.bottomRows(D).middleCols(b * S, S).array();
-      ws.terms.middleCols(b * S, S).array() =
-          -0.5f * (kLog2PiF + s + (m.colwise() - X.col(b).array()).square() * (-s).exp());
-    }
+    ws.means = out.topRows(D);
+    ws.log_variances = out.bottomRows(D);
+    ws.terms.array() = -0.5f * (kLog2PiF + ws.log_variances.array() +
+                                (ws.means.array() - ws.data.array()).square() * (-ws.log_variances.array()).exp());
   }
-  return ws.terms.cast<double>().colwise().sum().transpose();
+  return fixed_order_column_sums(ws.terms);
 }
 
 void MlpDecoderModel::backward(const MatrixF& X, const MatrixF& Z, Index S, const VectorF& w, Workspace& ws,
                                VectorF* grad_parameters, MatrixF* grad_Z) const {
-  const MatrixF& out = ws.network.outputs.back();
+  const MatrixF& out = ws.network.output;
   const Index N = Z.cols();
   const Index D = data_dim_;
-  if (w.size() != N || out.cols() != N)
+  if (w.size() != N || out.cols() != N || ws.data.cols() != N || X.cols() * S != N)
     throw std::invalid_argument("MlpDecoderModel::backward: weights or workspace do not match the forward pass");
   ws.grad_output.resize(out.rows(), N);
   if (likelihood_ == Likelihood::bernoulli) {
     // ∂/∂l [x l - softplus(l)] = x - σ(l)
-    ws.grad_output.array() = -(1.0f + (-out.array()).exp()).inverse();
-    for (Index b = 0; b < N / S; ++b) ws.grad_output.middleCols(b * S, S).colwise() += X.col(b);
+    ws.grad_output.array() = ws.data.array() - (1.0f + (-out.array()).exp()).inverse();
     ws.grad_output *= w.asDiagonal();
   } else {
-    for (Index c = 0; c < N; ++c) {
-      const auto m = out.col(c).head(D).array();
-      const auto s = out.col(c).tail(D).array();
-      const auto x = X.col(c / S).array();
-      const auto precision_residual = ((x - m) * (-s).exp()).eval();
-      ws.grad_output.col(c).head(D).array() = w(c) * precision_residual;
-      ws.grad_output.col(c).tail(D).array() = w(c) * (0.5f * (x - m) * precision_residual - 0.5f);
-    }
+    // ∂/∂m = (x - m) e^{-s},  ∂/∂s = ½ (x - m)² e^{-s} - ½, each times w_c.
+    ws.terms.array() = (ws.data.array() - ws.means.array()) * (-ws.log_variances.array()).exp();
+    ws.scratch = (0.5f * (ws.data.array() - ws.means.array()) * ws.terms.array() - 0.5f).matrix();
+    ws.grad_output.topRows(D) = ws.terms * w.asDiagonal();
+    ws.grad_output.bottomRows(D) = ws.scratch * w.asDiagonal();
   }
   network_.backward(Z, ws.network, ws.grad_output, grad_parameters, grad_Z);
 }
 
-namespace {
-
-// Threads for a batch of B datapoints x S samples: wide batches are split by datapoints across
-// OpenMP threads, each running the whole network on its block (no synchronization inside the
-// matrix products, unlike Eigen's own threaded GEMM, which busy-waits and collapses when the
-// cores are shared). Inside the parallel region Eigen's products run single-threaded.
-int threads_for(Index B, Index S) {
-  constexpr Index kMinColumnsPerThread = 128;
-  const Index by_work = (B * S) / kMinColumnsPerThread;
-  return static_cast<int>(std::max<Index>(1, std::min<Index>({static_cast<Index>(omp_get_max_threads()), B, by_work})));
-}
-
-}  // namespace
-
 void MlpDecoderModel::evaluate_blocks(const MatrixF& X, const MatrixD& Z, Index S, VectorD& values,
                                       MatrixD* grad_Z) const {
-  const Index B = X.cols();
-  values.resize(Z.cols());
-  if (grad_Z != nullptr) grad_Z->resize(Z.rows(), Z.cols());
-  const int threads = threads_for(B, S);
-#pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
-  for (int t = 0; t < threads; ++t) {
+  const Index N = Z.cols();
+  values.resize(N);
+  if (grad_Z != nullptr) grad_Z->resize(Z.rows(), N);
+  // One task per fixed column block (core/nn/column_blocks.hpp), handed out to the worker
+  // threads as they come free; each block runs the whole network single-threaded.
+  parallel_for_tasks(column_block_count(N), [&](Index b) {
     // Scratch memory kept per thread across calls (samplers call this thousands of times with
     // the same shapes): no allocation in their loops, and nothing kept that changes results.
     thread_local Workspace ws;
-    thread_local MatrixF data;
-    const Index first = B * t / threads, count = B * (t + 1) / threads - first;
-    data = X.middleCols(first, count);
-    ws.latents = Z.middleCols(first * S, count * S).cast<float>();
-    values.segment(first * S, count * S) = forward(data, ws.latents, S, ws);
+    const ColumnBlock block = column_block(b, N);
+    copy_padded_block(Z, block, ws.latents);
+    ws.data.resize(data_dim_, kColumnBlockWidth);
+    for (Index c = 0; c < block.count; ++c) ws.data.col(c) = X.col((block.first + c) / S);
+    ws.data.rightCols(kColumnBlockWidth - block.count).setZero();
+    values.segment(block.first, block.count) = forward_columns(ws.latents, ws).head(block.count);
     if (grad_Z != nullptr) {
-      ws.column_weights.setOnes(count * S);
-      backward(data, ws.latents, S, ws.column_weights, ws, nullptr, &ws.grad_latents);
-      grad_Z->middleCols(first * S, count * S) = ws.grad_latents.cast<double>();
+      ws.column_weights.setZero(kColumnBlockWidth);
+      ws.column_weights.head(block.count).setOnes();
+      backward(ws.data, ws.latents, 1, ws.column_weights, ws, nullptr, &ws.grad_latents);
+      grad_Z->middleCols(block.first, block.count) = ws.grad_latents.leftCols(block.count).cast<double>();
     }
-  }
+  });
 }
 
 VectorD MlpDecoderModel::log_likelihood(const MatrixF& X, const MatrixD& Z, Index S) const {

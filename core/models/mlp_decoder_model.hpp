@@ -32,6 +32,9 @@ class MlpDecoderModel final : public GenerativeModel {
     MatrixF grad_output;   ///< ∂/∂(decoder output)
     MatrixF grad_latents;  ///< ∂/∂z
     MatrixF terms;         ///< elementwise log-likelihood terms
+    MatrixF data;          ///< x of each latent column (D x columns)
+    MatrixF means, log_variances;  ///< Gaussian likelihood: the decoder's two halves, contiguous
+    MatrixF scratch;
     VectorF column_weights;
   };
 
@@ -64,8 +67,12 @@ class MlpDecoderModel final : public GenerativeModel {
                 Workspace& workspace, VectorF* grad_parameters, MatrixF* grad_Z) const;
 
  private:
-  /// log p(x|z) per column (and ∇_z when grad_Z is non-null), split by datapoints over threads.
+  /// log p(x|z) per column (and ∇_z when grad_Z is non-null), on fixed column blocks over threads.
   void evaluate_blocks(const MatrixF& X, const MatrixD& Z, Index S, VectorD& values, MatrixD* grad_Z) const;
+  /// workspace.data = the datapoint of each of `columns` latent columns (S per datapoint).
+  void replicate_data(const MatrixF& X, Index S, Index columns, Workspace& workspace) const;
+  /// The forward pass on latent columns whose data are already in workspace.data.
+  VectorD forward_columns(const MatrixF& Z, Workspace& workspace) const;
   void check_data(const MatrixF& X, Index latent_columns, Index S, Index latent_rows, const char* caller) const;
 
   Mlp network_;

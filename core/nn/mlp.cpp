@@ -1,6 +1,9 @@
 #include "core/nn/mlp.hpp"
 
+#include "core/nn/column_blocks.hpp"
+
 #include <boost/random/uniform_real_distribution.hpp>
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -44,33 +47,60 @@ const MatrixF& Mlp::forward(const MatrixF& input, Workspace& ws) const {
     throw std::invalid_argument("Mlp::forward: input has " + std::to_string(input.rows()) +
                                 " rows, the network expects " + std::to_string(input_dim()));
   const size_t L = layers_.size();
-  ws.outputs.resize(L);
-  for (size_t l = 0; l < L; ++l) {
-    const MatrixF& in = l == 0 ? input : ws.outputs[l - 1];
-    layers_[l].forward(parameters_, in, ws.outputs[l]);
-    if (l + 1 < L) apply_activation(hidden_activation_, ws.outputs[l]);
-  }
-  return ws.outputs.back();
+  const Index N = input.cols();
+  const Index num_blocks = column_block_count(N);
+  if (static_cast<Index>(ws.blocks.size()) < num_blocks) ws.blocks.resize(static_cast<size_t>(num_blocks));
+  ws.columns = N;
+  ws.output.resize(output_dim(), N);
+  parallel_for_tasks(num_blocks, [&](Index b) {
+    BlockWorkspace& block = ws.blocks[static_cast<size_t>(b)];
+    const ColumnBlock columns = ws.balanced_blocks ? balanced_column_block(b, N) : column_block(b, N);
+    copy_padded_block(input, columns, block.input);
+    block.outputs.resize(L);
+    for (size_t l = 0; l < L; ++l) {
+      const MatrixF& in = l == 0 ? block.input : block.outputs[l - 1];
+      layers_[l].forward(parameters_, in, block.outputs[l]);
+      if (l + 1 < L) apply_activation(hidden_activation_, block.outputs[l]);
+    }
+    ws.output.middleCols(columns.first, columns.count) = block.outputs.back().leftCols(columns.count);
+  });
+  return ws.output;
 }
 
 void Mlp::backward(const MatrixF& input, Workspace& ws, const MatrixF& grad_output,
                    VectorF* gradient, MatrixF* grad_input) const {
   const size_t L = layers_.size();
-  if (ws.outputs.size() != L || grad_output.rows() != output_dim() ||
-      grad_output.cols() != ws.outputs.back().cols())
+  const Index N = ws.columns;
+  if (ws.output.cols() != N || input.cols() != N || grad_output.rows() != output_dim() || grad_output.cols() != N)
     throw std::invalid_argument("Mlp::backward: gradient or workspace does not match the last forward pass");
-  ws.deltas.resize(L);
-  // deltas[l] holds ∂f/∂(pre-activation of layer l).
-  for (size_t l = L; l-- > 0;) {
-    const MatrixF& delta = l + 1 == L ? grad_output : ws.deltas[l];
-    const MatrixF& in = l == 0 ? input : ws.outputs[l - 1];
-    if (l > 0) {
-      layers_[l].backward(parameters_, in, delta, gradient, &ws.deltas[l - 1]);
-      multiply_by_activation_derivative(hidden_activation_, ws.outputs[l - 1], ws.deltas[l - 1]);
-    } else {
-      layers_[l].backward(parameters_, in, delta, gradient, grad_input);
+  if (grad_input != nullptr) grad_input->resize(input_dim(), N);
+  const Index num_blocks = column_block_count(N);
+  auto block_backward = [&](Index b) {
+    BlockWorkspace& block = ws.blocks[static_cast<size_t>(b)];
+    const ColumnBlock columns = ws.balanced_blocks ? balanced_column_block(b, N) : column_block(b, N);
+    copy_padded_block(grad_output, columns, block.grad_output);
+    VectorF* block_gradient = nullptr;
+    if (gradient != nullptr) {
+      block.gradient.setZero(num_parameters());
+      block_gradient = &block.gradient;
     }
-  }
+    block.deltas.resize(L);
+    // deltas[l] holds ∂f/∂(pre-activation of layer l).
+    for (size_t l = L; l-- > 0;) {
+      const MatrixF& delta = l + 1 == L ? block.grad_output : block.deltas[l];
+      const MatrixF& in = l == 0 ? block.input : block.outputs[l - 1];
+      if (l > 0) {
+        layers_[l].backward(parameters_, in, delta, block_gradient, &block.deltas[l - 1]);
+        multiply_by_activation_derivative(hidden_activation_, block.outputs[l - 1], block.deltas[l - 1]);
+      } else {
+        layers_[l].backward(parameters_, in, delta, block_gradient, grad_input != nullptr ? &block.grad_input : nullptr);
+        if (grad_input != nullptr) grad_input->middleCols(columns.first, columns.count) = block.grad_input.leftCols(columns.count);
+      }
+    }
+  };
+  for_each_block_summing_gradients(
+      num_blocks, block_backward, [&](Index b) -> const VectorF& { return ws.blocks[static_cast<size_t>(b)].gradient; },
+      gradient);
 }
 
 }  // namespace vigap

@@ -13,11 +13,25 @@ namespace vigap {
 /// (layer l's W then b, in order), so that Adam, checkpoints and gradients handle one vector.
 class Mlp {
  public:
+  /// What one fixed column block (core/nn/column_blocks.hpp) keeps from forward for backward.
+  struct BlockWorkspace {
+    MatrixF input;                 ///< the block's input columns, padded with zero columns
+    std::vector<MatrixF> outputs;  ///< outputs[l]: output of layer l (after its activation)
+    std::vector<MatrixF> deltas;   ///< scratch for backward
+    MatrixF grad_output;           ///< the block's upstream gradient, padded with zero columns
+    MatrixF grad_input;            ///< the block's ∂f/∂input
+    VectorF gradient;              ///< this block's ∂f/∂θ (summed over blocks in block order)
+  };
   /// Activations kept from the forward pass for the backward pass, plus scratch buffers.
   /// Reuse one workspace across calls to avoid allocation.
   struct Workspace {
-    std::vector<MatrixF> outputs;  ///< outputs[l]: output of layer l (after its activation)
-    std::vector<MatrixF> deltas;   ///< scratch for backward
+    std::vector<BlockWorkspace> blocks;
+    MatrixF output;     ///< the network output of the last forward pass (output_dim x N)
+    Index columns = 0;  ///< N of the last forward pass
+    /// false (default): fixed kColumnBlockWidth blocks, the last padded, so that a column's
+    /// output is the same bits at any N. true: column_block_count(N) unpadded blocks of nearly
+    /// equal width (training steps: faster at N = 100; results depend on N, not on the threads).
+    bool balanced_blocks = false;
   };
 
   Mlp() = default;
@@ -40,12 +54,16 @@ class Mlp {
   /// Multiply-adds of one forward pass for one input column (Σ_l in_l * out_l).
   double forward_multiply_adds_per_column() const;
 
-  /// Forward pass; returns a reference to the output (stored in the workspace).
+  /// Forward pass; returns a reference to the output (stored in the workspace). Runs on fixed
+  /// column blocks (core/nn/column_blocks.hpp), split over worker_threads() threads, so that
+  /// each output column is the same bits whatever N, the column's position and the threads.
   const MatrixF& forward(const MatrixF& input, Workspace& workspace) const;
 
   /// Backward pass after forward(input, workspace) for upstream gradient grad_output = ∂f/∂output:
   /// accumulates ∂f/∂θ into *gradient (same layout as parameters()) when non-null, and writes
-  /// ∂f/∂input to *grad_input when non-null.
+  /// ∂f/∂input to *grad_input when non-null. On the forward pass's column blocks; the blocks'
+  /// parameter gradients are added in block order (waves of a fixed number of blocks), so the
+  /// result does not depend on the thread count.
   void backward(const MatrixF& input, Workspace& workspace, const MatrixF& grad_output,
                 VectorF* gradient, MatrixF* grad_input) const;
 

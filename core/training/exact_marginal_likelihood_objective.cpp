@@ -1,12 +1,12 @@
 #include "core/training/exact_marginal_likelihood_objective.hpp"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cmath>
 #include <numbers>
 #include <stdexcept>
 #include <string>
+
+#include "core/parallel/worker_pool.hpp"
 
 namespace vigap {
 
@@ -103,12 +103,10 @@ double exact_marginal_likelihood_objective(const MlpDecoderModel& decoder, const
   const Index B = X.cols();
   const Index G = grid.size();
   const Index num_blocks = (G + nodes_per_block - 1) / nodes_per_block;
-  const int threads = static_cast<int>(std::max<Index>(1, std::min<Index>(omp_get_max_threads(), num_blocks)));
 
   // Pass 1: a_bg = log w_g + log p(z_g) + x_bᵀ L_g - Σ_i softplus(L_ig), B x G.
   MatrixF log_joint(B, G);
-#pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
-  for (Index k = 0; k < num_blocks; ++k) {
+  parallel_for_tasks(num_blocks, [&](Index k) {
     thread_local Mlp::Workspace ws;
     thread_local MatrixF product;
     const Index first = k * nodes_per_block, count = std::min(nodes_per_block, G - first);
@@ -120,7 +118,7 @@ double exact_marginal_likelihood_objective(const MlpDecoderModel& decoder, const
     for (Index g = 0; g < count; ++g)
       log_joint.col(first + g) =
           (product.col(g).cast<double>().array() + offset(g)).cast<float>();
-  }
+  });
 
   // log p̂(x_b) = m_b + log Σ_g exp(a_bg - m_b).
   const VectorF row_max = log_joint.rowwise().maxCoeff();
@@ -135,8 +133,7 @@ double exact_marginal_likelihood_objective(const MlpDecoderModel& decoder, const
   const VectorF log_px_f = log_px.cast<float>();
   const float inverse_batch = 1.0f / static_cast<float>(B);
   std::vector<VectorF> block_gradients(static_cast<size_t>(num_blocks));
-#pragma omp parallel for num_threads(threads) schedule(static, 1) if (threads > 1)
-  for (Index k = 0; k < num_blocks; ++k) {
+  parallel_for_tasks(num_blocks, [&](Index k) {
     thread_local Mlp::Workspace ws;
     thread_local MatrixF block_responsibilities, responsibilities, nodes, grad_logits;
     const Index first = k * nodes_per_block, count = std::min(nodes_per_block, G - first);
@@ -150,7 +147,7 @@ double exact_marginal_likelihood_objective(const MlpDecoderModel& decoder, const
     std::vector<Index> active;
     for (Index g = 0; g < count; ++g)
       if (block_mass(g) > kNegligibleNodeMass) active.push_back(g);
-    if (active.empty()) continue;
+    if (active.empty()) return;
     const Index n = static_cast<Index>(active.size());
     responsibilities.resize(B, n);
     nodes.resize(grid.nodes.rows(), n);
@@ -164,7 +161,7 @@ double exact_marginal_likelihood_objective(const MlpDecoderModel& decoder, const
     grad_logits.noalias() = X * responsibilities;
     grad_logits.array() -= (1.0f + (-logits.array()).exp()).inverse().rowwise() * mass.array();
     network.backward(nodes, ws, grad_logits, &gradient, nullptr);
-  }
+  });
   grad_decoder->setZero(network.num_parameters());
   for (const VectorF& gradient : block_gradients) *grad_decoder += gradient;
   return objective;

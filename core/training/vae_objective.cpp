@@ -30,6 +30,13 @@ VectorD combine_log_weights(const VectorD& log_weight, Index B, Index S, Trainin
   return f;
 }
 
+// Training steps split their networks into unpadded blocks of nearly equal width (thread-count
+// independent, and a batch of 100 is not padded to 128 columns).
+void use_balanced_blocks(VaeObjectiveWorkspace& ws) {
+  ws.encoder.network.balanced_blocks = true;
+  ws.decoder.network.balanced_blocks = true;
+}
+
 }  // namespace
 
 TrainingObjective parse_training_objective(const std::string& name) {
@@ -96,6 +103,7 @@ double vae_objective(const GaussianEncoder& encoder, const MlpDecoderModel& deco
   const float beta = static_cast<float>(options.kl_weight);
   const bool analytic = options.objective == TrainingObjective::elbo && options.kl_estimator == KlEstimator::analytic;
 
+  use_balanced_blocks(ws);
   encoder.forward(X, ws.encoder, ws.mean, ws.log_variance);
   const MatrixF std_dev = (0.5f * ws.log_variance.array()).exp();
   ws.latents.resize(d, B * S);
@@ -196,6 +204,7 @@ double vae_objective(const GaussianEncoder& encoder, const AffineCouplingFlow* f
         "the ELBO of a flow posterior has no analytic KL term: use --kl monte-carlo (or auto) with --flow-layers");
   const float beta = static_cast<float>(options.kl_weight);
 
+  use_balanced_blocks(ws);
   encoder.forward(X, ws.encoder, ws.mean, ws.log_variance);
   const MatrixF std_dev = (0.5f * ws.log_variance.array()).exp();
   ws.base_latents.resize(d, B * S);

@@ -1,6 +1,10 @@
 #include "core/variational/affine_coupling_flow.hpp"
 
+#include "core/math/column_sums.hpp"
+#include "core/nn/column_blocks.hpp"
+
 #include <boost/random/uniform_real_distribution.hpp>
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -77,12 +81,35 @@ void AffineCouplingFlow::conditioner_forward(Index k, const MatrixF& x, std::vec
   }
 }
 
-void AffineCouplingFlow::log_scale_and_shift(Index k, const MatrixF& raw, MatrixF& s, MatrixF& t) const {
+void AffineCouplingFlow::log_scale_and_shift(Index k, const MatrixF& raw, MatrixF& raw_top, MatrixF& s,
+                                             MatrixF& t) const {
   const Index d = latent_dim();
   const float c = static_cast<float>(architecture_.log_scale_bound);
   const auto transformed = (1.0f - mask(k).array()).matrix();
-  s = (c * (raw.topRows(d).array() / c).tanh()).colwise() * transformed.array();
-  t = raw.bottomRows(d).array().colwise() * transformed.array();
+  // Contiguous copies first: tanh on a row block would be vectorized differently per column.
+  raw_top = raw.topRows(d);
+  s = (c * (raw_top.array() / c).tanh()).matrix();
+  s.array().colwise() *= transformed.array();
+  t = raw.bottomRows(d);
+  t.array().colwise() *= transformed.array();
+}
+
+void AffineCouplingFlow::forward_block(BlockWorkspace& ws) const {
+  const size_t K = static_cast<size_t>(num_layers());
+  ws.masked_inputs.resize(K);
+  ws.outputs.resize(K);
+  ws.log_scales.resize(K);
+  ws.inputs.resize(K + 1);
+  ws.log_det = VectorD::Zero(kColumnBlockWidth);
+  for (size_t k = 0; k < K; ++k) {
+    const Index ki = static_cast<Index>(k);
+    ws.masked_inputs[k] = ws.inputs[k];
+    ws.masked_inputs[k].array().colwise() *= mask(ki).array();
+    conditioner_forward(ki, ws.masked_inputs[k], ws.outputs[k]);
+    log_scale_and_shift(ki, ws.outputs[k].back(), ws.raw_top, ws.log_scales[k], ws.shift);
+    ws.inputs[k + 1] = (ws.inputs[k].array() * ws.log_scales[k].array().exp() + ws.shift.array()).matrix();
+    ws.log_det += fixed_order_column_sums(ws.log_scales[k]);
+  }
 }
 
 void AffineCouplingFlow::forward(const MatrixF& Z0, Workspace& ws, MatrixF& Z, VectorD& log_det) const {
@@ -90,50 +117,44 @@ void AffineCouplingFlow::forward(const MatrixF& Z0, Workspace& ws, MatrixF& Z, V
   if (Z0.rows() != d)
     throw std::invalid_argument("AffineCouplingFlow::forward: input has " + std::to_string(Z0.rows()) +
                                 " rows, the flow has latent dimension " + std::to_string(d));
-  const size_t K = static_cast<size_t>(num_layers());
-  ws.inputs.resize(K);
-  ws.masked_inputs.resize(K);
-  ws.outputs.resize(K);
-  ws.log_scales.resize(K);
-  log_det = VectorD::Zero(Z0.cols());
-  MatrixF t;
-  Z = Z0;
-  for (size_t k = 0; k < K; ++k) {
-    const Index ki = static_cast<Index>(k);
-    ws.inputs[k] = Z;
-    ws.masked_inputs[k] = Z.array().colwise() * mask(ki).array();
-    conditioner_forward(ki, ws.masked_inputs[k], ws.outputs[k]);
-    log_scale_and_shift(ki, ws.outputs[k].back(), ws.log_scales[k], t);
-    Z = (ws.inputs[k].array() * ws.log_scales[k].array().exp() + t.array()).matrix();
-    log_det += ws.log_scales[k].cast<double>().colwise().sum().transpose();
-  }
+  const Index N = Z0.cols();
+  const Index num_blocks = column_block_count(N);
+  if (static_cast<Index>(ws.blocks.size()) < num_blocks) ws.blocks.resize(static_cast<size_t>(num_blocks));
+  ws.columns = N;
+  Z.resize(d, N);
+  log_det.resize(N);
+  parallel_for_tasks(num_blocks, [&](Index b) {
+    BlockWorkspace& block = ws.blocks[static_cast<size_t>(b)];
+    const ColumnBlock columns = column_block(b, N);
+    block.inputs.resize(static_cast<size_t>(num_layers()) + 1);
+    copy_padded_block(Z0, columns, block.inputs[0]);
+    forward_block(block);
+    Z.middleCols(columns.first, columns.count) = block.inputs.back().leftCols(columns.count);
+    log_det.segment(columns.first, columns.count) = block.log_det.head(columns.count);
+  });
 }
 
-void AffineCouplingFlow::backward(Workspace& ws, const MatrixF& grad_Z, const VectorF& grad_log_det,
-                                  VectorF* grad_parameters, MatrixF* grad_Z0) const {
+void AffineCouplingFlow::backward_block(BlockWorkspace& ws, VectorF* grad_parameters) const {
   const Index d = latent_dim();
   const size_t K = static_cast<size_t>(num_layers());
-  if (ws.inputs.size() != K || grad_Z.rows() != d || grad_Z.cols() != ws.inputs[0].cols() ||
-      grad_log_det.size() != grad_Z.cols())
-    throw std::invalid_argument("AffineCouplingFlow::backward: gradients or workspace do not match the last forward pass");
-  if (grad_parameters != nullptr && grad_parameters->size() != num_parameters())
-    throw std::invalid_argument("AffineCouplingFlow::backward: the parameter gradient must have " +
-                                std::to_string(num_parameters()) + " entries, found " +
-                                std::to_string(grad_parameters->size()));
   const float inv_c = static_cast<float>(1.0 / architecture_.log_scale_bound);
-  ws.grad = grad_Z;
   for (size_t k = K; k-- > 0;) {
     const Index ki = static_cast<Index>(k);
     const auto transformed = (1.0f - mask(ki).array());
     const MatrixF& s = ws.log_scales[k];
-    const auto exp_s = s.array().exp();
+    // Every elementwise step on whole contiguous matrices, so every entry is vectorized alike.
+    ws.z = s.array().exp().matrix();
+    const auto exp_s = ws.z.array();
     // ∂F/∂s = (1-m) ⊙ (g ⊙ z ⊙ e^s + ∂F/∂logdet);  ds/da = 1 - tanh²(a/c) = 1 - (s/c)².
+    ws.raw_top = (ws.grad.array() * ws.inputs[k].array() * exp_s).matrix();
+    ws.raw_top.rowwise() += ws.grad_log_det.transpose();
+    ws.raw_top.array() *= 1.0f - (s.array() * inv_c).square();
+    ws.raw_top.array().colwise() *= transformed;
+    ws.shift = ws.grad;
+    ws.shift.array().colwise() *= transformed;
     ws.grad_conditioner.resize(2 * d, ws.grad.cols());
-    ws.grad_conditioner.topRows(d) =
-        ((ws.grad.array() * ws.inputs[k].array() * exp_s).rowwise() + grad_log_det.transpose().array()) *
-        (1.0f - (s.array() * inv_c).square());
-    ws.grad_conditioner.topRows(d).array().colwise() *= transformed;
-    ws.grad_conditioner.bottomRows(d) = ws.grad.array().colwise() * transformed;
+    ws.grad_conditioner.topRows(d) = ws.raw_top;
+    ws.grad_conditioner.bottomRows(d) = ws.shift;
     // Conditioner backward, output layer first.
     const auto& layers = conditioners_[k];
     const auto& outputs = ws.outputs[k];
@@ -150,9 +171,56 @@ void AffineCouplingFlow::backward(Workspace& ws, const MatrixF& grad_Z, const Ve
       }
     }
     // ∂F/∂z = g ⊙ e^s (e^s = 1 on conditioning rows) + m ⊙ ∂F/∂(m ⊙ z).
-    ws.grad = (ws.grad.array() * exp_s + ws.grad_masked_input.array().colwise() * mask(ki).array()).matrix();
+    ws.grad_masked_input.array().colwise() *= mask(ki).array();
+    ws.grad = (ws.grad.array() * exp_s + ws.grad_masked_input.array()).matrix();
   }
-  if (grad_Z0 != nullptr) *grad_Z0 = ws.grad;
+}
+
+void AffineCouplingFlow::backward(Workspace& ws, const MatrixF& grad_Z, const VectorF& grad_log_det,
+                                  VectorF* grad_parameters, MatrixF* grad_Z0) const {
+  const Index d = latent_dim();
+  const Index N = ws.columns;
+  if (ws.blocks.size() < static_cast<size_t>(column_block_count(N)) || grad_Z.rows() != d || grad_Z.cols() != N ||
+      grad_log_det.size() != N)
+    throw std::invalid_argument("AffineCouplingFlow::backward: gradients or workspace do not match the last forward pass");
+  if (grad_parameters != nullptr && grad_parameters->size() != num_parameters())
+    throw std::invalid_argument("AffineCouplingFlow::backward: the parameter gradient must have " +
+                                std::to_string(num_parameters()) + " entries, found " +
+                                std::to_string(grad_parameters->size()));
+  if (grad_Z0 != nullptr) grad_Z0->resize(d, N);
+  const Index num_blocks = column_block_count(N);
+  auto block_backward = [&](Index b) {
+    BlockWorkspace& block = ws.blocks[static_cast<size_t>(b)];
+    const ColumnBlock columns = column_block(b, N);
+    copy_padded_block(grad_Z, columns, block.grad);
+    block.grad_log_det.setZero(kColumnBlockWidth);
+    block.grad_log_det.head(columns.count) = grad_log_det.segment(columns.first, columns.count);
+    VectorF* block_gradient = nullptr;
+    if (grad_parameters != nullptr) {
+      block.gradient.setZero(num_parameters());
+      block_gradient = &block.gradient;
+    }
+    backward_block(block, block_gradient);
+    if (grad_Z0 != nullptr) grad_Z0->middleCols(columns.first, columns.count) = block.grad.leftCols(columns.count);
+  };
+  for_each_block_summing_gradients(
+      num_blocks, block_backward, [&](Index b) -> const VectorF& { return ws.blocks[static_cast<size_t>(b)].gradient; },
+      grad_parameters);
+}
+
+void AffineCouplingFlow::inverse_block(BlockWorkspace& ws) const {
+  ws.outputs.resize(1);
+  ws.log_det = VectorD::Zero(kColumnBlockWidth);
+  MatrixF& masked = ws.grad;
+  MatrixF& s = ws.delta;
+  for (Index k = num_layers(); k-- > 0;) {
+    masked = ws.z;
+    masked.array().colwise() *= mask(k).array();
+    conditioner_forward(k, masked, ws.outputs[0]);
+    log_scale_and_shift(k, ws.outputs[0].back(), ws.raw_top, s, ws.shift);
+    ws.z = ((ws.z - ws.shift).array() * (-s.array()).exp()).matrix();
+    ws.log_det += fixed_order_column_sums(s);
+  }
 }
 
 void AffineCouplingFlow::inverse(const MatrixF& Z, MatrixF& Z0, VectorD& log_det) const {
@@ -160,17 +228,17 @@ void AffineCouplingFlow::inverse(const MatrixF& Z, MatrixF& Z0, VectorD& log_det
   if (Z.rows() != d)
     throw std::invalid_argument("AffineCouplingFlow::inverse: input has " + std::to_string(Z.rows()) +
                                 " rows, the flow has latent dimension " + std::to_string(d));
-  std::vector<MatrixF> outputs;
-  MatrixF masked, s, t;
-  log_det = VectorD::Zero(Z.cols());
-  Z0 = Z;
-  for (Index k = num_layers(); k-- > 0;) {
-    masked = Z0.array().colwise() * mask(k).array();
-    conditioner_forward(k, masked, outputs);
-    log_scale_and_shift(k, outputs.back(), s, t);
-    Z0 = ((Z0 - t).array() * (-s.array()).exp()).matrix();
-    log_det += s.cast<double>().colwise().sum().transpose();
-  }
+  const Index N = Z.cols();
+  Z0.resize(d, N);
+  log_det.resize(N);
+  parallel_for_tasks(column_block_count(N), [&](Index b) {
+    thread_local BlockWorkspace block;
+    const ColumnBlock columns = column_block(b, N);
+    copy_padded_block(Z, columns, block.z);
+    inverse_block(block);
+    Z0.middleCols(columns.first, columns.count) = block.z.leftCols(columns.count);
+    log_det.segment(columns.first, columns.count) = block.log_det.head(columns.count);
+  });
 }
 
 }  // namespace vigap

@@ -44,13 +44,22 @@ struct AffineCouplingFlowArchitecture {
 /// b in order), so Adam and checkpoints handle one vector. Float math, log-dets summed in double.
 class AffineCouplingFlow {
  public:
-  /// What forward keeps for backward; reuse one across calls to avoid allocation.
-  struct Workspace {
-    std::vector<MatrixF> inputs;                 ///< inputs[k]: z entering layer k (d x N)
+  /// What forward keeps for backward of one fixed column block (core/nn/column_blocks.hpp).
+  struct BlockWorkspace {
+    std::vector<MatrixF> inputs;                 ///< inputs[k]: z entering layer k (d x block width)
     std::vector<MatrixF> masked_inputs;          ///< m_k ⊙ inputs[k]
     std::vector<std::vector<MatrixF>> outputs;   ///< outputs[k][l]: conditioner layer l output (activated)
-    std::vector<MatrixF> log_scales;             ///< s of layer k (d x N, zero on conditioning rows)
+    std::vector<MatrixF> log_scales;             ///< s of layer k (zero on conditioning rows)
     MatrixF grad, grad_conditioner, delta, delta_previous, grad_masked_input;  ///< scratch
+    MatrixF z, shift, raw_top;                   ///< scratch
+    VectorD log_det;                             ///< the block's log-determinants
+    VectorF grad_log_det;                        ///< the block's ∂F/∂log_det (padding zero)
+    VectorF gradient;                            ///< the block's ∂F/∂θ (summed in block order)
+  };
+  /// What forward keeps for backward; reuse one across calls to avoid allocation.
+  struct Workspace {
+    std::vector<BlockWorkspace> blocks;
+    Index columns = 0;  ///< N of the last forward pass
   };
 
   AffineCouplingFlow() = default;
@@ -72,7 +81,10 @@ class AffineCouplingFlow {
   /// zero, so the flow starts as the identity map (log-det 0).
   void initialize(Rng& rng);
 
-  /// Z = T(Z0) and log_det(n) = log|det ∂T/∂z0| at column n of Z0 (d x N).
+  /// Z = T(Z0) and log_det(n) = log|det ∂T/∂z0| at column n of Z0 (d x N). Forward, backward
+  /// and inverse run on fixed column blocks split over worker_threads() threads, so that each
+  /// column's results are the same bits whatever N, its position and the thread count (the
+  /// parameter gradient is summed over blocks in block order).
   void forward(const MatrixF& Z0, Workspace& workspace, MatrixF& Z, VectorD& log_det) const;
 
   /// After forward(Z0, workspace, ...), for a scalar F(Z, log_det) with ∂F/∂Z = grad_Z (d x N)
@@ -88,8 +100,12 @@ class AffineCouplingFlow {
  private:
   /// out = raw conditioner output (2d x N) of layer k for masked input x; keeps activations in *outputs.
   void conditioner_forward(Index k, const MatrixF& x, std::vector<MatrixF>& outputs) const;
-  /// s of layer k from the raw output.
-  void log_scale_and_shift(Index k, const MatrixF& raw, MatrixF& s, MatrixF& t) const;
+  /// s and t of layer k from the raw output (raw_top: scratch for its first d rows, contiguous).
+  void log_scale_and_shift(Index k, const MatrixF& raw, MatrixF& raw_top, MatrixF& s, MatrixF& t) const;
+  /// forward / backward / inverse of one padded block (block.inputs[0] or z holds its input).
+  void forward_block(BlockWorkspace& block) const;
+  void backward_block(BlockWorkspace& block, VectorF* grad_parameters) const;
+  void inverse_block(BlockWorkspace& block) const;
 
   AffineCouplingFlowArchitecture architecture_;
   std::vector<std::vector<DenseLayer>> conditioners_;

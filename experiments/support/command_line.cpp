@@ -44,7 +44,10 @@ bool parse_command_line(int argc, char** argv, const std::string& program, const
   }
   if (common.threads < 1)
     throw std::invalid_argument("--threads must be >= 1, found " + std::to_string(common.threads));
-  Eigen::setNbThreads(common.threads);
+  // Eigen's own threaded GEMM stays off: its blocking depends on the thread count, and its
+  // workers spin at barriers. Parallel work is split into fixed column blocks instead
+  // (core/parallel/worker_pool.hpp, core/nn/column_blocks.hpp).
+  Eigen::setNbThreads(1);
   omp_set_num_threads(common.threads);
   return true;
 }
