@@ -22,8 +22,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       nlohmann::json architecture;
       try {
         architecture = nlohmann::json::parse(rest);
-      } catch (const nlohmann::json::parse_error&) {
-        return 0;  // not JSON: the checkpoint reader turns this into std::invalid_argument itself
+      } catch (const nlohmann::json::exception&) {
+        return 0;  // not JSON (or a number beyond double): parse_vae_checkpoint reports this itself
       }
       vigap::VaeArchitecture::from_json(architecture, "fuzz-input");
     }

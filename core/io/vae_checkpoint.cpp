@@ -144,7 +144,12 @@ VaeArchitecture VaeArchitecture::from_json(const nlohmann::json& j, const std::s
   a.decoder_hidden = read_sizes(j, "decoder_hidden", source);
   a.activation = parse_activation(j["activation"].get<std::string>());
   a.likelihood = parse_likelihood(j["likelihood"].get<std::string>());
-  a.has_encoder = j.value("has_encoder", true);
+  if (j.contains("has_encoder")) {
+    if (!j["has_encoder"].is_boolean())
+      throw std::invalid_argument(source + ": architecture field 'has_encoder' must be true or false, found " +
+                                  j["has_encoder"].dump());
+    a.has_encoder = j["has_encoder"].get<bool>();
+  }
   if (j.contains("flow_layers")) {
     if (!j["flow_layers"].is_number_integer())
       throw std::invalid_argument(source + ": architecture field 'flow_layers' must be an integer");
