@@ -302,6 +302,7 @@ int aggregate_posterior_main(int argc, char** argv) {
       if (message.rfind(field, 0) == 0) message = option + message.substr(field.size());
     throw std::invalid_argument(message);
   }
+  VIGAP_FUZZ_STOP_AFTER_VALIDATION();  // command-line fuzzer: stop before any I/O
   check_writable_output_path(common.out);
   check_writable_output_path(picture);
 

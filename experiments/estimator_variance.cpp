@@ -351,6 +351,7 @@ int estimator_variance_main(int argc, char** argv) {
   if (iwae_datapoints < 0)
     throw std::invalid_argument("--iwae-num-datapoints must be >= 0 (0: all), found " + std::to_string(iwae_datapoints));
   if (replicates < 4) throw std::invalid_argument("--replicates must be >= 4, found " + std::to_string(replicates));
+  VIGAP_FUZZ_STOP_AFTER_VALIDATION();  // command-line fuzzer: stop before any I/O
   check_writable_output_path(common.out);
   check_writable_output_path(picture);
 

@@ -127,6 +127,7 @@ int evaluate_main(int argc, char** argv) {
   iwae.validate();
   importance.validate();
   ais.validate();
+  VIGAP_FUZZ_STOP_AFTER_VALIDATION();  // command-line fuzzer: stop before any I/O
   check_writable_output_path(common.out);
 
   const Vae vae = load_vae_checkpoint(checkpoint);

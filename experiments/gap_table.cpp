@@ -178,6 +178,7 @@ int gap_table_main(int argc, char** argv) {
   gaussian.validate();
   flow.validate();
   ais.validate();
+  VIGAP_FUZZ_STOP_AFTER_VALIDATION();  // command-line fuzzer: stop before any I/O
   check_writable_output_path(common.out);
 
   const Vae vae = load_vae_checkpoint(checkpoint);

@@ -316,6 +316,7 @@ int hmc_vs_vi_main(int argc, char** argv) {
   ais.validate();
   // Rejects a bad warm-up fraction before any work.
   hmc_options_for_budget(hmc, budgets.back(), warmup_fraction);
+  VIGAP_FUZZ_STOP_AFTER_VALIDATION();  // command-line fuzzer: stop before any I/O
   check_writable_output_path(common.out);
   check_writable_output_path(picture);
 

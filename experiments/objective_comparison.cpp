@@ -389,6 +389,7 @@ int objective_comparison_main(int argc, char** argv) {
   if (qstar_points < 0 || qstar_points > test_eval_points)
     throw std::invalid_argument("--qstar-points must be in [0, --test-eval-points = " + std::to_string(test_eval_points) +
                                 "], found " + std::to_string(qstar_points));
+  VIGAP_FUZZ_STOP_AFTER_VALIDATION();  // command-line fuzzer: stop before any I/O
   check_writable_output_path(common.out);
   check_writable_output_path(picture);
   if (!checkpoint_dir.empty())

@@ -323,6 +323,7 @@ int posterior_2d_main(int argc, char** argv) {
   if (hmc.draws * hmc.chains < 2) throw std::invalid_argument("--hmc-draws x --hmc-chains must be >= 2 for the MMD");
   hmc.validate();
   local.validate();
+  VIGAP_FUZZ_STOP_AFTER_VALIDATION();  // command-line fuzzer: stop before any I/O
   check_writable_output_path(common.out);
   check_writable_output_path(picture);
   if (!png.empty()) check_writable_output_path(png);

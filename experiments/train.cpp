@@ -93,6 +93,7 @@ int train_main(int argc, char** argv) {
   if (validation_size < 0) throw std::invalid_argument("--validation-size must be >= 0, found " + std::to_string(validation_size));
   if (train_size < 0) throw std::invalid_argument("--train-size must be >= 0, found " + std::to_string(train_size));
   if (test_size < 0) throw std::invalid_argument("--test-size must be >= 0, found " + std::to_string(test_size));
+  VIGAP_FUZZ_STOP_AFTER_VALIDATION();  // command-line fuzzer: stop before any I/O
   check_writable_output_path(common.out);
   check_writable_output_path(checkpoint);
 

@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
 # Installs what vigap needs to build, test and run on Debian (idempotent: a second run
 # installs nothing). Needs root for apt-get; prints what it installs.
+# With --fuzz, also what the libFuzzer harnesses need (scripts/run_fuzz.sh): clang 14, its
+# compiler runtime (libFuzzer, ASan, UBSan) and its OpenMP runtime.
 set -euo pipefail
+fuzz=0
+for arg in "$@"; do
+  case "$arg" in
+    --fuzz) fuzz=1 ;;
+    *) echo "usage: scripts/install_dependencies.sh [--fuzz]" >&2; exit 2 ;;
+  esac
+done
 
 packages=(
   build-essential cmake pkg-config
@@ -12,6 +21,9 @@ packages=(
   zlib1g-dev                                  # gzip-compressed IDX files
   dataset-fashion-mnist                       # the default data: /usr/share/datasets/fashion-mnist
 )
+if [ "$fuzz" -eq 1 ]; then
+  packages+=(clang-14 libclang-rt-14-dev libomp-14-dev)   # libFuzzer harnesses (fuzz/)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

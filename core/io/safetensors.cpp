@@ -7,6 +7,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <string_view>
 
 #include "core/io/atomic_file.hpp"
 
@@ -94,6 +95,10 @@ SafetensorsFile load_safetensors(const std::string& path) {
   if (!in) throw std::runtime_error("safetensors file '" + path + "': cannot open for reading");
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw std::runtime_error("safetensors file '" + path + "': read failed");
+  return parse_safetensors(bytes, path);
+}
+
+SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& path) {
   const std::string where = "safetensors file '" + path + "'";
   if (bytes.size() < 8)
     throw std::invalid_argument(where + ": expected at least 8 bytes (the header length), found " +
@@ -107,7 +112,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(bytes.begin() + 8, bytes.begin() + 8 + static_cast<std::ptrdiff_t>(header_length));
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number beyond double
     throw std::invalid_argument(where + ": expected a JSON header, found a parse error: " + e.what());
   }
   if (!header.is_object())

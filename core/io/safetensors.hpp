@@ -7,6 +7,7 @@
 // row-major (C) order at [begin, end) bytes from the start of the data area.
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/types.hpp"
@@ -34,11 +35,15 @@ std::string serialize_safetensors(const SafetensorsFile& file);
 /// and std::runtime_error naming the path if writing fails.
 void save_safetensors(const std::string& path, const SafetensorsFile& file);
 
-/// Reads the safetensors file at `path`. Throws std::runtime_error if it cannot be read and
-/// std::invalid_argument, naming the path and the tensor, if it is malformed: shorter than
-/// 8 bytes, header length beyond the file, header not JSON, an entry without dtype, shape or
-/// data_offsets, a dtype other than F32, or offsets outside the data area or not matching
-/// the shape.
+/// Parses `bytes`, the contents of a safetensors file; `source` names it in errors (a path).
+/// Throws std::invalid_argument, naming `source` and the tensor, if it is malformed: shorter
+/// than 8 bytes, header length beyond the bytes, header not JSON, an entry without dtype, shape
+/// or data_offsets, a dtype other than F32, or offsets outside the data area or not matching
+/// the shape. Allocates at most about the size of `bytes` (every tensor's values lie in it).
+SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& source);
+
+/// Reads the safetensors file at `path` and parses it (parse_safetensors, with `path` as the
+/// source). Throws std::runtime_error if it cannot be read, std::invalid_argument if malformed.
 SafetensorsFile load_safetensors(const std::string& path);
 
 /// A tensor of shape [rows, cols] holding `matrix` in row-major order.

@@ -1,6 +1,7 @@
 #include "core/io/vae_checkpoint.hpp"
 
 #include <cmath>
+#include <cstdint>
 #include <set>
 #include <stdexcept>
 
@@ -143,7 +144,12 @@ VaeArchitecture VaeArchitecture::from_json(const nlohmann::json& j, const std::s
   a.decoder_hidden = read_sizes(j, "decoder_hidden", source);
   a.activation = parse_activation(j["activation"].get<std::string>());
   a.likelihood = parse_likelihood(j["likelihood"].get<std::string>());
-  a.has_encoder = j.value("has_encoder", true);
+  if (j.contains("has_encoder")) {
+    if (!j["has_encoder"].is_boolean())
+      throw std::invalid_argument(source + ": architecture field 'has_encoder' must be true or false, found " +
+                                  j["has_encoder"].dump());
+    a.has_encoder = j["has_encoder"].get<bool>();
+  }
   if (j.contains("flow_layers")) {
     if (!j["flow_layers"].is_number_integer())
       throw std::invalid_argument(source + ": architecture field 'flow_layers' must be an integer");
@@ -183,8 +189,42 @@ void save_vae_checkpoint(const std::string& path, const Vae& vae) {
   save_safetensors(path, file);
 }
 
-Vae load_vae_checkpoint(const std::string& path) {
-  const SafetensorsFile file = load_safetensors(path);
+namespace {
+
+/// a * b, or UINT64_MAX if it overflows.
+std::uint64_t saturating_product(std::uint64_t a, std::uint64_t b) {
+  return (b != 0 && a > UINT64_MAX / b) ? UINT64_MAX : a * b;
+}
+
+/// a + b, or UINT64_MAX if it overflows.
+std::uint64_t saturating_sum(std::uint64_t a, std::uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+
+/// Σ_l s_l · s_{l+1} over the layer sizes [first, hidden..., last]: the weights of a dense
+/// network with those sizes, a lower bound on its parameter count (biases and doubled outputs
+/// of Gaussian heads only add to it). Saturates at UINT64_MAX.
+std::uint64_t minimum_weights(Index first, const std::vector<Index>& hidden, Index last) {
+  std::vector<Index> sizes{first};
+  sizes.insert(sizes.end(), hidden.begin(), hidden.end());
+  sizes.push_back(last);
+  std::uint64_t total = 0;
+  for (size_t l = 0; l + 1 < sizes.size(); ++l)
+    total = saturating_sum(total, saturating_product(static_cast<std::uint64_t>(sizes[l]),
+                                                     static_cast<std::uint64_t>(sizes[l + 1])));
+  return total;
+}
+
+/// A lower bound on the parameters `a` (validated) needs: encoder, decoder and flow weights.
+std::uint64_t minimum_parameter_count(const VaeArchitecture& a) {
+  std::uint64_t total = minimum_weights(a.latent_dim, a.decoder_hidden, a.data_dim);
+  if (a.has_encoder) total = saturating_sum(total, minimum_weights(a.data_dim, a.encoder_hidden, a.latent_dim));
+  if (a.flow_layers > 0)
+    total = saturating_sum(total, saturating_product(static_cast<std::uint64_t>(a.flow_layers),
+                                                     minimum_weights(a.latent_dim, a.flow_hidden, a.latent_dim)));
+  return total;
+}
+
+/// The VAE held by the parsed checkpoint `file` (`path` names it in errors).
+Vae vae_from_safetensors(const SafetensorsFile& file, const std::string& path) {
   const auto format = file.metadata.find("format");
   if (format == file.metadata.end() || format->second != kFormat)
     throw std::invalid_argument("checkpoint " + path + ": metadata 'format' must be '" + kFormat + "', found " +
@@ -195,10 +235,18 @@ Vae load_vae_checkpoint(const std::string& path) {
   nlohmann::json architecture_json;
   try {
     architecture_json = nlohmann::json::parse(architecture_text->second);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number beyond double
     throw std::invalid_argument("checkpoint " + path + ": metadata 'architecture' is not JSON: " + e.what());
   }
-  Vae vae(VaeArchitecture::from_json(architecture_json, "checkpoint " + path));
+  const VaeArchitecture architecture = VaeArchitecture::from_json(architecture_json, "checkpoint " + path);
+  std::uint64_t values_in_file = 0;
+  for (const auto& [name, tensor] : file.tensors) values_in_file += tensor.data.size();
+  const std::uint64_t needed = minimum_parameter_count(architecture);
+  if (needed > values_in_file)
+    throw std::invalid_argument("checkpoint " + path + ": the architecture in its metadata needs at least " +
+                                (needed == UINT64_MAX ? std::string("2^64") : std::to_string(needed)) +
+                                " parameters, found " + std::to_string(values_in_file) + " values in the file's tensors");
+  Vae vae(architecture);
   std::set<std::string> used;
   if (vae.encoder) read_network(file, path, "encoder", vae.encoder->network(), used);
   read_network(file, path, "decoder", vae.decoder.network(), used);
@@ -213,5 +261,13 @@ Vae load_vae_checkpoint(const std::string& path) {
     if (key != "format" && key != "format_version" && key != "architecture") vae.metadata[key] = value;
   return vae;
 }
+
+}  // namespace
+
+Vae parse_vae_checkpoint(std::string_view bytes, const std::string& source) {
+  return vae_from_safetensors(parse_safetensors(bytes, source), source);
+}
+
+Vae load_vae_checkpoint(const std::string& path) { return vae_from_safetensors(load_safetensors(path), path); }
 
 }  // namespace vigap

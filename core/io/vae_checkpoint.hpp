@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/models/mlp_decoder_model.hpp"
@@ -56,9 +57,16 @@ struct Vae {
 /// and vae.metadata.
 void save_vae_checkpoint(const std::string& path, const Vae& vae);
 
-/// Reads a checkpoint written by save_vae_checkpoint, checking that every tensor the architecture
-/// needs is present with dtype F32 and the right shape and that no other tensor is; errors name
-/// the file and the tensor.
+/// Parses `bytes`, the contents of a checkpoint written by save_vae_checkpoint (`source` names
+/// it in errors): checks the metadata's format and architecture, that the architecture needs no
+/// more parameters than the file holds (before building any network, so a forged architecture
+/// cannot make it allocate more than about the file's size), that every tensor the architecture
+/// needs is present with dtype F32 and the right shape, and that no other tensor is. Throws
+/// std::invalid_argument naming `source` and the field or tensor.
+Vae parse_vae_checkpoint(std::string_view bytes, const std::string& source);
+
+/// Reads the checkpoint at `path` (load_safetensors) and checks it as parse_vae_checkpoint does;
+/// errors name the file and the tensor.
 Vae load_vae_checkpoint(const std::string& path);
 
 }  // namespace vigap

@@ -10,6 +10,16 @@
 
 #include "core/types.hpp"
 
+/// Placed in each binary's main body right after its options are checked and before any file is
+/// touched: in the command-line fuzzer (fuzz/command_line_fuzzer.cpp compiles experiments/*.cpp
+/// with VIGAP_FUZZ_COMMAND_LINE defined) it returns 0 there, so that parsing and validation are
+/// fuzzed without loading data or running work; in every other build it does nothing.
+#ifdef VIGAP_FUZZ_COMMAND_LINE
+#define VIGAP_FUZZ_STOP_AFTER_VALIDATION() return 0
+#else
+#define VIGAP_FUZZ_STOP_AFTER_VALIDATION() static_cast<void>(0)
+#endif
+
 namespace vigap {
 
 /// Options every binary has.

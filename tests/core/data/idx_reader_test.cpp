@@ -58,6 +58,48 @@ TEST(IdxReader, ReadsGzipVariantIdentically) {
   EXPECT_EQ(read_idx_labels(dir.file("labels.gz")), (std::vector<int>{3, 4}));
 }
 
+/// `bytes` gzip-compressed, in memory (as write_gzip_file writes them to a file).
+std::string gzip_bytes(const std::string& bytes) {
+  TemporaryDirectory dir;
+  testing::write_gzip_file(dir.file("bytes.gz"), bytes);
+  std::ifstream in(dir.file("bytes.gz"), std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+TEST(IdxReader, ParsesFromMemoryAsFromAFile) {
+  const std::string images = idx_bytes(0x803, {3, 2, 3}, three_small_images());
+  Index rows = 0, cols = 0;
+  const MatrixF expected = parse_idx_images(images, "in memory", &rows, &cols);
+  EXPECT_EQ(rows, 2);
+  EXPECT_EQ(cols, 3);
+  EXPECT_EQ(parse_idx_images(gzip_bytes(images), "in memory", nullptr, nullptr), expected);
+  TemporaryDirectory dir;
+  testing::write_raw_file(dir.file("images"), images);
+  EXPECT_EQ(read_idx_images(dir.file("images"), nullptr, nullptr), expected);
+  EXPECT_EQ(parse_idx_labels(idx_bytes(0x801, {3}, {1, 2, 3}), "in memory"), (std::vector<int>{1, 2, 3}));
+}
+
+TEST(IdxReader, ReadsConcatenatedGzipMembersAsOneStream) {
+  const std::string labels = idx_bytes(0x801, {4}, {7, 0, 9, 255});
+  const std::string two_members = gzip_bytes(labels.substr(0, 6)) + gzip_bytes(labels.substr(6));
+  EXPECT_EQ(parse_idx_labels(two_members, "two members"), (std::vector<int>{7, 0, 9, 255}));
+  // Bytes after the last member that do not start another one end the data, as with gzread.
+  EXPECT_EQ(parse_idx_labels(gzip_bytes(labels) + "trailing", "trailing"), (std::vector<int>{7, 0, 9, 255}));
+  expect_throw_message<std::invalid_argument>([&] { parse_idx_labels(gzip_bytes(labels.substr(0, 10)) + "xy", "short"); },
+                                              {"IDX gzip-compressed file 'short' is truncated", "4 data bytes",
+                                               "found 2 bytes"});
+}
+
+TEST(IdxReader, DimensionsClaimingMoreDataThanPresentAreRejectedWithoutAllocatingIt) {
+  // 2^31 - 1 labels claimed by a 9-byte file (raw) and by a few bytes of gzip: rejected as
+  // truncated (the reader grows its buffer with the data it finds, never to the claimed size).
+  const std::string claim = idx_bytes(0x801, {0x7fffffff}, {1});
+  expect_throw_message<std::invalid_argument>([&] { parse_idx_labels(claim, "claim"); },
+                                              {"IDX file 'claim' is truncated", "2147483647 data bytes", "found 1 bytes"});
+  expect_throw_message<std::invalid_argument>([&] { parse_idx_labels(gzip_bytes(claim), "claim.gz"); },
+                                              {"IDX gzip-compressed file 'claim.gz' is truncated", "found 1 bytes"});
+}
+
 TEST(IdxReader, RejectsMissingFile) {
   TemporaryDirectory dir;
   const std::string path = dir.file("absent-images");

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "core/io/safetensors.hpp"
 #include "support/expect_throw_message.hpp"
 #include "support/temporary_directory.hpp"
@@ -84,6 +87,19 @@ TEST(VaeCheckpoint, RejectsMissingTensorsWrongShapesAndBadArchitecture) {
   no_format.metadata.erase("format");
   save_safetensors(path, no_format);
   testing::expect_throw_message<std::invalid_argument>([&] { load_vae_checkpoint(path); }, {"format"});
+}
+
+TEST(VaeCheckpoint, ParsesFromMemoryAsLoadReadsTheFile) {
+  testing::TemporaryDirectory dir;
+  const Vae vae = small_vae(true);
+  save_vae_checkpoint(dir.file("c.safetensors"), vae);
+  std::ifstream in(dir.file("c.safetensors"), std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const Vae parsed = parse_vae_checkpoint(bytes, "in memory");
+  EXPECT_EQ(parsed.decoder.network().parameters(), vae.decoder.network().parameters());
+  EXPECT_EQ(parsed.encoder->network().parameters(), vae.encoder->network().parameters());
+  EXPECT_EQ(parsed.architecture.to_json(), vae.architecture.to_json());
+  EXPECT_EQ(parsed.metadata, vae.metadata);
 }
 
 }  // namespace
