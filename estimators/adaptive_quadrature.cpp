@@ -12,6 +12,9 @@ namespace vigap {
 namespace {
 
 const double kInfinity = std::numeric_limits<double>::infinity();
+/// A refined pass evaluates nodes in blocks of max_latent_columns_per_call / kDatapointsPerRefinedCall
+/// (or the whole grid when smaller), so that at least this many datapoints fit in one call.
+constexpr Index kDatapointsPerRefinedCall = 16;
 // Half-rule differences above this are never blamed on the integrand's rounding: float decoders
 // put a floor of ~1e-6 (small D) to ~1e-5 nats (D = 784) under any grid (QuadratureOptions::tolerance).
 const double kRoundingFloorCeiling = 1e-4;
@@ -199,19 +202,25 @@ void QuadratureAccumulator::add(const MatrixD& log_values, Index first) {
   const Index B = max_.size();
   if (log_values.rows() != B || first < 0 || first + log_values.cols() > grid_.size())
     throw std::invalid_argument("QuadratureAccumulator::add: block does not match the grid or the batch");
-  const VectorD block_max = log_values.rowwise().maxCoeff();
-  const VectorD new_max = max_.cwiseMax(block_max);
-  for (Index b = 0; b < B; ++b)
-    if (std::isfinite(new_max(b)) && new_max(b) > max_(b)) {
-      sums_.row(b) *= std::isfinite(max_(b)) ? std::exp(max_(b) - new_max(b)) : 0.0;
-      max_(b) = new_max(b);
+  // Explicit loops, the same instructions for every datapoint and node: Eigen's vectorized exp
+  // and products round a SIMD body and a scalar tail differently, which would make a datapoint's
+  // sums depend on how many datapoints share the block and on its row in it.
+  const Index G = log_values.cols();
+  const Index K = table_.cols();
+  for (Index b = 0; b < B; ++b) {
+    double block_max = -kInfinity;
+    for (Index g = 0; g < G; ++g) block_max = std::max(block_max, log_values(b, g));
+    if (std::isfinite(block_max) && block_max > max_(b)) {
+      const double rescale = std::isfinite(max_(b)) ? std::exp(max_(b) - block_max) : 0.0;
+      for (Index k = 0; k < K; ++k) sums_(b, k) *= rescale;
+      max_(b) = block_max;
     }
-  MatrixD weights = (log_values.colwise() - max_).array().exp().matrix();
-  for (Index b = 0; b < B; ++b)
-    if (!std::isfinite(max_(b))) weights.row(b).setZero();
-  // A thin product (K <= 15 columns): coefficient-wise, which keeps it out of Eigen's threaded
-  // GEMM (whose barriers cost milliseconds per call on a loaded machine).
-  sums_.noalias() += weights.lazyProduct(table_.middleRows(first, log_values.cols()));
+    if (!std::isfinite(max_(b))) continue;
+    for (Index g = 0; g < G; ++g) {
+      const double weight = std::exp(log_values(b, g) - max_(b));
+      for (Index k = 0; k < K; ++k) sums_(b, k) += weight * table_(first + g, k);
+    }
+  }
 }
 
 QuadratureSummary QuadratureAccumulator::finish(const QuadratureFrames& frames) const {
@@ -274,7 +283,11 @@ QuadratureSummary integrate_on_frames(const QuadratureGrid& reference, const Qua
   const Index G = reference.size();
   if (frames.size() != n) throw std::invalid_argument("integrate_on_frames: one frame per datapoint expected");
   QuadratureSummary result = QuadratureSummary::empty(d, n);
-  const Index group_size = whole_batch ? n : std::max<Index>(1, std::min(n, max_columns / G));
+  // Nodes go in blocks fixed by the grid and max_columns alone, never by how many datapoints share
+  // a call, so every datapoint accumulates the same node blocks in the same order whatever its
+  // batch (its bits then do not depend on the batch); datapoints are grouped to fill a call.
+  const Index block = std::max<Index>(1, std::min(G, max_columns / kDatapointsPerRefinedCall));
+  const Index group_size = whole_batch ? n : std::max<Index>(1, std::min(n, max_columns / block));
   for (Index start = 0; start < n; start += group_size) {
     const Index m = std::min(group_size, n - start);
     QuadratureFrames group;
@@ -282,7 +295,6 @@ QuadratureSummary integrate_on_frames(const QuadratureGrid& reference, const Qua
     group.scales.assign(frames.scales.begin() + start, frames.scales.begin() + start + m);
     const std::vector<Index> indices(datapoints.begin() + start, datapoints.begin() + start + m);
     QuadratureAccumulator accumulator(reference, m);
-    const Index block = std::max<Index>(1, std::min(G, max_columns / m));
     for (Index first = 0; first < G; first += block) {
       const Index count = std::min(block, G - first);
       const VectorD values = log_integrand(indices, group.nodes(reference, first, count), count);

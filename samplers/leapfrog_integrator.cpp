@@ -6,7 +6,15 @@
 namespace vigap {
 
 VectorD kinetic_energy(const MatrixD& momentum, const MatrixD& inverse_mass) {
-  return 0.5 * (momentum.array().square() * inverse_mass.array()).colwise().sum().transpose();
+  // An explicit loop per chain: a vectorized colwise sum would start at each column's first
+  // aligned entry, making a chain's energy depend on its position in the batch.
+  VectorD out(momentum.cols());
+  for (Index c = 0; c < momentum.cols(); ++c) {
+    double sum = 0.0;
+    for (Index i = 0; i < momentum.rows(); ++i) sum += momentum(i, c) * momentum(i, c) * inverse_mass(i, c);
+    out(c) = 0.5 * sum;
+  }
+  return out;
 }
 
 VectorD hamiltonian(const PhaseSpaceState& state, const MatrixD& inverse_mass) {

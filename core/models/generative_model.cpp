@@ -12,7 +12,15 @@ VectorD GenerativeModel::log_prior(const MatrixD& Z) const {
     throw std::invalid_argument("log_prior: latents have " + std::to_string(Z.rows()) +
                                 " rows, the model's latent dimension is " + std::to_string(latent_dim()));
   const double constant = -0.5 * static_cast<double>(Z.rows()) * std::log(2.0 * std::numbers::pi);
-  return (-0.5 * Z.colwise().squaredNorm().array() + constant).transpose();
+  // One explicit loop per column: Eigen's vectorized colwise reduction starts at each column's
+  // first aligned entry, so a column's bits would depend on its position in the batch.
+  VectorD out(Z.cols());
+  for (Index c = 0; c < Z.cols(); ++c) {
+    double squared_norm = 0.0;
+    for (Index i = 0; i < Z.rows(); ++i) squared_norm += Z(i, c) * Z(i, c);
+    out(c) = -0.5 * squared_norm + constant;
+  }
+  return out;
 }
 
 VectorD GenerativeModel::log_joint(const MatrixF& X, const MatrixD& Z, Index S) const {

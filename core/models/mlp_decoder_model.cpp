@@ -165,6 +165,29 @@ VectorD MlpDecoderModel::log_likelihood_with_gradient(const MatrixF& X, const Ma
   return values;
 }
 
+namespace {
+
+/// Aᵀ·Y (B x G for A: D x B, Y: D x G), computed as (Yᵀ·A_k)ᵀ on fixed blocks A_k of
+/// kColumnBlockWidth datapoint columns (the last one padded with zeros): the product's blocking and
+/// kernel paths then never depend on B, so datapoint b's row has the same bits whatever datapoints
+/// share the call and wherever b sits among them.
+MatrixD datapoint_blocked_transpose_product(const MatrixD& A, const MatrixD& Y) {
+  const Index B = A.cols();
+  MatrixD result(B, Y.cols());
+  MatrixD block = MatrixD::Zero(A.rows(), kColumnBlockWidth);
+  MatrixD product(Y.cols(), kColumnBlockWidth);
+  for (Index first = 0; first < B; first += kColumnBlockWidth) {
+    const Index count = std::min(kColumnBlockWidth, B - first);
+    block.leftCols(count) = A.middleCols(first, count);
+    if (count < kColumnBlockWidth) block.rightCols(kColumnBlockWidth - count).setZero();
+    product.noalias() = Y.transpose() * block;
+    result.middleRows(first, count) = product.leftCols(count).transpose();
+  }
+  return result;
+}
+
+}  // namespace
+
 MatrixD MlpDecoderModel::log_likelihood_all_pairs(const MatrixF& X, const MatrixD& Z) const {
   if (X.rows() != data_dim_ || Z.rows() != latent_dim())
     throw std::invalid_argument("MlpDecoderModel::log_likelihood_all_pairs: data have dimension " +
@@ -180,7 +203,7 @@ MatrixD MlpDecoderModel::log_likelihood_all_pairs(const MatrixF& X, const Matrix
     const MatrixD logits = out.cast<double>();
     const RowVectorD normalizer =
         (logits.array().max(0.0) + (-logits.array().abs()).exp().log1p()).colwise().sum();
-    MatrixD result = Xd.transpose() * logits;
+    MatrixD result = datapoint_blocked_transpose_product(Xd, logits);
     result.rowwise() -= normalizer;
     return result;
   }
@@ -188,8 +211,8 @@ MatrixD MlpDecoderModel::log_likelihood_all_pairs(const MatrixF& X, const Matrix
   const MatrixD means = out.topRows(D).cast<double>();
   const MatrixD log_variances = out.bottomRows(D).cast<double>();
   const MatrixD precisions = (-log_variances.array()).exp();
-  MatrixD result = Xd.array().square().matrix().transpose() * (-0.5 * precisions);
-  result.noalias() += Xd.transpose() * (means.array() * precisions.array()).matrix();
+  MatrixD result = datapoint_blocked_transpose_product(Xd.array().square().matrix(), -0.5 * precisions);
+  result += datapoint_blocked_transpose_product(Xd, (means.array() * precisions.array()).matrix());
   const RowVectorD constant =
       -0.5 * (std::log(2.0 * std::numbers::pi) + log_variances.array() + means.array().square() * precisions.array())
                  .colwise()
