@@ -24,8 +24,11 @@ for ((i = 0; i < binaries; ++i)); do
   "$bin/command_line_fuzzer" "$scratch/help-input" > "$scratch/help" 2>/dev/null
   # Option lines of Boost's usage: "  --name arg (=default)  text", "  --flag  text", "  -h [ --help ]".
   tokens=()
+  declare -A seen=()
   while IFS=$'\t' read -r name has_arg default; do
     case "$name" in help|version) continue ;; esac
+    if [ -n "${seen[$name]:-}" ]; then continue; fi   # an option listed twice in the usage
+    seen[$name]=1
     echo "\"--$name\"" >> "$dictionary"
     tokens+=("--$name")
     if [ "$has_arg" = arg ]; then
@@ -34,6 +37,7 @@ for ((i = 0; i < binaries; ++i)); do
   done < <(sed -nE 's/^  (-[a-z] \[ )?--([a-z0-9-]+)( \])?( arg)?( \(=([^)]*)\))?( .*)?$/\2\t\4\t\6/p' "$scratch/help" |
            sed -E 's/\t /\t/')
   { printf "\\x$(printf %02x "$i")"; printf '%s\0' "${tokens[@]}"; } > "$seeds/all-options-$i"
+  unset seen
   { printf "\\x$(printf %02x "$i")"; printf '%s\0' --help; } > "$seeds/help-$i"
 done
 sort -u -o "$dictionary" "$dictionary"

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 #include "core/version.hpp"
 
@@ -27,6 +28,15 @@ void add_common_options(po::options_description& d, CommonOptions& common, const
 
 bool parse_command_line(int argc, char** argv, const std::string& program, const std::string& summary,
                         const po::options_description& description, const CommonOptions& common) {
+  // Boost's error messages substitute the offending token for placeholders such as
+  // %original_token%; a token that itself holds the placeholder makes that substitution loop for
+  // ever (found by fuzz/command_line_fuzzer.cpp). No option value needs these, so refuse them.
+  for (int i = 1; i < argc; ++i)
+    for (const char* placeholder : {"%canonical_option%", "%original_token%", "%option%", "%value%", "%prefix%"})
+      if (std::string_view(argv[i]).find(placeholder) != std::string_view::npos)
+        throw std::invalid_argument("command-line argument " + std::to_string(i) + " ('" + argv[i] + "') contains '" +
+                                    placeholder + "', which " + program +
+                                    " does not accept (it is a placeholder of the option parser's messages)");
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(argc, argv).options(description).run(), vm);
