@@ -68,8 +68,8 @@ void LocalFlowOptions::validate() const {
     throw std::invalid_argument("local flow check_interval must be >= 1, found " + std::to_string(check_interval));
   if (patience < 1) throw std::invalid_argument("local flow patience must be >= 1, found " + std::to_string(patience));
   if (max_steps < 1) throw std::invalid_argument("local flow max_steps must be >= 1, found " + std::to_string(max_steps));
-  if (selection_samples < 2)
-    throw std::invalid_argument("local flow selection_samples must be >= 2 (for a standard error), found " +
+  if (selection_samples == 1 || selection_samples < 0)
+    throw std::invalid_argument("local flow selection_samples must be 0 (no selection) or >= 2 (for a standard error), found " +
                                 std::to_string(selection_samples));
 }
 
@@ -235,6 +235,7 @@ LocalFlowOptimizationResult optimize_local_flow_with(const GenerativeModel& mode
 
   // The start against the best check's parameters on common draws: never end worse than the start.
   const Index E = options.selection_samples;
+  if (E > 0) {
   MatrixF selection_eps(d, B * E);
   fill_standard_normal(selection_eps, selection_rng);
   result.selection = select_start_or_best(
@@ -243,6 +244,7 @@ LocalFlowOptimizationResult optimize_local_flow_with(const GenerativeModel& mode
   for (Index b = 0; b < B; ++b)
     if (result.selection.kept_start[static_cast<size_t>(b)])
       best_parameters.segment(b * block, block) = start_parameters.segment(b * block, block);
+  }
 
   MatrixD mean(d, B), log_variance(d, B);
   for (Index b = 0; b < B; ++b) {

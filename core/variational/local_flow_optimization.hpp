@@ -24,7 +24,8 @@ struct LocalFlowOptions {
   Index patience = 10;            ///< a datapoint stops after this many checks without improvement, >= 1
   Index max_steps = 100000;       ///< hard cap on steps, >= 1
   /// Common evaluation draws per datapoint on which the start and the best check's parameters
-  /// are compared at the end, the better kept (start_or_best_selection.hpp), >= 2.
+  /// are compared at the end, the better kept (start_or_best_selection.hpp), >= 2; 0 skips the
+  /// comparison (for equal-budget comparisons: it costs 2·selection_samples evaluations per datapoint).
   Index selection_samples = 1000;
   /// Throws std::invalid_argument naming the option when a value is out of range.
   void validate() const;

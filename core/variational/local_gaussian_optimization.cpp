@@ -131,7 +131,8 @@ void LocalOptimizationOptions::validate() const {
   require(check_interval >= 1, "check_interval", ">= 1", std::to_string(check_interval));
   require(check_samples >= 2, "check_samples", ">= 2 (for a standard error)", std::to_string(check_samples));
   require(patience >= 1, "patience", ">= 1", std::to_string(patience));
-  require(selection_samples >= 2, "selection_samples", ">= 2 (for a standard error)", std::to_string(selection_samples));
+  require(selection_samples == 0 || selection_samples >= 2, "selection_samples", "0 (no selection) or >= 2 (for a standard error)",
+          std::to_string(selection_samples));
   require(improvement_tolerance >= 0.0 && std::isfinite(improvement_tolerance), "improvement_tolerance",
           "finite and >= 0", number(improvement_tolerance));
   require(learning_rate > 0.0 && std::isfinite(learning_rate), "learning_rate", "positive and finite",
@@ -323,6 +324,7 @@ LocalGaussianOptimization optimize_local_gaussian_with(const GenerativeModel& mo
 
   // The start against the best iterate on common draws: never end worse than the start.
   const Index E = options.selection_samples;
+  if (E > 0) {
   const MatrixD selection_eps = standard_normal_matrix(d, B * E, selection_rng);
   result.selection = select_start_or_best(elbo_terms_on_draws(model, X, layout, start_theta, selection_eps, E),
                                           elbo_terms_on_draws(model, X, layout, best_theta, selection_eps, E));
@@ -331,6 +333,7 @@ LocalGaussianOptimization optimize_local_gaussian_with(const GenerativeModel& mo
       best_theta.col(b) = start_theta.col(b);
       result.best_check_elbo(b) = result.check_elbo(b, 0);
     }
+  }
 
   const MatrixD mean = best_theta.topRows(d);
   if (layout.full) {

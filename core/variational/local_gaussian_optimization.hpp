@@ -47,7 +47,9 @@ struct LocalOptimizationOptions {
   /// best one by more than improvement_tolerance (>= 1). Cremer et al.: 10.
   Index patience = 10;
   /// Common evaluation draws per datapoint on which the start and the best check's parameters
-  /// are compared at the end (>= 2); the better one is kept (start_or_best_selection.hpp).
+  /// are compared at the end (>= 2); the better one is kept (start_or_best_selection.hpp). 0 skips
+  /// the comparison (the best check is kept, as equal-budget comparisons need: it costs
+  /// 2·selection_samples likelihood evaluations per datapoint beyond the fit's own).
   /// 1000: the paired difference's standard error is ~1/30 of the per-draw spread of the
   /// difference, which is small when the two Gaussians are close.
   Index selection_samples = 1000;

@@ -45,6 +45,8 @@ std::optional<LocalOptimizationOptions> local_gaussian_options_for_budget(const 
   require_budget(budget, "local_gaussian_options_for_budget");
   base.validate();
   LocalOptimizationOptions options = base;
+  // Every evaluation counts toward the budget: no start-or-best comparison on extra draws.
+  options.selection_samples = 0;
   // Cost grows with max_steps; start from the estimate without checks and walk down.
   options.max_steps = budget / base.samples_per_step;
   while (options.max_steps >= 1 && local_gaussian_max_decoder_evaluations(options) > budget) --options.max_steps;
@@ -58,6 +60,7 @@ std::optional<LocalFlowOptions> local_flow_options_for_budget(const LocalFlowOpt
   require_budget(budget, "local_flow_options_for_budget");
   base.validate();
   LocalFlowOptions options = base;
+  options.selection_samples = 0;  // every evaluation counts toward the budget
   options.max_steps = budget / base.samples;
   if (options.max_steps < 1) return std::nullopt;
   return options;

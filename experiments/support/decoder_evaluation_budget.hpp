@@ -30,8 +30,9 @@ std::optional<HmcOptions> hmc_options_for_budget(const HmcOptions& base, Index b
 /// rule may stop a datapoint earlier (LocalGaussianOptimization reports what was spent).
 Index local_gaussian_max_decoder_evaluations(const LocalOptimizationOptions& options);
 
-/// `base` with the largest max_steps whose local_gaussian_max_decoder_evaluations <= budget;
-/// nullopt when not even one step fits.
+/// `base` with the largest max_steps whose local_gaussian_max_decoder_evaluations <= budget and
+/// selection_samples = 0 (the start-or-best comparison would spend evaluations outside the
+/// budget); nullopt when not even one step fits.
 std::optional<LocalOptimizationOptions> local_gaussian_options_for_budget(const LocalOptimizationOptions& base,
                                                                           Index budget);
 
@@ -39,7 +40,8 @@ std::optional<LocalOptimizationOptions> local_gaussian_options_for_budget(const 
 /// every datapoint's S columns at each step until all have stopped).
 Index local_flow_max_decoder_evaluations(const LocalFlowOptions& options);
 
-/// `base` with max_steps = floor(budget / S); nullopt when that is 0.
+/// `base` with max_steps = floor(budget / S) and selection_samples = 0 (as above); nullopt when
+/// max_steps is 0.
 std::optional<LocalFlowOptions> local_flow_options_for_budget(const LocalFlowOptions& base, Index budget);
 
 /// AIS's cost per datapoint: (C + P) · (1 + (T - 1) · L) with P = pilot_chains for pilot
