@@ -173,12 +173,19 @@ void LogWeightAccumulator::add(const Eigen::Ref<const MatrixD>& log_weights) {
   count_ += k;
 }
 
+// Scalar std::log per datapoint in the two functions below: Eigen's vectorized log rounds a
+// packet's entries differently from its scalar tail, so a datapoint's value would depend on its
+// position among the batch's datapoints.
 VectorD LogWeightAccumulator::log_sum_weights() const {
-  return (max_log_weight_.array() + scaled_sum_.array().log()).matrix();
+  VectorD out(num_datapoints());
+  for (Index b = 0; b < out.size(); ++b) out(b) = max_log_weight_(b) + std::log(scaled_sum_(b));
+  return out;
 }
 
 VectorD LogWeightAccumulator::log_sum_squared_weights() const {
-  return (2.0 * max_log_weight_.array() + scaled_sum_squares_.array().log()).matrix();
+  VectorD out(num_datapoints());
+  for (Index b = 0; b < out.size(); ++b) out(b) = 2.0 * max_log_weight_(b) + std::log(scaled_sum_squares_(b));
+  return out;
 }
 
 VectorD LogWeightAccumulator::log_mean_weight() const {

@@ -41,38 +41,92 @@ std::string LinearGaussianModel::describe() const {
          ", sigma=" + std::to_string(sigma_) + ")";
 }
 
+// Every batched method below works column by column with explicit loops (no matrix product,
+// no Eigen reduction): a product's path and a reduction's first aligned entry depend on the batch
+// width and on a column's offset in it, so a column's bits would depend on the batch it shares.
+// Each column costs D·d multiply-adds either way, and the model is a test truth of modest size.
+namespace {
+
+/// r = x - W z - b for one column, and ‖r‖² summed in row order.
+double residual_squared_norm(const MatrixD& W, const VectorD& b, const float* x, const double* z, double* r) {
+  const Index D = W.rows(), d = W.cols();
+  for (Index i = 0; i < D; ++i) r[i] = static_cast<double>(x[i]) - b(i);
+  for (Index j = 0; j < d; ++j) {
+    const double zj = z[j];
+    const double* w = W.col(j).data();
+    for (Index i = 0; i < D; ++i) r[i] -= w[i] * zj;
+  }
+  double sum = 0.0;
+  for (Index i = 0; i < D; ++i) sum += r[i] * r[i];
+  return sum;
+}
+
+}  // namespace
+
 VectorD LinearGaussianModel::log_likelihood(const MatrixF& X, const MatrixD& Z, Index S) const {
   check_batch(X, Z, S, "LinearGaussianModel::log_likelihood");
-  MatrixD residual = W_ * Z;
-  residual.colwise() += b_;
-  for (Index c = 0; c < Z.cols(); ++c) residual.col(c) -= X.col(c / S).cast<double>();
   const double constant = -0.5 * static_cast<double>(data_dim()) * (kLog2Pi + 2.0 * std::log(sigma_));
-  return (-0.5 / (sigma_ * sigma_) * residual.colwise().squaredNorm().array() + constant).transpose();
+  VectorD r(data_dim());
+  VectorD out(Z.cols());
+  for (Index c = 0; c < Z.cols(); ++c)
+    out(c) = -0.5 / (sigma_ * sigma_) * residual_squared_norm(W_, b_, X.col(c / S).data(), Z.col(c).data(), r.data()) +
+             constant;
+  return out;
 }
 
 VectorD LinearGaussianModel::log_likelihood_with_gradient(const MatrixF& X, const MatrixD& Z, Index S,
                                                           MatrixD& grad_Z) const {
   check_batch(X, Z, S, "LinearGaussianModel::log_likelihood_with_gradient");
-  MatrixD residual = -(W_ * Z);  // x - W z - b
-  residual.colwise() -= b_;
-  for (Index c = 0; c < Z.cols(); ++c) residual.col(c) += X.col(c / S).cast<double>();
-  grad_Z.noalias() = W_.transpose() * residual / (sigma_ * sigma_);
   const double constant = -0.5 * static_cast<double>(data_dim()) * (kLog2Pi + 2.0 * std::log(sigma_));
-  return (-0.5 / (sigma_ * sigma_) * residual.colwise().squaredNorm().array() + constant).transpose();
+  const double inverse_variance = 1.0 / (sigma_ * sigma_);
+  const Index D = data_dim(), d = latent_dim();
+  VectorD r(D);
+  VectorD out(Z.cols());
+  grad_Z.resize(d, Z.cols());
+  for (Index c = 0; c < Z.cols(); ++c) {
+    out(c) = -0.5 * inverse_variance * residual_squared_norm(W_, b_, X.col(c / S).data(), Z.col(c).data(), r.data()) +
+             constant;
+    // ∇_z log p(x|z) = Wᵀ (x - W z - b) / σ², each entry a dot product in row order.
+    for (Index j = 0; j < d; ++j) {
+      const double* w = W_.col(j).data();
+      double dot = 0.0;
+      for (Index i = 0; i < D; ++i) dot += w[i] * r(i);
+      grad_Z(j, c) = dot * inverse_variance;
+    }
+  }
+  return out;
 }
 
 MatrixD LinearGaussianModel::log_likelihood_all_pairs(const MatrixF& X, const MatrixD& Z) const {
   if (X.rows() != data_dim() || Z.rows() != latent_dim())
     throw std::invalid_argument("LinearGaussianModel::log_likelihood_all_pairs: dimensions do not match the model");
-  const MatrixD Xd = X.cast<double>();
-  MatrixD means = W_ * Z;
-  means.colwise() += b_;
-  // ‖x_b - m_g‖² = ‖x_b‖² - 2 x_bᵀ m_g + ‖m_g‖²: one matrix product for all pairs.
-  MatrixD squared = -2.0 * (Xd.transpose() * means);
-  squared.colwise() += Xd.colwise().squaredNorm().transpose();
-  squared.rowwise() += means.colwise().squaredNorm();
   const double constant = -0.5 * static_cast<double>(data_dim()) * (kLog2Pi + 2.0 * std::log(sigma_));
-  return (-0.5 / (sigma_ * sigma_)) * squared.array() + constant;
+  const Index D = data_dim(), d = latent_dim();
+  // m_g = W z_g + b once per latent, then ‖x_b - m_g‖² directly (no cancellation of large terms).
+  MatrixD means(D, Z.cols());
+  for (Index g = 0; g < Z.cols(); ++g) {
+    double* m = means.col(g).data();
+    for (Index i = 0; i < D; ++i) m[i] = b_(i);
+    for (Index j = 0; j < d; ++j) {
+      const double zj = Z(j, g);
+      const double* w = W_.col(j).data();
+      for (Index i = 0; i < D; ++i) m[i] += w[i] * zj;
+    }
+  }
+  MatrixD out(X.cols(), Z.cols());
+  for (Index g = 0; g < Z.cols(); ++g) {
+    const double* m = means.col(g).data();
+    for (Index b = 0; b < X.cols(); ++b) {
+      const float* x = X.col(b).data();
+      double sum = 0.0;
+      for (Index i = 0; i < D; ++i) {
+        const double e = static_cast<double>(x[i]) - m[i];
+        sum += e * e;
+      }
+      out(b, g) = -0.5 / (sigma_ * sigma_) * sum + constant;
+    }
+  }
+  return out;
 }
 
 ModelSample LinearGaussianModel::sample(Index N, Rng& rng) const {
