@@ -74,11 +74,22 @@ VectorD exact_kl(const LocalGaussianOptimization& r, const LinearGaussianPosteri
   return kl;
 }
 
-/// What stochastic optimization leaves above the family's optimum (observed at the default seed:
-/// full covariance <= 0.004 nats, diagonal <= 0.0035·d, with check_samples 1000; the tests use 4000
-/// so that this holds over seed offsets): the KL starts at tens of nats.
+/// What a fit may leave above its family's optimum at datapoint b (the KL starts at tens of nats):
+///   tolerance_b = floor + kCheckNoiseMultiple · se_b,   se_b = r.decision_standard_error(b),
+/// the check noise the fit reports. The fit keeps the check with the highest noisy ELBO estimate,
+/// so the kept iterate's true ELBO falls short of the best checked iterate's by at most
+/// max_c ε_c − ε_best <= 2 · 5 se_b, except with probability <= 1e-4 over the tests' ~50 checks
+/// of 8 datapoints (P(ε > 5 se) = 2.9e-7 per check). `floor` is what the optimizer leaves at its
+/// best iterate (Adam's jitter and the decayed learning rate), per family.
+constexpr double kCheckNoiseMultiple = 10.0;
 constexpr double kFullKlTolerance = 0.01;
 constexpr double kDiagonalExcessKlTolerance = 0.005;  // per latent dimension
+
+/// max_b (excess_b - kCheckNoiseMultiple · se_b): at most the floor when the fit is as good as its
+/// checks can tell.
+double excess_beyond_check_noise(const VectorD& excess, const LocalGaussianOptimization& r) {
+  return (excess - kCheckNoiseMultiple * r.decision_standard_error).maxCoeff();
+}
 
 class LocalGaussianOnLinearGaussian : public ::testing::TestWithParam<Index> {};
 
@@ -98,7 +109,8 @@ TEST_P(LocalGaussianOnLinearGaussian, FullCovarianceReachesTheExactPosterior) {
   ASSERT_TRUE(std::holds_alternative<FullCovarianceGaussian>(r.optimized));
   const VectorD kl = exact_kl(r, problem);
   // KL of q* to the posterior: what is left of an initial KL of tens of nats.
-  EXPECT_LT(kl.maxCoeff(), kFullKlTolerance) << kl.transpose();
+  EXPECT_LT(excess_beyond_check_noise(kl, r), kFullKlTolerance)
+      << "KL " << kl.transpose() << "\ncheck noise " << r.decision_standard_error.transpose();
   const MatrixD& truth_cov = problem.model.posterior_covariance();
   const VectorD sd = truth_cov.diagonal().cwiseSqrt();
   VectorD mean;
@@ -119,9 +131,11 @@ TEST_P(LocalGaussianOnLinearGaussian, FullCovarianceReachesTheExactPosterior) {
   const Estimate elbo = estimate_elbo(problem.model, r.approximation(), problem.X, elbo_options, elbo_rng);
   const double gap = problem.log_marginal_likelihood.mean() - elbo.value;
   EXPECT_LT(std::abs(gap - kl.mean()), 4.0 * elbo.monte_carlo_standard_error + 1e-9) << "gap " << gap;
-  EXPECT_LT(gap, 4.0 * elbo.monte_carlo_standard_error + kFullKlTolerance);
+  EXPECT_LT(gap, 4.0 * elbo.monte_carlo_standard_error + kFullKlTolerance +
+                     kCheckNoiseMultiple * r.decision_standard_error.mean());
   std::cout << "[ accuracy ] d=" << d << " full-covariance q*: max KL " << kl.maxCoeff() << ", mean KL " << kl.mean()
-            << ", max mean error " << worst_mean << " sd, max cov error " << worst_cov << ", log p - ELBO " << gap
+            << ", beyond check noise " << excess_beyond_check_noise(kl, r) << ", max check se "
+            << r.decision_standard_error.maxCoeff() << ", max mean error " << worst_mean << " sd, max cov error " << worst_cov << ", log p - ELBO " << gap
             << " +- " << elbo.monte_carlo_standard_error << ", steps " << r.steps << ", all stopped "
             << r.all_stopped_by_rule << ", " << r.seconds << " s\n";
 }
@@ -143,23 +157,29 @@ TEST_P(LocalGaussianOnLinearGaussian, DiagonalReachesTheBestDiagonalGaussianAndI
   const MatrixD mean_error = sd.cwiseInverse().asDiagonal() * (q.mean() - problem.posterior_mean);
   MatrixD log_variance_error = q.log_variance();
   log_variance_error.colwise() += problem.posterior_precision.diagonal().array().log().matrix();
-  // The diagonal family's ELBO is flat along weakly determined directions of a correlated
-  // posterior (d = 10), so parameters are looser there than the KL checks below.
-  EXPECT_LT(mean_error.cwiseAbs().maxCoeff(), 0.3);
-  EXPECT_LT(log_variance_error.cwiseAbs().maxCoeff(), 0.3);
+  // No separate bound on the parameters: the exact KL below measures their whole error. It splits
+  // into a mean part ½ δᵀΛδ (δ = mean error) and a variance part ½ Σ_j (e^{u_j} - 1 - u_j)
+  // (u_j = log-variance error), each at most the excess KL, so the KL bound bounds them; the
+  // diagonal family's ELBO is flat along weakly determined directions of a correlated posterior,
+  // where δ may be a third of a posterior sd at an excess KL of a few hundredths.
   const VectorD kl = exact_kl(r, problem);
   EXPECT_GE(kl.minCoeff(), best_kl - 1e-12);  // it is the best diagonal Gaussian
-  EXPECT_LT(kl.maxCoeff() - best_kl, kDiagonalExcessKlTolerance * static_cast<double>(d));
+  EXPECT_LT(excess_beyond_check_noise(kl.array() - best_kl, r), kDiagonalExcessKlTolerance * static_cast<double>(d))
+      << "excess KL " << (kl.array() - best_kl).transpose() << "\ncheck noise " << r.decision_standard_error.transpose();
   ElboOptions elbo_options;
   elbo_options.samples = 2000;
   Rng elbo_rng(testing::test_seed(4));
   const Estimate elbo = estimate_elbo(problem.model, r.approximation(), problem.X, elbo_options, elbo_rng);
   const double gap = problem.log_marginal_likelihood.mean() - elbo.value;
   EXPECT_LT(std::abs(gap - kl.mean()), 4.0 * elbo.monte_carlo_standard_error + 1e-9);
-  EXPECT_LT(std::abs(gap - best_kl), 4.0 * elbo.monte_carlo_standard_error + kDiagonalExcessKlTolerance * static_cast<double>(d))
+  EXPECT_LT(std::abs(gap - best_kl), 4.0 * elbo.monte_carlo_standard_error +
+                                         kDiagonalExcessKlTolerance * static_cast<double>(d) +
+                                         kCheckNoiseMultiple * r.decision_standard_error.mean())
       << "closed-form gap " << best_kl;
   std::cout << "[ accuracy ] d=" << d << " diagonal q*: closed-form gap " << best_kl << ", exact KL of q* "
-            << kl.minCoeff() << " .. " << kl.maxCoeff() << ", log p - ELBO " << gap << " +- "
+            << kl.minCoeff() << " .. " << kl.maxCoeff() << ", beyond check noise "
+            << excess_beyond_check_noise(kl.array() - best_kl, r) << ", max check se " << r.decision_standard_error.maxCoeff()
+            << ", log p - ELBO " << gap << " +- "
             << elbo.monte_carlo_standard_error << ", max mean error " << mean_error.cwiseAbs().maxCoeff()
             << " sd, max log-variance error " << log_variance_error.cwiseAbs().maxCoeff() << ", steps " << r.steps
             << ", " << r.seconds << " s\n";
