@@ -199,7 +199,7 @@ AggregatePosteriorDecomposition aggregate_posterior_decomposition_by_quadrature(
 
   AggregatePosteriorDecomposition r;
   r.method = "quadrature";
-  r.bias_direction = "exact";
+  r.bias_direction = BiasDirection::exact;
   r.num_components = N;
   r.latent_dim = d;
   r.mean_kl_to_prior = aggregate.mean_kl_to_prior();
@@ -268,7 +268,7 @@ AggregatePosteriorDecomposition aggregate_posterior_decomposition_by_monte_carlo
   const bool stratified = all && S >= 2;
   AggregatePosteriorDecomposition r;
   r.method = "monte carlo";
-  r.bias_direction = "unbiased";
+  r.bias_direction = BiasDirection::unbiased;
   r.num_components = N;
   r.latent_dim = d;
   r.mean_kl_to_prior = aggregate.mean_kl_to_prior();
@@ -302,7 +302,7 @@ nlohmann::ordered_json to_json(const AggregatePosteriorDecomposition& r) {
   };
   nlohmann::ordered_json j;
   j["method"] = r.method;
-  j["bias_direction"] = r.bias_direction;
+  j["bias_direction"] = to_string(r.bias_direction);
   j["error_kind"] = r.method == "quadrature" ? "quadrature error estimate (nats)" : "Monte Carlo standard error (nats)";
   j["num_components"] = r.num_components;
   j["latent_dim"] = r.latent_dim;

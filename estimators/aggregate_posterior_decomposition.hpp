@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/random.hpp"
+#include "estimators/bias_direction.hpp"
 #include "estimators/aggregate_posterior.hpp"
 
 namespace vigap {
@@ -57,7 +58,7 @@ struct AggregateMonteCarloOptions {
 /// The terms of the decomposition, each computed on its own.
 struct AggregatePosteriorDecomposition {
   std::string method;          ///< "quadrature" or "monte carlo"
-  std::string bias_direction;  ///< "exact" (quadrature) or "unbiased" (Monte Carlo)
+  BiasDirection bias_direction = BiasDirection::exact;  ///< exact (quadrature) or unbiased (Monte Carlo)
   Index num_components = 0;    ///< N
   Index latent_dim = 0;
   /// (1/N) Σ_n KL(q(z|x_n) ‖ p(z)), analytic (error 0): the average KL term of the ELBO.

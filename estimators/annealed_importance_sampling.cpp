@@ -285,7 +285,8 @@ AnnealedImportanceSamplingResult summarize_run(const AnnealingRun& run, Index B,
   result.acceptance_rate.resize(B);
   Estimate& e = result.estimate;
   e.estimator = reverse ? "reverse ais" : "ais";
-  e.bias_direction = reverse ? "stochastic upper bound (E[1/p̂] = 1/p(x))" : "stochastic lower bound (E[p̂] = p(x))";
+  e.bias_direction = reverse ? BiasDirection::stochastic_upper_bound : BiasDirection::stochastic_lower_bound;
+  e.bias_note = reverse ? "E[1/p̂] = 1/p(x)" : "E[p̂] = p(x)";
   e.per_datapoint.resize(B);
   e.per_datapoint_standard_error.resize(B);
   for (Index b = 0; b < B; ++b) {

@@ -52,7 +52,8 @@ Estimate estimate_elbo_with_generators(const GenerativeModel& model, const Poste
 
   Estimate e;
   e.estimator = "elbo";
-  e.bias_direction = "lower bound on log p(x) (unbiased for the ELBO)";
+  e.bias_direction = BiasDirection::lower_bound;
+  e.bias_note = "on log p(x); unbiased for the ELBO";
   e.per_datapoint = accumulator.mean_log_weight();
   if (analytic) e.per_datapoint -= diagonal->kl_to_standard_normal();
   e.per_datapoint_standard_error = accumulator.mean_log_weight_standard_error();

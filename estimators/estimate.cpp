@@ -25,7 +25,8 @@ void Estimate::summarize() {
 nlohmann::ordered_json to_json(const Estimate& e, bool include_per_datapoint) {
   nlohmann::ordered_json j;
   j["estimator"] = e.estimator;
-  j["bias_direction"] = e.bias_direction;
+  j["bias_direction"] = to_string(e.bias_direction);
+  j["bias_note"] = e.bias_note;
   j["value"] = e.value;
   // A standard error that cannot be estimated (one sample) is null, never NaN.
   const auto number_or_null = [](double v) { return std::isfinite(v) ? nlohmann::ordered_json(v) : nlohmann::ordered_json(); };
@@ -45,7 +46,7 @@ nlohmann::ordered_json to_json(const Estimate& e, bool include_per_datapoint) {
 }
 
 Estimate difference_of_estimates(const Estimate& a, const Estimate& b, const std::string& estimator,
-                                 const std::string& bias_direction) {
+                                 BiasDirection bias_direction, const std::string& bias_note) {
   if (a.per_datapoint.size() != b.per_datapoint.size())
     throw std::invalid_argument("difference_of_estimates: " + a.estimator + " covers " +
                                 std::to_string(a.per_datapoint.size()) + " datapoints, " + b.estimator + " " +
@@ -61,6 +62,7 @@ Estimate difference_of_estimates(const Estimate& a, const Estimate& b, const std
   Estimate d;
   d.estimator = estimator;
   d.bias_direction = bias_direction;
+  d.bias_note = bias_note;
   d.per_datapoint = a.per_datapoint - b.per_datapoint;
   d.per_datapoint_standard_error =
       (errors(a).array().square() + errors(b).array().square()).sqrt();

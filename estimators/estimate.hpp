@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/types.hpp"
+#include "estimators/bias_direction.hpp"
 
 namespace vigap {
 
@@ -16,7 +17,8 @@ namespace vigap {
 /// (what a test-set mean is quoted with).
 struct Estimate {
   std::string estimator;                 ///< e.g. "iwae", "ais", "quadrature"
-  std::string bias_direction;            ///< "lower bound", "stochastic lower bound", "exact", ...
+  BiasDirection bias_direction = BiasDirection::unbiased;  ///< for the quantity `value` is quoted for
+  std::string bias_note;                 ///< what more there is to say, e.g. "E[p̂] = p(x)" (may be empty)
   double value = 0.0;
   double monte_carlo_standard_error = 0.0;
   double dataset_standard_error = 0.0;
@@ -36,10 +38,12 @@ struct Estimate {
 /// samples_per_datapoint is the larger of the two. An estimate without per-datapoint standard errors
 /// counts as exact (errors 0). Throws std::invalid_argument when they cover different numbers of
 /// datapoints or an estimate's standard errors do not match its values.
+/// bias_direction is the caller's statement for the difference (see bias_of_difference), with an
+/// optional note.
 Estimate difference_of_estimates(const Estimate& a, const Estimate& b, const std::string& estimator,
-                                 const std::string& bias_direction);
+                                 BiasDirection bias_direction, const std::string& bias_note = "");
 
-/// {"estimator", "bias_direction", "value", "monte_carlo_standard_error", "dataset_standard_error",
+/// {"estimator", "bias_direction" (to_string), "bias_note", "value", "monte_carlo_standard_error", "dataset_standard_error",
 ///  "num_datapoints", "samples_per_datapoint", "settings", ["per_datapoint", "per_datapoint_standard_error"]};
 /// a standard error that cannot be estimated (NaN, e.g. from one sample) is written as null;
 /// seconds go to the caller's "timings" so results stay byte-identical across runs.

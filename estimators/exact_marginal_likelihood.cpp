@@ -62,7 +62,7 @@ ExactMarginalLikelihood exact_marginal_likelihood(const GenerativeModel& model, 
   result.over_tolerance = record.over_tolerance;
   Estimate& e = result.log_marginal_likelihood;
   e.estimator = "quadrature";
-  e.bias_direction = "exact";
+  e.bias_direction = BiasDirection::exact;
   e.per_datapoint = summary.log_integral;
   e.per_datapoint_standard_error = summary.error_estimate;
   Index total_passes = 0;

@@ -95,11 +95,12 @@ struct GradientColumns {
   }
 };
 
-Estimate make_estimate(const std::string& name, const std::string& bias, const VectorD& values,
+Estimate make_estimate(const std::string& name, BiasDirection bias, const std::string& note, const VectorD& values,
                        const VectorD& standard_errors, Index samples, const nlohmann::ordered_json& settings) {
   Estimate e;
   e.estimator = name;
   e.bias_direction = bias;
+  e.bias_note = note;
   e.per_datapoint = values;
   e.per_datapoint_standard_error = standard_errors;
   e.samples_per_datapoint = samples;
@@ -114,13 +115,13 @@ GradientStatistics make_statistics(const GradientColumns& c, Index num_parameter
   g.computed = true;
   g.num_parameters = num_parameters;
   const VectorD unknown = VectorD::Constant(c.total_variance.size(), kNaN);
-  g.total_variance = make_estimate("gradient total variance tr Cov", "unbiased", c.total_variance,
+  g.total_variance = make_estimate("gradient total variance tr Cov", BiasDirection::unbiased, "", c.total_variance,
                                    c.total_variance_standard_error, samples, settings);
-  g.mean_snr = make_estimate("gradient SNR, mean over parameters", "biased upward (noise floor sqrt(2/pi/R))",
+  g.mean_snr = make_estimate("gradient SNR, mean over parameters", BiasDirection::biased_high, "noise floor sqrt(2/pi/R)",
                              c.mean_snr, unknown, samples, settings);
-  g.median_snr = make_estimate("gradient SNR, median over parameters", "biased upward (noise floor sqrt(2/pi/R))",
+  g.median_snr = make_estimate("gradient SNR, median over parameters", BiasDirection::biased_high, "noise floor sqrt(2/pi/R)",
                                c.median_snr, unknown, samples, settings);
-  g.mean_squared_norm = make_estimate("squared norm of the expected gradient", "unbiased", c.mean_squared_norm,
+  g.mean_squared_norm = make_estimate("squared norm of the expected gradient", BiasDirection::unbiased, "", c.mean_squared_norm,
                                       unknown, samples, settings);
   return g;
 }
@@ -226,8 +227,8 @@ GradientVarianceResult gradient_variance_with(const GaussianEncoder& encoder, co
   const std::string name = o.objective == TrainingObjective::elbo
                                ? "elbo (S=" + std::to_string(S) + ", " + to_string(o.kl_estimator) + " KL)"
                                : "iwae (K=" + std::to_string(S) + ")";
-  result.objective_mean = make_estimate(name, "lower bound", objective_mean, objective_mean_se, S * R, result.settings);
-  result.objective_variance = make_estimate("variance of the " + name + " estimate", "unbiased", objective_variance,
+  result.objective_mean = make_estimate(name, BiasDirection::lower_bound, "on log p(x)", objective_mean, objective_mean_se, S * R, result.settings);
+  result.objective_variance = make_estimate("variance of the " + name + " estimate", BiasDirection::unbiased, "", objective_variance,
                                             objective_variance_se, S * R, result.settings);
   if (want_encoder)
     result.encoder = make_statistics(encoder_columns, encoder.network().num_parameters(), S * R, result.settings);

@@ -29,7 +29,8 @@ ImportanceSamplingResult estimate_log_marginal_likelihood_by_importance_sampling
   ImportanceSamplingResult result;
   Estimate& e = result.log_marginal_likelihood;
   e.estimator = "importance_sampling";
-  e.bias_direction = "stochastic lower bound (E[p̂]=p(x))";
+  e.bias_direction = BiasDirection::stochastic_lower_bound;
+  e.bias_note = "E[p̂] = p(x)";
   e.per_datapoint = accumulator.log_mean_weight();
   e.per_datapoint_standard_error = accumulator.log_mean_weight_standard_error();
   e.samples_per_datapoint = options.samples;

@@ -50,7 +50,8 @@ Estimate estimate_iwae_bound_with_generators(const GenerativeModel& model, const
 
   Estimate e;
   e.estimator = "iwae";
-  e.bias_direction = "lower bound on log p(x); increases with K";
+  e.bias_direction = BiasDirection::lower_bound;
+  e.bias_note = "on log p(x); increases with K";
   if (R == 1) {
     e.per_datapoint = replicate_values.col(0);
     e.per_datapoint_standard_error = accumulator.log_mean_weight_standard_error();

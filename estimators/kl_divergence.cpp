@@ -7,20 +7,6 @@ namespace vigap {
 
 namespace {
 
-bool contains(const std::string& text, const std::string& fragment) { return text.find(fragment) != std::string::npos; }
-
-std::string kl_bias_direction(const std::string& log_marginal_bias) {
-  if (log_marginal_bias.rfind("exact", 0) == 0)
-    return "unbiased (exact log p(x) minus an unbiased ELBO estimate)";
-  if (contains(log_marginal_bias, "upper bound"))
-    return "biased high (the log p(x) estimate is an upper bound: KL is overestimated)";
-  if (contains(log_marginal_bias, "stochastic lower bound"))
-    return "biased low (the log p(x) estimate is a stochastic lower bound: KL is underestimated)";
-  if (contains(log_marginal_bias, "lower bound"))
-    return "biased low (the log p(x) estimate is a lower bound: KL is underestimated by its gap)";
-  return "inherits the bias of the log p(x) estimate (" + log_marginal_bias + ")";
-}
-
 void check_per_datapoint(const Estimate& e, const char* role) {
   if (e.per_datapoint.size() == 0)
     throw std::invalid_argument(std::string("kl_to_posterior_from_estimates: the ") + role +
@@ -47,7 +33,10 @@ Estimate kl_to_posterior_from_estimates(const Estimate& log_marginal_likelihood,
                                 " datapoints, the ELBO estimate " + std::to_string(elbo.per_datapoint.size()));
   Estimate e;
   e.estimator = "kl_to_posterior";
-  e.bias_direction = kl_bias_direction(log_marginal_likelihood.bias_direction);
+  // The ELBO estimate is unbiased for the ELBO: the KL errs as the log p(x) estimate does.
+  e.bias_direction = bias_of_difference(log_marginal_likelihood.bias_direction, BiasDirection::unbiased);
+  e.bias_note = "log p(x) by " + log_marginal_likelihood.estimator + " (" + to_string(log_marginal_likelihood.bias_direction) +
+                ") minus an unbiased ELBO estimate";
   e.per_datapoint = log_marginal_likelihood.per_datapoint - elbo.per_datapoint;
   e.per_datapoint_standard_error =
       (standard_errors_or_zero(log_marginal_likelihood).array().square() + standard_errors_or_zero(elbo).array().square())
@@ -57,7 +46,7 @@ Estimate kl_to_posterior_from_estimates(const Estimate& log_marginal_likelihood,
   e.seconds = log_marginal_likelihood.seconds + elbo.seconds;
   e.settings["formula"] = "log p(x) - ELBO(q)";
   e.settings["log_marginal_likelihood"] = {{"estimator", log_marginal_likelihood.estimator},
-                                           {"bias_direction", log_marginal_likelihood.bias_direction},
+                                           {"bias_direction", to_string(log_marginal_likelihood.bias_direction)},
                                            {"settings", log_marginal_likelihood.settings}};
   e.settings["elbo"] = {{"estimator", elbo.estimator}, {"settings", elbo.settings}};
   e.summarize();

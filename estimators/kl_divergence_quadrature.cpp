@@ -140,7 +140,7 @@ QuadratureKlDivergence kl_divergence_with_generators(const GenerativeModel& mode
 
   Estimate& k = result.kl_divergence;
   k.estimator = "quadrature kl divergence";
-  k.bias_direction = "exact";
+  k.bias_direction = BiasDirection::exact;
   k.per_datapoint = kl;
   k.per_datapoint_standard_error = kl_error;
   k.samples_per_datapoint = G;
@@ -150,7 +150,7 @@ QuadratureKlDivergence kl_divergence_with_generators(const GenerativeModel& mode
 
   Estimate& e = result.elbo;
   e.estimator = "quadrature elbo";
-  e.bias_direction = "exact";
+  e.bias_direction = BiasDirection::exact;
   e.per_datapoint = log_px - kl;
   e.per_datapoint_standard_error = elbo_error;
   e.samples_per_datapoint = G;

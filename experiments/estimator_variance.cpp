@@ -28,7 +28,7 @@
 #include "experiments/support/command_line.hpp"
 #include "experiments/support/dataset_options.hpp"
 #include "experiments/support/evaluation_data.hpp"
-#include "experiments/support/markdown_table.hpp"
+#include "core/io/markdown_table.hpp"
 #include "experiments/support/picture_and_result.hpp"
 #include "experiments/support/svg_plot.hpp"
 

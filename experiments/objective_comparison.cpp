@@ -37,12 +37,14 @@
 #include "core/training/vae_trainer.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
 #include "core/variational/local_gaussian_optimization.hpp"
+#include "core/variational/posterior_family.hpp"
 #include "estimators/exact_marginal_likelihood.hpp"
+#include "estimators/gap_decomposition.hpp"
 #include "estimators/kl_divergence_quadrature.hpp"
 #include "experiments/support/command_line.hpp"
 #include "experiments/support/dataset_options.hpp"
 #include "experiments/support/evaluation_data.hpp"
-#include "experiments/support/markdown_table.hpp"
+#include "core/io/markdown_table.hpp"
 #include "experiments/support/picture_and_result.hpp"
 #include "experiments/support/svg_plot.hpp"
 
@@ -362,17 +364,9 @@ int objective_comparison_main(int argc, char** argv) {
     throw std::invalid_argument("--grid-shift must be random or none, found '" + grid_shift + "'");
   grid.random_shift = grid_shift == "random";
   std::vector<std::string> families;
-  {
-    std::stringstream stream(families_text);
-    std::string item;
-    while (std::getline(stream, item, ',')) {
-      if (item != "ffg" && item != "full")
-        throw std::invalid_argument("--qstar-families: unknown family '" + item +
-                                    "': expected a comma-separated list of ffg (diagonal Gaussian) and full "
-                                    "(full-covariance Gaussian)");
-      if (std::find(families.begin(), families.end(), item) == families.end()) families.push_back(item);
-    }
-  }
+  for (PosteriorFamily f :
+       parse_posterior_families(families_text, "--qstar-families", {PosteriorFamily::ffg, PosteriorFamily::full}))
+    families.push_back(to_string(f));
   architecture.validate();
   trainer.validate();
   qstar.validate();
@@ -446,14 +440,8 @@ int objective_comparison_main(int argc, char** argv) {
   configuration["test_eval_points"] = test_count;
   configuration["qstar_points"] = qstar_count;
   configuration["qstar_families"] = families;
-  configuration["qstar"] = {{"init", "encoder"},
-                            {"samples_per_step", qstar.samples_per_step},
-                            {"max_steps", qstar.max_steps},
-                            {"check_interval", qstar.check_interval},
-                            {"check_samples", qstar.check_samples},
-                            {"patience", qstar.patience},
-                            {"learning_rate", qstar.learning_rate},
-                            {"learning_rate_half_life", qstar.learning_rate_half_life}};
+  configuration["qstar"] = qstar.to_json();
+  configuration["qstar"]["init"] = "encoder";
   configuration["quadrature"] = quadrature.to_json(architecture.latent_dim);
   configuration["threads"] = common.threads;
   nlohmann::ordered_json datasets;
@@ -614,9 +602,9 @@ int objective_comparison_main(int argc, char** argv) {
         const QuadratureKlDivergence kl =
             kl_divergence_by_quadrature(model, r.approximation(), X_qstar, subset_log_px, kl_options, stream);
         row.elbo = kl.elbo;
-        row.approximation_gap = difference_of_estimates(subset_log_px, kl.elbo, "approximation gap log p(x) - L[q*] = KL(q* ‖ p(z|x))",
-                                           "exact");
-        row.amortization_gap = difference_of_estimates(kl.elbo, subset_elbo, "amortization gap L[q*] - L[q_amortized]", "exact");
+        const GapDecomposition gaps = decompose_gaps(subset_log_px, kl.elbo, subset_elbo);
+        row.approximation_gap = gaps.approximation_gap;
+        row.amortization_gap = gaps.amortization_gap;
         m.evaluation_timings["qstar_" + family + "_seconds"] = seconds_since(part_start);
         m.qstar.push_back(std::move(row));
       }
@@ -628,9 +616,9 @@ int objective_comparison_main(int argc, char** argv) {
   // Paired differences against the first objective.
   for (ModelResult& m : models) {
     m.train_log_px_difference = difference_of_estimates(m.train_log_px, models.front().train_log_px,
-                                           "log p(x) - log p(x) of the " + models.front().spec.label + " model", "exact");
+                                           "log p(x) - log p(x) of the " + models.front().spec.label + " model", BiasDirection::exact);
     m.test_log_px_difference = difference_of_estimates(m.test_log_px, models.front().test_log_px,
-                                          "log p(x) - log p(x) of the " + models.front().spec.label + " model", "exact");
+                                          "log p(x) - log p(x) of the " + models.front().spec.label + " model", BiasDirection::exact);
   }
 
   for (const ModelResult& m : models) {

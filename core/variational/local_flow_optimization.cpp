@@ -56,6 +56,19 @@ double window_standard_error(double mean, double mean_square, Index n) {
 
 }  // namespace
 
+nlohmann::ordered_json LocalFlowOptions::to_json() const {
+  return {{"samples", samples},
+          {"max_steps", max_steps},
+          {"check_interval", check_interval},
+          {"patience", patience},
+          {"selection_samples", selection_samples},
+          {"learning_rate", learning_rate},
+          {"adam", {{"beta1", adam.beta1}, {"beta2", adam.beta2}, {"epsilon", adam.epsilon}}},
+          {"num_layers", flow.num_layers},
+          {"hidden_sizes", flow.hidden_sizes},
+          {"log_scale_bound", flow.log_scale_bound}};
+}
+
 void LocalFlowOptions::validate() const {
   AffineCouplingFlowArchitecture f = flow;
   f.latent_dim = 1;  // taken from the model

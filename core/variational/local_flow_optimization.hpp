@@ -1,6 +1,7 @@
 #pragma once
 // A normalizing-flow posterior fitted to each datapoint separately (the flow family's q*),
 // for the approximation gap of the flow family (Cremer, Li & Duvenaud 2018, "local flow").
+#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "core/models/generative_model.hpp"
@@ -29,6 +30,8 @@ struct LocalFlowOptions {
   Index selection_samples = 1000;
   /// Throws std::invalid_argument naming the option when a value is out of range.
   void validate() const;
+  /// Every field, for a result's `configuration`.
+  nlohmann::ordered_json to_json() const;
 };
 
 /// One convergence check.

@@ -125,6 +125,20 @@ VectorD last_check_standard_error(const MatrixD& check_elbo_standard_error) {
 
 }  // namespace
 
+nlohmann::ordered_json LocalOptimizationOptions::to_json() const {
+  return {{"family", vigap::to_string(family)},
+          {"samples_per_step", samples_per_step},
+          {"max_steps", max_steps},
+          {"check_interval", check_interval},
+          {"check_samples", check_samples},
+          {"patience", patience},
+          {"selection_samples", selection_samples},
+          {"improvement_tolerance", improvement_tolerance},
+          {"learning_rate", learning_rate},
+          {"learning_rate_half_life", learning_rate_half_life},
+          {"adam", {{"beta1", adam.beta1}, {"beta2", adam.beta2}, {"epsilon", adam.epsilon}}}};
+}
+
 void LocalOptimizationOptions::validate() const {
   require(samples_per_step >= 1, "samples_per_step (S)", ">= 1", std::to_string(samples_per_step));
   require(max_steps >= 1, "max_steps", ">= 1", std::to_string(max_steps));

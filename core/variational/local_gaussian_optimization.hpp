@@ -69,6 +69,8 @@ struct LocalOptimizationOptions {
   AdamOptions adam;
   /// Throws std::invalid_argument naming the option, what was expected and what was found.
   void validate() const;
+  /// Every field, for a result's `configuration`.
+  nlohmann::ordered_json to_json() const;
   /// The learning rate of step t = 0, 1, ... (see learning_rate_half_life).
   double learning_rate_at(Index step) const;
 };

@@ -55,7 +55,7 @@ TEST_P(AisOnLinearGaussian, FromThePriorAgreesWithTheClosedForm) {
   expect_agrees_with_truth(r, model.log_marginal_likelihood(data.data));
   EXPECT_EQ(r.log_weights.rows(), C);
   EXPECT_EQ(r.log_weights.cols(), 4);
-  EXPECT_EQ(r.estimate.bias_direction, "stochastic lower bound (E[p̂] = p(x))");
+  EXPECT_EQ(r.estimate.bias_direction, BiasDirection::stochastic_lower_bound);
   // The default `pilot` adaptation adds pilot_chains chains per datapoint to the cost.
   EXPECT_EQ(r.gradient_evaluations, 4 * (C + AisOptions{}.pilot_chains) * (1 + (T - 1) * 10));
   for (Index b = 0; b < 4; ++b) {

@@ -34,7 +34,7 @@ TEST(BidirectionalMonteCarlo, SandwichesTheTruthAndNarrowsWithT) {
     const BidirectionalMonteCarloResult r = bidirectional_monte_carlo(model, simulated, bdmc_options(T), rng);
     const Estimate& lower = r.forward.estimate;
     const Estimate& upper = r.reverse.estimate;
-    EXPECT_EQ(upper.bias_direction, "stochastic upper bound (E[1/p̂] = 1/p(x))");
+    EXPECT_EQ(upper.bias_direction, BiasDirection::stochastic_upper_bound);
     for (Index b = 0; b < truth.size(); ++b) {
       EXPECT_LE(lower.per_datapoint(b), truth(b) + 4.0 * lower.per_datapoint_standard_error(b) + 0.01)
           << "T = " << T << ", datapoint " << b;

@@ -37,7 +37,7 @@ TEST_P(ExactMarginalLikelihoodLinearGaussian, MatchesTheClosedForm) {
   const MatrixD& true_cov = model.posterior_covariance();
   const VectorD true_sd = true_cov.diagonal().cwiseSqrt();
   const Estimate& e = result.log_marginal_likelihood;
-  EXPECT_EQ(e.bias_direction, "exact");
+  EXPECT_EQ(e.bias_direction, BiasDirection::exact);
   EXPECT_EQ(result.unconverged, 0);
   double worst = 0.0, worst_mean = 0.0, worst_cov = 0.0;
   for (Index b = 0; b < X.cols(); ++b) {

@@ -68,7 +68,7 @@ TEST_P(IwaeOnLinearGaussian, BoundsAreOrderedForAPoorApproximation) {
   EXPECT_GT(log_p - elbo.value, 0.2);
   EXPECT_GT(iwae_2k.value - elbo.value, 4.0 * combined(se_elbo, se_2k));
   EXPECT_EQ(iwae_k.samples_per_datapoint, 50 * 20);
-  EXPECT_EQ(iwae_k.bias_direction, "lower bound on log p(x); increases with K");
+  EXPECT_EQ(iwae_k.bias_direction, BiasDirection::lower_bound);
 }
 
 INSTANTIATE_TEST_SUITE_P(LatentDimensions, IwaeOnLinearGaussian, ::testing::Values(1, 2, 3, 10, 50));

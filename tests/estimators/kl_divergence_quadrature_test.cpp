@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "support/linear_gaussian_posteriors.hpp"
 #include "core/models/linear_gaussian_model.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
 #include "core/variational/full_covariance_gaussian.hpp"
@@ -14,15 +15,7 @@
 namespace vigap {
 namespace {
 
-/// KL(N(m1, S1) ‖ N(m2, S2)) = ½[tr(S2⁻¹S1) + (m2-m1)ᵀS2⁻¹(m2-m1) - d + log|S2| - log|S1|].
-double gaussian_kl(const VectorD& m1, const MatrixD& S1, const VectorD& m2, const MatrixD& S2) {
-  const Eigen::LLT<MatrixD> llt2(S2);
-  const VectorD diff = m2 - m1;
-  const double log_det1 = 2.0 * Eigen::LLT<MatrixD>(S1).matrixLLT().diagonal().array().log().sum();
-  const double log_det2 = 2.0 * llt2.matrixLLT().diagonal().array().log().sum();
-  return 0.5 * ((llt2.solve(S1)).trace() + diff.dot(llt2.solve(diff)) - static_cast<double>(m1.size()) + log_det2 -
-                log_det1);
-}
+using testing::gaussian_kl;
 
 class KlDivergenceQuadrature : public ::testing::TestWithParam<Index> {};
 
@@ -46,7 +39,7 @@ TEST_P(KlDivergenceQuadrature, DiagonalGaussianMatchesTheClosedFormKl) {
   const ExactMarginalLikelihood exact = exact_marginal_likelihood(model, X);
   KlQuadratureOptions options;
   const QuadratureKlDivergence kl = kl_divergence_by_quadrature(model, q, X, exact.log_marginal_likelihood, options, rng);
-  EXPECT_EQ(kl.kl_divergence.bias_direction, "exact");
+  EXPECT_EQ(kl.kl_divergence.bias_direction, BiasDirection::exact);
   double worst = 0.0;
   for (Index b = 0; b < B; ++b) {
     const MatrixD Sq = log_variance.col(b).array().exp().matrix().asDiagonal();

@@ -17,6 +17,8 @@
 namespace vigap {
 namespace {
 
+using testing::gaussian_kl;
+
 using testing::expect_throw_message;
 using testing::LinearGaussianPosteriors;
 
@@ -37,16 +39,6 @@ LinearGaussianPosteriors make_problem(Index d, Index B, std::uint64_t seed) {
 
 DiagonalGaussian standard_normal_q(Index d, Index B) {
   return DiagonalGaussian(MatrixD::Zero(d, B), MatrixD::Zero(d, B), "N(0, I)");
-}
-
-/// KL(N(m1, S1) ‖ N(m2, S2)) = ½[tr(S2⁻¹S1) + (m2-m1)ᵀS2⁻¹(m2-m1) - d + log|S2| - log|S1|].
-double gaussian_kl(const VectorD& m1, const MatrixD& S1, const VectorD& m2, const MatrixD& S2) {
-  const Eigen::LLT<MatrixD> llt2(S2);
-  const VectorD diff = m2 - m1;
-  const double log_det1 = 2.0 * Eigen::LLT<MatrixD>(S1).matrixLLT().diagonal().array().log().sum();
-  const double log_det2 = 2.0 * llt2.matrixLLT().diagonal().array().log().sum();
-  return 0.5 * (llt2.solve(S1).trace() + diff.dot(llt2.solve(diff)) - static_cast<double>(m1.size()) + log_det2 -
-                log_det1);
 }
 
 /// Mean and covariance of q(z|x_b) for either Gaussian family.

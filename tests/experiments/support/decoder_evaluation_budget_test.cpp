@@ -17,6 +17,8 @@
 namespace vigap {
 namespace {
 
+using testing::gaussian_kl;
+
 /// Forwards to a model and counts the latent columns evaluated (with or without gradient).
 class CountingModel final : public GenerativeModel {
  public:
@@ -140,14 +142,6 @@ TEST(DecoderEvaluationBudget, LocalFlowAndAisSpendWhatTheRulesPredict) {
   }
   ais.step_size_adaptation = AisStepSizeAdaptation::pilot;
   EXPECT_FALSE(ais_options_for_budget(ais, 100));  // 10 chains x (1 + 10) = 110 > 100
-}
-
-/// KL(N(m, S) ‖ N(mp, Sp)) in closed form.
-double gaussian_kl(const VectorD& m, const MatrixD& S, const VectorD& mp, const MatrixD& Sp) {
-  const MatrixD P = Sp.inverse();
-  const VectorD diff = mp - m;
-  return 0.5 * ((P * S).trace() + diff.dot(P * diff) - static_cast<double>(m.size()) + std::log(Sp.determinant()) -
-                std::log(S.determinant()));
 }
 
 TEST(DecoderEvaluationBudget, OnALinearGaussianModelHmcImprovesWithBudgetAndFullCovarianceQStarBecomesExact) {

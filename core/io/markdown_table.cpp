@@ -1,4 +1,4 @@
-#include "experiments/support/markdown_table.hpp"
+#include "core/io/markdown_table.hpp"
 
 #include <algorithm>
 #include <cstdio>
