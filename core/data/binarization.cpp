@@ -27,4 +27,29 @@ MatrixF binarize_threshold(const MatrixF& images, float threshold) {
   return (images.array() > threshold).cast<float>().matrix();
 }
 
+Binarization parse_binarization(const std::string& name) {
+  if (name == "none") return Binarization::none;
+  if (name == "dynamic") return Binarization::dynamic;
+  if (name == "threshold") return Binarization::threshold;
+  throw std::invalid_argument("unknown --binarization '" + name + "': expected none, dynamic or threshold");
+}
+
+std::string to_string(Binarization binarization) {
+  switch (binarization) {
+    case Binarization::none: return "none";
+    case Binarization::dynamic: return "dynamic";
+    case Binarization::threshold: return "threshold";
+  }
+  return "unknown";
+}
+
+MatrixF binarize(const MatrixF& images, Binarization binarization, float threshold, Rng& rng) {
+  switch (binarization) {
+    case Binarization::none: return images;
+    case Binarization::threshold: return binarize_threshold(images, threshold);
+    case Binarization::dynamic: return binarize_dynamic(images, rng);
+  }
+  return images;
+}
+
 }  // namespace vigap

@@ -26,22 +26,6 @@ std::string format_number(double value, int decimals) {
 
 }  // namespace
 
-Binarization parse_binarization(const std::string& name) {
-  if (name == "none") return Binarization::none;
-  if (name == "dynamic") return Binarization::dynamic;
-  if (name == "threshold") return Binarization::threshold;
-  throw std::invalid_argument("unknown --binarization '" + name + "': expected none, dynamic or threshold");
-}
-
-std::string to_string(Binarization binarization) {
-  switch (binarization) {
-    case Binarization::none: return "none";
-    case Binarization::dynamic: return "dynamic";
-    case Binarization::threshold: return "threshold";
-  }
-  return "unknown";
-}
-
 void VaeTrainerOptions::validate() const {
   if (epochs < 1) throw std::invalid_argument("--epochs must be >= 1, found " + std::to_string(epochs));
   if (batch_size < 1) throw std::invalid_argument("--batch-size must be >= 1, found " + std::to_string(batch_size));
@@ -55,15 +39,6 @@ void VaeTrainerOptions::validate() const {
                                 std::to_string(binarization_threshold));
   if (validation_samples < 1)
     throw std::invalid_argument("validation samples must be >= 1, found " + std::to_string(validation_samples));
-}
-
-MatrixF binarize(const MatrixF& images, Binarization binarization, float threshold, Rng& rng) {
-  switch (binarization) {
-    case Binarization::none: return images;
-    case Binarization::threshold: return binarize_threshold(images, threshold);
-    case Binarization::dynamic: return binarize_dynamic(images, rng);
-  }
-  return images;
 }
 
 ObjectiveEstimate evaluate_vae_objective(const GaussianEncoder& encoder, const MlpDecoderModel& decoder,

@@ -3,21 +3,13 @@
 #include <string>
 #include <vector>
 
+#include "core/data/binarization.hpp"
 #include "core/nn/adam.hpp"
 #include "core/nn/learning_rate_schedule.hpp"
 #include "core/progress_reporter.hpp"
 #include "core/training/vae_objective.hpp"
 
 namespace vigap {
-
-/// How gray values in [0, 1] become the binary data a Bernoulli decoder models.
-enum class Binarization {
-  none,     ///< use the gray values as they are
-  dynamic,  ///< x ~ Bernoulli(gray), drawn afresh every time an image is used (Burda et al. 2015)
-  threshold ///< x = [gray > threshold], fixed
-};
-Binarization parse_binarization(const std::string& name);
-std::string to_string(Binarization binarization);
 
 /// Settings of train_vae, with the defaults of the IWAE paper's VAE runs where they apply.
 struct VaeTrainerOptions {
@@ -55,9 +47,6 @@ struct VaeTrainingSummary {
   std::vector<EpochRecord> epochs;
   double training_seconds = 0.0;
 };
-
-/// Binarizes gray values in [0, 1] as `binarization` says (dynamic draws use rng).
-MatrixF binarize(const MatrixF& images, Binarization binarization, float threshold, Rng& rng);
 
 /// Trains encoder and decoder jointly by maximizing options.objective with Adam over shuffled
 /// minibatches of the columns of train_images (gray values in [0, 1], binarized per batch as
