@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "core/io/json_array.hpp"
+#include "core/io/format_number.hpp"
 #include "core/io/markdown_table.hpp"
 #include "core/progress_reporter.hpp"
 #include "estimators/aggregate_posterior.hpp"
@@ -78,24 +80,14 @@ nlohmann::ordered_json AggregatePosteriorReportOptions::to_json() const {
 
 namespace {
 
-std::string format(const char* pattern, double value) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, pattern, value);
-  return buffer;
-}
 
 /// "1.2345 ± 0.0012" (the error printed with 2 significant digits; "(exact)" for 0, "± n/a" when unknown).
 std::string with_error(double value, double error) {
-  if (!std::isfinite(error)) return format("%.4f", value) + " ± n/a";
-  if (error == 0.0) return format("%.4f", value) + " (exact)";
-  return format("%.4f", value) + " ± " + format("%.2g", error);
+  if (!std::isfinite(error)) return format_number("%.4f", value) + " ± n/a";
+  if (error == 0.0) return format_number("%.4f", value) + " (exact)";
+  return format_number("%.4f", value) + " ± " + format_number("%.2g", error);
 }
 
-nlohmann::ordered_json to_json_vector(const VectorD& v) {
-  nlohmann::ordered_json a = nlohmann::ordered_json::array();
-  for (Index i = 0; i < v.size(); ++i) a.push_back(v(i));
-  return a;
-}
 
 /// The q-quantile (0..1) of the values.
 double quantile(std::vector<double> values, double q) {
@@ -190,14 +182,14 @@ nlohmann::ordered_json AggregatePosteriorReport::results_json() const {
     j["num_datapoints"] = r.num_datapoints;
     j["mutual_information_upper_bound_log_n"] = std::log(static_cast<double>(r.num_datapoints));
     j["mean_kl_to_prior"] = r.mean_kl_to_prior;
-    j["mean_kl_to_prior_per_unit"] = to_json_vector(r.mean_kl_to_prior_per_unit);
+    j["mean_kl_to_prior_per_unit"] = to_json_array(r.mean_kl_to_prior_per_unit);
     j["active_units"] = to_json(r.units);
     j["component_standard_deviation_range"] = {r.component_standard_deviation_min, r.component_standard_deviation_max};
     if (r.quadrature) j["quadrature"] = to_json(*r.quadrature);
     if (r.monte_carlo) j["monte_carlo"] = to_json(*r.monte_carlo);
     if (latent_dim == 2) {
       nlohmann::ordered_json rows = nlohmann::ordered_json::array();
-      for (Index b = 0; b < picture_z2.size(); ++b) rows.push_back(to_json_vector(r.picture_log_density.col(b)));
+      for (Index b = 0; b < picture_z2.size(); ++b) rows.push_back(to_json_array(r.picture_log_density.col(b)));
       j["picture_log_density"] = std::move(rows);
     }
     split_json[r.split] = std::move(j);
@@ -205,8 +197,8 @@ nlohmann::ordered_json AggregatePosteriorReport::results_json() const {
   nlohmann::ordered_json results;
   results["splits"] = std::move(split_json);
   if (latent_dim == 2)
-    results["picture_grid"] = {{"z1", to_json_vector(picture_z1)},
-                               {"z2", to_json_vector(picture_z2)},
+    results["picture_grid"] = {{"z1", to_json_array(picture_z1)},
+                               {"z2", to_json_array(picture_z2)},
                                {"layout", "splits.<split>.picture_log_density[j][i] is the log of q's mean density over "
                                           "the cell centred on (z1[i], z2[j]) (exact cell mass / cell area)"}};
   return results;
@@ -235,7 +227,7 @@ std::string AggregatePosteriorReport::to_markdown() const {
                     pad(with_error(dec->mean_kl_to_prior, 0.0), 21).c_str(),
                     pad(with_error(dec->mutual_information.value, dec->mutual_information.error), 20).c_str(),
                     pad(with_error(dec->aggregate_kl_to_prior.value, dec->aggregate_kl_to_prior.error), 20).c_str(),
-                    pad(format("%.1e", dec->identity_residual.value) + " ± " + format("%.1e", dec->identity_residual.error), 19)
+                    pad(format_number("%.1e", dec->identity_residual.value) + " ± " + format_number("%.1e", dec->identity_residual.error), 19)
                         .c_str(),
                     pad(with_error(dec->aggregate_entropy.value, dec->aggregate_entropy.error), 20).c_str(),
                     static_cast<long long>(r.units.count), static_cast<long long>(latent_dim));
@@ -243,7 +235,7 @@ std::string AggregatePosteriorReport::to_markdown() const {
     }
   std::string log_n;
   for (const AggregatePosteriorSplitReport& r : splits)
-    log_n += (log_n.empty() ? "" : ", ") + r.split + " " + format("%.3f", std::log(static_cast<double>(r.num_datapoints)));
+    log_n += (log_n.empty() ? "" : ", ") + r.split + " " + format_number("%.3f", std::log(static_cast<double>(r.num_datapoints)));
   std::snprintf(line, sizeof line,
                 "\nErrors: quadrature rows give the quadrature's own error estimate, Monte Carlo rows one standard error. "
                 "I[n;z] <= log N (%s). Active: units with Cov_x(E_q[z_j|x]) > %g.\n",
@@ -251,7 +243,7 @@ std::string AggregatePosteriorReport::to_markdown() const {
   out += line;
   for (const AggregatePosteriorSplitReport& r : splits) {
     out += r.split + " activity per unit:";
-    for (Index u = 0; u < r.units.activity.size(); ++u) out += format(" %.3g", r.units.activity(u));
+    for (Index u = 0; u < r.units.activity.size(); ++u) out += format_number(" %.3g", r.units.activity(u));
     out += "\n";
   }
   return out;

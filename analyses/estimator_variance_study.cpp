@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "core/elapsed_seconds.hpp"
+#include "core/io/format_number.hpp"
 #include "core/io/markdown_table.hpp"
 #include "core/progress_reporter.hpp"
 
@@ -16,9 +18,6 @@ namespace vigap {
 
 namespace {
 
-double seconds_from(const std::chrono::steady_clock::time_point& start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 std::string comma_list(const std::vector<Index>& counts) {
   std::string text;
@@ -178,7 +177,7 @@ EstimatorVarianceSweep run_sweep(const GaussianEncoder& encoder, const MlpDecode
     sweep.results.push_back(std::move(row));
   }
   progress.finish();
-  sweep.seconds = seconds_from(start);
+  sweep.seconds = seconds_since(start);
   return sweep;
 }
 
@@ -238,7 +237,7 @@ EstimatorVarianceStudy run_estimator_variance_study(const GaussianEncoder& encod
   study.iwae = run_sweep(encoder, decoder, X.leftCols(study.iwae_datapoints), options.iwae_samples,
                          iwae_variance_variants(), options.replicates, streams.slice(0, study.iwae_datapoints), 1,
                          progress, "K");
-  study.seconds = seconds_from(total_start);
+  study.seconds = seconds_since(total_start);
   study.log_log_slopes = study_slopes(study.elbo, study.iwae);
   return study;
 }
@@ -266,15 +265,10 @@ nlohmann::ordered_json EstimatorVarianceStudy::timings_json() const {
 
 namespace {
 
-std::string format(const char* pattern, double value) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, pattern, value);
-  return buffer;
-}
 
 /// "value ± dataset s.e." with three significant digits.
 std::string cell(const Estimate& e) {
-  return format("%.3g", e.value) + " ± " + format("%.2g", e.dataset_standard_error);
+  return format_number("%.3g", e.value) + " ± " + format_number("%.2g", e.dataset_standard_error);
 }
 
 }  // namespace
@@ -320,7 +314,7 @@ std::string EstimatorVarianceStudy::to_markdown() const {
   }
   out += "\nlog-log slopes:";
   for (const LogLogSlope& s : log_log_slopes)
-    out += " " + s.name + " " + (std::isfinite(s.value) ? format("%+.2f", s.value) : std::string("n/a")) + ";";
+    out += " " + s.name + " " + (std::isfinite(s.value) ? format_number("%+.2f", s.value) : std::string("n/a")) + ";";
   out += "\n";
   return out;
 }

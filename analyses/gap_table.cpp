@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "core/elapsed_seconds.hpp"
 #include "core/io/markdown_table.hpp"
 #include "core/progress_reporter.hpp"
 #include "core/variational/flow_posterior.hpp"
@@ -80,9 +81,6 @@ nlohmann::ordered_json GapTableOptions::to_json(Index latent_dim) const {
 
 namespace {
 
-double seconds_from(const std::chrono::steady_clock::time_point& start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 /// The stopping rule's noise: the per-datapoint standard errors of the checks the decisions were
 /// made on, summarized (NaN entries, datapoints never checked, left out).
@@ -203,7 +201,7 @@ GapTable compute_gap_table(const GenerativeModel& model, const PosteriorApproxim
                 std::to_string(count) + " datapoints");
   auto start = std::chrono::steady_clock::now();
   table.log_px = log_marginal_likelihood(model, X, options, streams, first_datapoint);
-  table.log_px.seconds = table.log_px_seconds = seconds_from(start);
+  table.log_px.seconds = table.log_px_seconds = seconds_since(start);
 
   KlQuadratureOptions kl_options;
   kl_options.quadrature = options.quadrature;
@@ -219,7 +217,7 @@ GapTable compute_gap_table(const GenerativeModel& model, const PosteriorApproxim
   progress.line("gap-table: L[q] of the " + amortized_name);
   start = std::chrono::steady_clock::now();
   table.amortized_elbo = evaluate_elbo(amortized, streams);
-  table.amortized_elbo_seconds = seconds_from(start);
+  table.amortized_elbo_seconds = seconds_since(start);
   table.inference_gap = inference_gap(table.log_px, table.amortized_elbo);
 
   const DiagonalGaussian initial =
@@ -238,11 +236,11 @@ GapTable compute_gap_table(const GenerativeModel& model, const PosteriorApproxim
     start = std::chrono::steady_clock::now();
     const std::unique_ptr<PosteriorApproximation> qstar =
         fit_family(model, X, family, initial, fitted_ffg, options, stream, row);
-    row.optimization_seconds = seconds_from(start);
+    row.optimization_seconds = seconds_since(start);
     progress.line("gap-table: L[q*] of " + label + " (" + row.optimization_summary + ")");
     start = std::chrono::steady_clock::now();
     row.elbo = evaluate_elbo(*qstar, stream);
-    row.elbo_seconds = seconds_from(start);
+    row.elbo_seconds = seconds_since(start);
     row.approximation = qstar->describe();
     const GapDecomposition gaps = decompose_gaps(table.log_px, row.elbo, table.amortized_elbo);
     row.approximation_gap = gaps.approximation_gap;
@@ -250,7 +248,7 @@ GapTable compute_gap_table(const GenerativeModel& model, const PosteriorApproxim
     row.identity_max_abs_error = gaps.identity_max_abs_error;
     table.rows.push_back(std::move(row));
   }
-  table.seconds = seconds_from(total_start);
+  table.seconds = seconds_since(total_start);
   return table;
 }
 

@@ -9,6 +9,7 @@
 
 #include <Eigen/Eigenvalues>
 
+#include "core/elapsed_seconds.hpp"
 #include "core/io/markdown_table.hpp"
 #include "core/progress_reporter.hpp"
 #include "core/training/exact_marginal_likelihood_trainer.hpp"
@@ -112,9 +113,6 @@ nlohmann::ordered_json ObjectiveComparisonOptions::to_json(Index latent_dim) con
 
 namespace {
 
-double seconds_from(const std::chrono::steady_clock::time_point& start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 /// The first `count` datapoints of an estimate.
 Estimate first_datapoints(const Estimate& e, Index count) {
@@ -254,7 +252,7 @@ void measure_qstar(ObjectiveComparisonModel& m, const MatrixF& X_qstar, const Ob
     const GapDecomposition gaps = decompose_gaps(subset_log_px, kl.elbo, subset_elbo);
     row.approximation_gap = gaps.approximation_gap;
     row.amortization_gap = gaps.amortization_gap;
-    row.seconds = seconds_from(part_start);
+    row.seconds = seconds_since(part_start);
     m.qstar.push_back(std::move(row));
   }
 }
@@ -275,7 +273,7 @@ void evaluate_model(ObjectiveComparisonModel& m, const MatrixF& X_train, const M
   const ExactMarginalLikelihood test_quadrature = exact_marginal_likelihood(model, X_test, o.quadrature);
   m.test_log_px = test_quadrature.log_marginal_likelihood;
   m.test_log_px.settings["unconverged_datapoints"] = test_quadrature.unconverged;
-  m.log_px_seconds = seconds_from(part_start);
+  m.log_px_seconds = seconds_since(part_start);
   part_start = std::chrono::steady_clock::now();
   const VectorD sd = narrowest_posterior_sd(test_quadrature);
   m.posterior_sd_median = median(sd);
@@ -287,11 +285,11 @@ void evaluate_model(ObjectiveComparisonModel& m, const MatrixF& X_train, const M
       model, DiagonalGaussian::from_encoder(*m.vae.encoder, X_test), X_test, m.test_log_px, kl_options, test_streams);
   m.test_elbo = r.elbo;
   m.test_kl = r.kl_divergence;
-  m.amortized_kl_seconds = seconds_from(part_start);
+  m.amortized_kl_seconds = seconds_since(part_start);
   if (check_grid) measure_grid_discrepancy(m, X_test, o.grid);  // how well the training grid resolves the posteriors
   const Index qstar_count = std::min(o.qstar_points, X_test.cols());
   if (qstar_count > 0) measure_qstar(m, X_test.leftCols(qstar_count), o, kl_options, evaluation_streams, progress);
-  m.evaluation_seconds = seconds_from(eval_start);
+  m.evaluation_seconds = seconds_since(eval_start);
 }
 
 void check_inputs(const Vae& initial, const MatrixF& train, const MatrixF& validation, const MatrixF& train_points,
@@ -346,7 +344,7 @@ ObjectiveComparison run_objective_comparison(const Vae& initial, const std::vect
         difference_of_estimates(m.train_log_px, first.train_log_px, description, BiasDirection::exact);
     m.test_log_px_difference = difference_of_estimates(m.test_log_px, first.test_log_px, description, BiasDirection::exact);
   }
-  c.seconds = seconds_from(total_start);
+  c.seconds = seconds_since(total_start);
   return c;
 }
 

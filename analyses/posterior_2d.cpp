@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "core/elapsed_seconds.hpp"
+#include "core/io/json_array.hpp"
 #include "core/io/markdown_table.hpp"
 #include "estimators/kl_divergence_quadrature.hpp"
 #include "estimators/posterior_discrepancy.hpp"
@@ -63,9 +65,6 @@ nlohmann::ordered_json Posterior2dOptions::to_json() const {
 
 namespace {
 
-double seconds_from(const std::chrono::steady_clock::time_point& start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 /// The marginal standard deviation of a Gaussian's coordinates from its covariance.
 VectorD standard_deviations(const MatrixD& covariance) { return covariance.diagonal().cwiseSqrt(); }
@@ -104,15 +103,10 @@ MatrixD thin_columns(const MatrixD& Z, Index count) {
   return out;
 }
 
-nlohmann::ordered_json to_json_vector(const VectorD& v) {
-  nlohmann::ordered_json a = nlohmann::ordered_json::array();
-  for (Index i = 0; i < v.size(); ++i) a.push_back(v(i));
-  return a;
-}
 
 nlohmann::ordered_json to_json_matrix(const MatrixD& m) {  // row by row
   nlohmann::ordered_json a = nlohmann::ordered_json::array();
-  for (Index r = 0; r < m.rows(); ++r) a.push_back(to_json_vector(m.row(r).transpose()));
+  for (Index r = 0; r < m.rows(); ++r) a.push_back(to_json_array(m.row(r).transpose()));
   return a;
 }
 
@@ -247,12 +241,12 @@ Posterior2dComparison compute_posterior_2d(const GenerativeModel& model, const D
   // Exact posterior: log p(x), E[z|x], Cov[z|x] by quadrature.
   auto start = std::chrono::steady_clock::now();
   const ExactPosterior exact(model, X, options.exact);
-  result.exact_posterior_seconds = seconds_from(start);
+  result.exact_posterior_seconds = seconds_since(start);
 
   // The local q* started from the encoder's q.
   start = std::chrono::steady_clock::now();
   const LocalGaussianOptimization local = optimize_local_gaussian(model, X, encoder_q, options.local, streams);
-  result.local_optimization_seconds = seconds_from(start);
+  result.local_optimization_seconds = seconds_since(start);
   const auto& q_star = std::get<FullCovarianceGaussian>(local.optimized);
 
   // KL(q‖p) and KL(q*‖p) by quadrature against the exact log p(x).
@@ -263,12 +257,12 @@ Posterior2dComparison compute_posterior_2d(const GenerativeModel& model, const D
       kl_divergence_by_quadrature(model, encoder_q, X, exact.log_marginal_likelihood(), kl_options, streams);
   const QuadratureKlDivergence kl_q_star = kl_divergence_by_quadrature(model, q_star, X, exact.log_marginal_likelihood(),
                                                                        kl_options, streams.with_substream(1));
-  result.kl_quadrature_seconds = seconds_from(start);
+  result.kl_quadrature_seconds = seconds_since(start);
 
   // HMC, all datapoints' chains in one batch.
   start = std::chrono::steady_clock::now();
   const HmcResult chains = hmc_sample_posterior(model, X, options.hmc, streams);
-  result.hmc_seconds = seconds_from(start);
+  result.hmc_seconds = seconds_since(start);
 
   // Exact-posterior reference draws: two independent sets (the second measures the discrepancy
   // measures' own noise floor at the HMC sample size).
@@ -286,7 +280,7 @@ Posterior2dComparison compute_posterior_2d(const GenerativeModel& model, const D
   start = std::chrono::steady_clock::now();
   const VectorD log_q_all = encoder_q.log_density(all_points, G);
   const VectorD log_q_star_all = q_star.log_density(all_points, G);
-  result.grid_densities_seconds = seconds_from(start);
+  result.grid_densities_seconds = seconds_since(start);
 
   for (Index b = 0; b < B; ++b) {
     Posterior2dDatapoint& r = result.datapoints[static_cast<std::size_t>(b)];
@@ -310,11 +304,11 @@ namespace {
 
 nlohmann::ordered_json hmc_json(const Posterior2dDatapoint& r, Index json_draws, Index gradient_evaluations) {
   const MatrixD kept = r.thinned_hmc_draws(json_draws);
-  return {{"draws", {{"z1", to_json_vector(kept.row(0).transpose())}, {"z2", to_json_vector(kept.row(1).transpose())}}},
+  return {{"draws", {{"z1", to_json_array(kept.row(0).transpose())}, {"z2", to_json_array(kept.row(1).transpose())}}},
           {"draws_total", r.hmc_draws.cols()},
-          {"mean", to_json_vector(r.hmc_mean)},
+          {"mean", to_json_array(r.hmc_mean)},
           {"covariance", to_json_matrix(r.hmc_covariance)},
-          {"mean_error", to_json_vector(r.hmc_mean_error)},
+          {"mean_error", to_json_array(r.hmc_mean_error)},
           {"mean_error_in_posterior_sd", r.mean_error_in_posterior_sd},
           {"covariance_relative_frobenius_error", r.covariance_relative_frobenius_error},
           {"total_variation", r.total_variation},
@@ -323,8 +317,8 @@ nlohmann::ordered_json hmc_json(const Posterior2dDatapoint& r, Index json_draws,
           {"mmd", std::sqrt(std::max(0.0, r.mmd_squared))},
           {"mmd_squared_iid_exact_reference", r.mmd_squared_iid},
           {"mmd_iid_exact_reference", std::sqrt(std::max(0.0, r.mmd_squared_iid))},
-          {"r_hat", to_json_vector(r.r_hat)},
-          {"bulk_ess", to_json_vector(r.bulk_ess)},
+          {"r_hat", to_json_array(r.r_hat)},
+          {"bulk_ess", to_json_array(r.bulk_ess)},
           {"gradient_evaluations", gradient_evaluations}};
 }
 
@@ -342,10 +336,10 @@ nlohmann::ordered_json Posterior2dComparison::results_json(const std::vector<int
     if (!labels.empty()) r["label"] = labels.at(b);
     r["log_marginal_likelihood"] = p.log_marginal_likelihood;
     r["log_marginal_likelihood_error_estimate"] = p.log_marginal_likelihood_error;
-    r["posterior_mean"] = to_json_vector(p.posterior_mean);
+    r["posterior_mean"] = to_json_array(p.posterior_mean);
     r["posterior_covariance"] = to_json_matrix(p.posterior_covariance);
-    r["q"] = {{"mean", to_json_vector(p.q_mean)}, {"covariance", to_json_matrix(p.q_covariance)}};
-    r["q_star"] = {{"mean", to_json_vector(p.q_star_mean)},
+    r["q"] = {{"mean", to_json_array(p.q_mean)}, {"covariance", to_json_matrix(p.q_covariance)}};
+    r["q_star"] = {{"mean", to_json_array(p.q_star_mean)},
                    {"covariance", to_json_matrix(p.q_star_covariance)},
                    {"steps", p.q_star_steps},
                    {"stopped_by_rule", p.q_star_stopped_by_rule}};
@@ -353,8 +347,8 @@ nlohmann::ordered_json Posterior2dComparison::results_json(const std::vector<int
     r["kl_q_to_posterior_error_estimate"] = p.kl_q_error;
     r["kl_q_star_to_posterior"] = p.kl_q_star;
     r["kl_q_star_to_posterior_error_estimate"] = p.kl_q_star_error;
-    r["grid"] = {{"z1", to_json_vector(p.z1)},
-                 {"z2", to_json_vector(p.z2)},
+    r["grid"] = {{"z1", to_json_array(p.z1)},
+                 {"z2", to_json_array(p.z2)},
                  {"cell_area", p.cell_area},
                  {"layout", "log_density.<name>[j][i] is at (z1[i], z2[j])"},
                  {"exact_mass_on_grid", p.exact_mass_on_grid}};

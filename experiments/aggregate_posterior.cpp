@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "core/io/format_number.hpp"
 #include "analyses/aggregate_posterior_report.hpp"
 #include "core/data/dataset.hpp"
 #include "core/io/atomic_file.hpp"
@@ -53,11 +54,6 @@ std::vector<std::string> parse_splits(const std::string& text) {
   return splits;
 }
 
-std::string format(const char* pattern, double value) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, pattern, value);
-  return buffer;
-}
 
 /// A 2-D picture: one panel of log q(z) per split and one of log p(z), on one grid and one color scale.
 std::string draw_density_picture(const AggregatePosteriorReport& report, const std::string& title) {
@@ -102,8 +98,8 @@ std::string draw_density_picture(const AggregatePosteriorReport& report, const s
       const AggregatePosteriorDecomposition& dec = r.decomposition();
       heading = "q(z), " + r.split + " (N = " + std::to_string(r.num_datapoints) + ")";
       doc.text(frame.left, top - 10,
-               "KL(q(z)‖p(z)) = " + format("%.3f", dec.aggregate_kl_to_prior.value) + ", I[n;z] = " +
-                   format("%.3f", dec.mutual_information.value) + " nats",
+               "KL(q(z)‖p(z)) = " + format_number("%.3f", dec.aggregate_kl_to_prior.value) + ", I[n;z] = " +
+                   format_number("%.3f", dec.mutual_information.value) + " nats",
                11, "start", 0.0, "#333333");
     }
     doc.text(frame.left, top - 28, heading, 14, "start", 0.0, "#000000", "bold");
@@ -131,7 +127,7 @@ std::string draw_density_picture(const AggregatePosteriorReport& report, const s
     doc.rect(bx, top + panel - (k + 1) * panel / 100.0, bar_width, panel / 100.0 + 0.5, svg::heat_color(k / 99.0).hex());
   for (int k = 0; k <= 4; ++k) {
     const double v = low + span * k / 4.0;
-    doc.text(bx + bar_width + 4, top + panel - k * panel / 4.0 + 4, format("%.1f", v), 10);
+    doc.text(bx + bar_width + 4, top + panel - k * panel / 4.0 + 4, format_number("%.1f", v), 10);
   }
   doc.text(bx, top - 10, "log density", 10);
   return doc.str();
@@ -150,9 +146,9 @@ std::string draw_activity_picture(const AggregatePosteriorReport& report, const 
   for (const AggregatePosteriorSplitReport& r : results) {
     const AggregatePosteriorDecomposition& dec = r.decomposition();
     summary += (summary.empty() ? "" : ";   ") + r.split + " (N = " + std::to_string(r.num_datapoints) +
-               "): KL(q(z)‖p(z)) = " + format("%.3f", dec.aggregate_kl_to_prior.value) + ", I[n;z] = " +
-               format("%.3f", dec.mutual_information.value) + " (log N = " +
-               format("%.3f", std::log(static_cast<double>(r.num_datapoints))) + ") nats";
+               "): KL(q(z)‖p(z)) = " + format_number("%.3f", dec.aggregate_kl_to_prior.value) + ", I[n;z] = " +
+               format_number("%.3f", dec.mutual_information.value) + " (log N = " +
+               format_number("%.3f", std::log(static_cast<double>(r.num_datapoints))) + ") nats";
   }
   doc.text(14, 44, summary, 12, "start", 0.0, "#333333");
   const double bar = (group - 6) / static_cast<double>(results.size());

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "core/io/format_number.hpp"
 #include "analyses/estimator_variance_study.hpp"
 #include "core/data/dataset.hpp"
 #include "core/io/atomic_file.hpp"
@@ -34,11 +35,6 @@ using namespace vigap;
 
 namespace {
 
-std::string format(const char* pattern, double value) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, pattern, value);
-  return buffer;
-}
 
 // ---- The picture: three log-log panels. ----
 
@@ -50,7 +46,7 @@ struct Curve {
 
 /// "1", "10", "0.01", "1e+05": a power of ten compactly.
 std::string power_label(int k) {
-  if (k >= -2 && k <= 4) return format("%g", std::pow(10.0, k));
+  if (k >= -2 && k <= 4) return format_number("%g", std::pow(10.0, k));
   return "1e" + std::to_string(k);
 }
 
@@ -96,7 +92,7 @@ void draw_log_log_panel(svg::Document& doc, double left, double top, double widt
     for (int k = static_cast<int>(std::floor(low)); k <= static_cast<int>(std::ceil(high)); ++k)
       for (double m : minor ? std::vector<double>{1, 2, 5} : std::vector<double>{1}) {
         const double at = k + std::log10(m);
-        if (at >= low && at <= high) t.emplace_back(at, m == 1 ? power_label(k) : format("%g", m * std::pow(10.0, k)));
+        if (at >= low && at <= high) t.emplace_back(at, m == 1 ? power_label(k) : format_number("%g", m * std::pow(10.0, k)));
       }
     return t;
   };

@@ -11,6 +11,7 @@
 #include <tuple>
 #include <unistd.h>
 
+#include "core/io/format_number.hpp"
 #include "analyses/posterior_2d.hpp"
 #include "core/data/dataset.hpp"
 #include "core/io/atomic_file.hpp"
@@ -61,11 +62,6 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
-std::string format(const char* pattern, double value) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, pattern, value);
-  return buffer;
-}
 
 /// Renders the SVG at `svg_path` to `png_path` with librsvg's rsvg-convert or ImageMagick's
 /// convert, whichever is installed (optional: prints why and returns when neither works).
@@ -107,12 +103,12 @@ void draw_panel(svg::Document& doc, double ox, double oy, const Posterior2dDatap
   frame.y_max = gy(gy.size() - 1) + hy;
 
   doc.text(ox + 10, oy + 22, "test datapoint " + std::to_string(p.datapoint), 14, "start", 0.0, "#000000", "bold");
-  doc.text(ox + 10, oy + 42, "log p(x) = " + format("%.2f", p.log_marginal_likelihood) + " nats", 12);
-  doc.text(ox + 10, oy + 60, "KL(q‖p) = " + format("%.3f", p.kl_q), 12, "start", 0.0, "#c0391b");
-  doc.text(ox + 10, oy + 78, "KL(q*‖p) = " + format("%.3f", p.kl_q_star), 12, "start", 0.0, "#00838f");
-  const std::string hmc_summary = "HMC: TV " + format("%.3f", p.total_variation) + " (iid " +
-                                  format("%.3f", p.total_variation_iid) + "), mean err " +
-                                  format("%.2f", p.mean_error_in_posterior_sd) + " sd";
+  doc.text(ox + 10, oy + 42, "log p(x) = " + format_number("%.2f", p.log_marginal_likelihood) + " nats", 12);
+  doc.text(ox + 10, oy + 60, "KL(q‖p) = " + format_number("%.3f", p.kl_q), 12, "start", 0.0, "#c0391b");
+  doc.text(ox + 10, oy + 78, "KL(q*‖p) = " + format_number("%.3f", p.kl_q_star), 12, "start", 0.0, "#00838f");
+  const std::string hmc_summary = "HMC: TV " + format_number("%.3f", p.total_variation) + " (iid " +
+                                  format_number("%.3f", p.total_variation_iid) + "), mean err " +
+                                  format_number("%.2f", p.mean_error_in_posterior_sd) + " sd";
   doc.text(ox + 10, oy + 96, hmc_summary, 11, "start", 0.0, "#444444");
   if (image.size() == image_rows * image_cols && image_rows > 0) {
     // The grayscale test image and the binary x the posterior conditions on, side by side.

@@ -99,8 +99,5 @@ int run_binary(const std::string& program, const std::function<int()>& body) {
   }
 }
 
-double seconds_since(const std::chrono::steady_clock::time_point& start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 }  // namespace vigap

@@ -3,6 +3,8 @@
 // --threads, parsing of size lists, and one place that turns exceptions into exit codes.
 #include <boost/program_options.hpp>
 #include <chrono>
+
+#include "core/elapsed_seconds.hpp"
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -46,8 +48,5 @@ std::vector<Index> parse_size_list(const std::string& text, const std::string& o
 /// command-line errors), 1 any other error (I/O, divergence). Errors go to stderr as
 /// "<program>: error: <message>".
 int run_binary(const std::string& program, const std::function<int()>& body);
-
-/// Seconds elapsed since `start` on the steady clock.
-double seconds_since(const std::chrono::steady_clock::time_point& start);
 
 }  // namespace vigap
