@@ -38,7 +38,7 @@
 #include "estimators/posterior_discrepancy.hpp"
 #include "experiments/support/command_line.hpp"
 #include "experiments/support/dataset_options.hpp"
-#include "experiments/support/decoder_evaluation_budget.hpp"
+#include "analyses/decoder_evaluation_budget.hpp"
 #include "experiments/support/evaluation_data.hpp"
 #include "core/io/markdown_table.hpp"
 #include "experiments/support/picture_and_result.hpp"
