@@ -3,7 +3,7 @@
 // budget, and close to it). Then, on a 2-D linear-Gaussian model with a closed-form posterior,
 // what the experiment measures behaves as it must: HMC's moment errors fall as its budget grows,
 // and the full-covariance q*, whose family contains the posterior, reaches KL ≈ 0 with a large budget.
-#include "experiments/support/decoder_evaluation_budget.hpp"
+#include "analyses/decoder_evaluation_budget.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "experiments/support/decoder_evaluation_budget.hpp"
+#include "analyses/decoder_evaluation_budget.hpp"
 
 #include <stdexcept>
 #include <string>
