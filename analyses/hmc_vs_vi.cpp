@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "core/elapsed_seconds.hpp"
 #include "analyses/decoder_evaluation_budget.hpp"
 #include "core/io/markdown_table.hpp"
 #include "core/math/mean_and_standard_error.hpp"
@@ -102,9 +103,6 @@ nlohmann::ordered_json HmcVsViOptions::to_json() const {
 
 namespace {
 
-double seconds_from(const std::chrono::steady_clock::time_point& start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 /// A number for JSON: null when it is NaN or infinite (JSON has neither).
 nlohmann::ordered_json number_or_null(double v) {
@@ -350,7 +348,7 @@ HmcVsViLogMarginalRow importance_sampling_row(const Study& s, Index budget) {
 
 /// Adds the time since `start` to `total` and restarts `start`.
 void add_seconds(double& total, std::chrono::steady_clock::time_point& start) {
-  total += seconds_from(start);
+  total += seconds_since(start);
   start = std::chrono::steady_clock::now();
 }
 
@@ -409,17 +407,17 @@ HmcVsVi compute_hmc_vs_vi(const GenerativeModel& model, const DiagonalGaussian& 
   place_grids(study);
   result.exact_log_px = study.exact_log_px();
   result.exact_unconverged = study.exact.quadrature().unconverged;
-  result.exact_seconds = seconds_from(start);
+  result.exact_seconds = seconds_since(start);
 
   // The amortized q: no decoder evaluations.
   start = std::chrono::steady_clock::now();
   measure_density(study, encoder_q, result.amortized, study.row_streams(0, amortized_q));
-  result.amortized_seconds = seconds_from(start);
+  result.amortized_seconds = seconds_since(start);
 
   draw_exact(study);
   for (Index budget : options.budgets) run_budget(study, budget, progress, result);
   progress.finish();
-  result.seconds = seconds_from(total_start);
+  result.seconds = seconds_since(total_start);
   return result;
 }
 
