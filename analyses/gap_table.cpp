@@ -47,7 +47,7 @@ bool GapTableOptions::uses_quadrature(Index latent_dim) const {
   return log_px == LogMarginalMethod::quadrature || (log_px == LogMarginalMethod::automatic && latent_dim <= 3);
 }
 
-void GapTableOptions::validate(Index latent_dim) const {
+void GapTableOptions::validate() const {
   for (PosteriorFamily f : families)
     if (f == PosteriorFamily::amortized)
       throw std::invalid_argument("GapTableOptions: families lists the q* rows (ffg, full, flow); the amortized row is always there");
@@ -56,6 +56,10 @@ void GapTableOptions::validate(Index latent_dim) const {
   gaussian.validate();
   flow.validate();
   ais.validate();
+}
+
+void GapTableOptions::validate(Index latent_dim) const {
+  validate();
   if (uses_quadrature(latent_dim)) quadrature.validate(latent_dim);  // explains why quadrature needs latent dim <= 3
 }
 

@@ -52,7 +52,9 @@ struct GapTableOptions {
   LocalFlowOptions flow;              ///< q*_flow
   bool show_progress = true;          ///< one line per stage on stderr (only when it is a terminal)
 
-  /// Throws std::invalid_argument naming the option; quadrature needs latent_dim <= 3.
+  /// Throws std::invalid_argument naming the option (every check that needs no model).
+  void validate() const;
+  /// validate(), and the quadrature's options for this latent dimension (it needs <= 3).
   void validate(Index latent_dim) const;
   /// Whether log p(x) is computed by quadrature for this latent dimension.
   bool uses_quadrature(Index latent_dim) const;

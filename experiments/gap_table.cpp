@@ -98,11 +98,7 @@ int gap_table_main(int argc, char** argv) {
   gaussian.samples_per_step = flow.samples = qstar_samples;
   gaussian.check_interval = flow.check_interval = check_interval;
   gaussian.patience = flow.patience = patience;
-  gaussian.validate();
-  flow.validate();
-  ais.validate();
-  if (eval_samples < 2) throw std::invalid_argument("--eval-samples must be >= 2 (for a standard error), found " +
-                                                    std::to_string(eval_samples));
+  table.validate();
   VIGAP_FUZZ_STOP_AFTER_VALIDATION();  // command-line fuzzer: stop before any I/O
   check_writable_output_path(common.out);
 
