@@ -1,67 +1,32 @@
-// vigap-aggregate-posterior end to end on tiny VAEs trained on a slice of Fashion-MNIST: with 2-D
+// vigap-aggregate-posterior end to end on tiny VAEs trained on synthetic images: with 2-D
 // latents the identity holds to 1e-6 nats by quadrature and Monte Carlo agrees within its standard
 // error, the picture is a complete SVG; with 5-D latents Monte Carlo alone; the same seed gives
-// the same results; bad input fails cleanly and leaves no files.
+// the same results. Its bad input: tests/experiments/bad_input_test.cpp.
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <filesystem>
+#include <string>
 
-#include "support/run_binary.hpp"
-#include "support/temporary_directory.hpp"
+#include "support/experiment_binary_test.hpp"
 #include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
 
-using testing::run_binary;
+using testing::run_experiment;
 using testing::TemporaryDirectory;
-
-// Its --seed is test_seed(...) (tests/support/test_seed.hpp).
-std::string tiny_model() {
-  return std::string("--train-size 600 --validation-size 100 --test-size 100 --epochs 2 --encoder-hidden 32 --decoder-hidden 32 "
-    "--batch-size 50 --threads 1 --seed " + testing::test_seed_argument(4));
-}
 
 // Its --seed is test_seed(...) (tests/support/test_seed.hpp).
 std::string small_run() {
   return std::string(" --num-datapoints 300 --mc-samples 4 --picture-grid-nodes 41 --threads 1 --seed " + testing::test_seed_argument(2));
 }
 
-bool fashion_mnist_installed() { return std::filesystem::exists("/usr/share/datasets/fashion-mnist"); }
-
-// Tiny models shared by every test of the file: latent dimension 2, 5, and 2 with a flow.
-class AggregatePosteriorBinary : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    if (!fashion_mnist_installed()) return;
-    scratch_ = new TemporaryDirectory();
-    for (const auto& [name, extra] : {std::pair<std::string, std::string>{"z2", "--latent-dim 2"},
-                                      {"z5", "--latent-dim 5"},
-                                      {"flow", "--latent-dim 2 --flow-layers 2"}}) {
-      const auto run = run_binary("vigap-train", tiny_model() + " " + extra + " --out " + scratch_->file(name + ".json") +
-                                                     " --checkpoint " + scratch_->file(name + ".safetensors"));
-      ASSERT_EQ(run.exit_code, 0) << run.output;
-    }
-  }
-  static void TearDownTestSuite() {
-    delete scratch_;
-    scratch_ = nullptr;
-  }
-  void SetUp() override {
-    if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
-  }
-  static std::string model(const std::string& name) { return scratch_->file(name + ".safetensors"); }
-
-  static TemporaryDirectory* scratch_;
-  TemporaryDirectory out;
-};
-
-TemporaryDirectory* AggregatePosteriorBinary::scratch_ = nullptr;
+// The tiny models are shared with the other binaries' tests (tests/support/experiment_binary_test.hpp).
+class AggregatePosteriorBinary : public testing::ExperimentBinaryTest {};
 
 TEST_F(AggregatePosteriorBinary, TwoDimensionalLatentsQuadratureIdentityAndMonteCarloAgree) {
-  const auto run = run_binary("vigap-aggregate-posterior", "--checkpoint " + model("z2") + " --splits test,train --out " +
-                                                               out.file("a.json") + " --picture " + out.file("a.svg") +
+  const auto run = run_experiment("vigap-aggregate-posterior", "--checkpoint " + testing::tiny_checkpoint("--latent-dim 2") +
+                                                                   " --splits test,train --out " + out.file("a.json") + " --picture " + out.file("a.svg") +
                                                                small_run());
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("| test  |    300 | quadrature"), std::string::npos) << run.output;
@@ -121,7 +86,7 @@ TEST_F(AggregatePosteriorBinary, HigherDimensionalLatentsUseMonteCarloAndAreRepr
   std::string first_results;
   for (int repeat = 0; repeat < 2; ++repeat) {
     TemporaryDirectory scratch;
-    const auto run = run_binary("vigap-aggregate-posterior", "--checkpoint " + model("z5") + " --splits test --out " +
+    const auto run = run_experiment("vigap-aggregate-posterior", "--checkpoint " + testing::tiny_checkpoint("--latent-dim 5") + " --splits test --out " +
                                                                  scratch.file("a.json") + " --picture " +
                                                                  scratch.file("a.svg") + small_run());
     ASSERT_EQ(run.exit_code, 0) << run.output;
@@ -142,40 +107,6 @@ TEST_F(AggregatePosteriorBinary, HigherDimensionalLatentsUseMonteCarloAndAreRepr
       first_results = document["results"].dump();
     else
       EXPECT_EQ(document["results"].dump(), first_results) << "same seed, different results";
-  }
-}
-
-struct BadCase {
-  std::string name;
-  std::string arguments;  // {z2}, {z5}, {flow} and {dir} are substituted
-  std::string expected_message;
-  int exit_code;
-};
-
-TEST_F(AggregatePosteriorBinary, BadInputFailsClearlyAndLeavesNoFiles) {
-  const BadCase cases[] = {
-      {"quadrature_in_5d", "--checkpoint {z5} --method quadrature", "--method quadrature needs latent dimension <= 2", 2},
-      {"unknown_split", "--checkpoint {z2} --splits test,validation", "--splits expects", 2},
-      {"unknown_method", "--checkpoint {z2} --method exact", "--method expects", 2},
-      {"one_datapoint", "--checkpoint {z2} --num-datapoints 1", "--num-datapoints must be 0 (all) or >= 2", 2},
-      {"even_grid", "--checkpoint {z2} --max-grid-nodes 100", "--max-grid-nodes must be odd", 2},
-      {"flow", "--checkpoint {flow}", "has a flow after the encoder", 2},
-      {"unwritable_picture", "--checkpoint {z2} --picture /nonexistent-dir/a.svg", "/nonexistent-dir", 2},
-      {"missing_checkpoint", "--checkpoint {dir}/nothing.safetensors", "nothing.safetensors", 1}};  // I/O: exit 1
-  for (const BadCase& c : cases) {
-    TemporaryDirectory scratch;
-    std::string arguments = c.arguments + " --out " + scratch.file("a.json");
-    if (c.name != "unwritable_picture") arguments += " --picture " + scratch.file("a.svg");
-    arguments = testing::substitute_placeholders(arguments, {{"{z2}", model("z2")},
-                                                             {"{z5}", model("z5")},
-                                                             {"{flow}", model("flow")},
-                                                             {"{dir}", scratch.path().string()}});
-    if (arguments.find("--num-datapoints") == std::string::npos) arguments += " --num-datapoints 50";
-    const auto run = run_binary("vigap-aggregate-posterior", arguments + " --threads 1");
-    EXPECT_EQ(run.exit_code, c.exit_code) << c.name << ": " << run.output;
-    EXPECT_NE(run.output.find(c.expected_message), std::string::npos)
-        << c.name << ": expected '" << c.expected_message << "' in: " << run.output;
-    EXPECT_TRUE(scratch.entries().empty()) << c.name << ": left " << scratch.entries().front();
   }
 }
 

@@ -1,63 +1,30 @@
-// vigap-estimator-variance end to end on a tiny 2-D VAE trained on a slice of Fashion-MNIST: the
+// vigap-estimator-variance end to end on a tiny 2-D VAE trained on synthetic images: the
 // JSON has every sweep entry with standard errors, the same seed gives the same results, the
 // variances behave as they must (1/S for the averaged ELBO, IWAE_K rising with K), the SVG is a
-// complete three-panel document; and bad input fails cleanly, leaving no files.
+// complete three-panel document. Its bad input: tests/experiments/bad_input_test.cpp.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
-#include <filesystem>
-
-#include "support/run_binary.hpp"
-#include "support/temporary_directory.hpp"
+#include "support/experiment_binary_test.hpp"
 #include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
 
-using testing::run_binary;
-using testing::TemporaryDirectory;
-
-// Its --seed is test_seed(...) (tests/support/test_seed.hpp).
-std::string tiny_model() {
-  return std::string("--train-size 600 --validation-size 100 --test-size 100 --epochs 2 --encoder-hidden 32 --decoder-hidden 32 "
-    "--batch-size 50 --threads 1 --seed " + testing::test_seed_argument(4) + " --latent-dim 2");
-}
+using testing::run_experiment;
 
 // Its --seed is test_seed(...) (tests/support/test_seed.hpp).
 std::string small_run() {
   return std::string(" --num-datapoints 4 --samples 1,4 --iwae-samples 1,4,16 --replicates 40 --seed " + testing::test_seed_argument(3));
 }
 
-bool fashion_mnist_installed() { return std::filesystem::exists("/usr/share/datasets/fashion-mnist"); }
-
-class EstimatorVarianceBinary : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    if (!fashion_mnist_installed()) return;
-    scratch_ = new TemporaryDirectory();
-    const auto run = run_binary("vigap-train", tiny_model() + " --out " + scratch_->file("train.json") +
-                                                   " --checkpoint " + scratch_->file("model.safetensors"));
-    ASSERT_EQ(run.exit_code, 0) << run.output;
-  }
-  static void TearDownTestSuite() {
-    delete scratch_;
-    scratch_ = nullptr;
-  }
-  void SetUp() override {
-    if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
-  }
-  static std::string model() { return scratch_->file("model.safetensors"); }
-
-  static TemporaryDirectory* scratch_;
-  TemporaryDirectory out;
-};
-
-TemporaryDirectory* EstimatorVarianceBinary::scratch_ = nullptr;
+// The tiny models are shared with the other binaries' tests (tests/support/experiment_binary_test.hpp).
+class EstimatorVarianceBinary : public testing::ExperimentBinaryTest {};
 
 TEST_F(EstimatorVarianceBinary, WritesTablesJsonAndPictureReproducibly) {
-  const std::string arguments = "--checkpoint " + model() + small_run() + " --picture " + out.file("v.svg");
-  const auto run = run_binary("vigap-estimator-variance", arguments + " --threads 1 --out " + out.file("a.json"));
+  const std::string arguments = "--checkpoint " + testing::tiny_checkpoint("--latent-dim 2") + small_run() + " --picture " + out.file("v.svg");
+  const auto run = run_experiment("vigap-estimator-variance", arguments + " --threads 1 --out " + out.file("a.json"));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("| S "), std::string::npos) << run.output;
   EXPECT_NE(run.output.find("| K "), std::string::npos) << run.output;
@@ -117,42 +84,11 @@ TEST_F(EstimatorVarianceBinary, WritesTablesJsonAndPictureReproducibly) {
   EXPECT_TRUE(results["log_log_slopes"]["decoder_mean_snr_vs_K"].is_number());
 
   // The same seed gives byte-identical results (timings aside), here with two threads.
-  const auto again = run_binary("vigap-estimator-variance",
-                                "--checkpoint " + model() + small_run() + " --picture " + out.file("w.svg") + " --out " +
+  const auto again = run_experiment("vigap-estimator-variance",
+                                "--checkpoint " + testing::tiny_checkpoint("--latent-dim 2") + small_run() + " --picture " + out.file("w.svg") + " --out " +
                                     out.file("b.json") + " --threads 2");
   ASSERT_EQ(again.exit_code, 0) << again.output;
   EXPECT_EQ(testing::read_json(out.file("b.json"))["results"].dump(), results.dump());
-}
-
-struct BadCase {
-  std::string name, arguments, expected_message;
-};
-
-TEST_F(EstimatorVarianceBinary, BadInputFailsClearlyAndLeavesNoFiles) {
-  const BadCase cases[] = {
-      {"zero_samples", "--samples 0,2", "--samples expects"},
-      {"decreasing_samples", "--samples 5,2", "--samples expects increasing sample counts >= 1"},
-      {"bad_k", "--iwae-samples 4,x", "--iwae-samples"},
-      {"few_replicates", "--replicates 3", "--replicates must be >= 4"},
-      {"no_datapoints", "--num-datapoints 0", "--num-datapoints must be >= 1"},
-      {"unwritable_picture", "--picture /nonexistent-dir/p.svg", "/nonexistent-dir"},
-      {"missing_checkpoint", "--checkpoint {dir}/nothing.safetensors", "nothing.safetensors"}};
-  for (const BadCase& c : cases) {
-    TemporaryDirectory scratch;
-    std::string arguments = c.arguments;
-    if (c.name != "missing_checkpoint") arguments += " --checkpoint " + model();
-    if (c.name != "unwritable_picture") arguments += " --picture " + scratch.file("p.svg");
-    arguments += " --out " + scratch.file("p.json");
-    for (size_t at = arguments.find("{dir}"); at != std::string::npos; at = arguments.find("{dir}"))
-      arguments.replace(at, 5, scratch.path().string());
-    for (const std::string small : {"--num-datapoints 2", "--replicates 8"})
-      if (arguments.find(small.substr(0, small.find(' '))) == std::string::npos) arguments += " " + small;
-    const auto run = run_binary("vigap-estimator-variance", arguments + " --threads 1");
-    EXPECT_NE(run.exit_code, 0) << c.name << ": " << run.output;
-    EXPECT_NE(run.output.find(c.expected_message), std::string::npos)
-        << c.name << ": expected '" << c.expected_message << "' in: " << run.output;
-    EXPECT_TRUE(scratch.entries().empty()) << c.name << ": left " << scratch.entries().front();
-  }
 }
 
 }  // namespace

@@ -1,30 +1,21 @@
-// vigap-hmc-vs-vi end to end on a tiny 2-D VAE trained on a slice of Fashion-MNIST, with two
+// vigap-hmc-vs-vi end to end on a tiny 2-D VAE trained on synthetic images, with two
 // budgets and three datapoints: every method spends at most its budget, HMC's distance to the
 // exact posterior falls as its budget grows, KLs are non-negative and q* does not lose to the
 // encoder's q, log p(x) estimates sit within their errors of quadrature (stochastic lower
-// bounds), the same seed gives the same results, and bad input fails cleanly, leaving no files.
+// bounds), and the same seed gives the same results. Its bad input: tests/experiments/bad_input_test.cpp.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <algorithm>
-#include <filesystem>
 #include <numbers>
 
-#include "support/run_binary.hpp"
-#include "support/temporary_directory.hpp"
+#include "support/experiment_binary_test.hpp"
 #include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
 
-using testing::run_binary;
-using testing::TemporaryDirectory;
-
-// Its --seed is test_seed(...) (tests/support/test_seed.hpp).
-std::string tiny_model() {
-  return std::string("--train-size 600 --validation-size 100 --test-size 100 --epochs 2 --encoder-hidden 32 --decoder-hidden 32 "
-    "--batch-size 50 --threads 1 --seed " + testing::test_seed_argument(4));
-}
+using testing::run_experiment;
 
 // Its --seed is test_seed(...) (tests/support/test_seed.hpp).
 std::string small_run() {
@@ -32,34 +23,8 @@ std::string small_run() {
     " --threads 1 --seed " + testing::test_seed_argument(2));
 }
 
-bool fashion_mnist_installed() { return std::filesystem::exists("/usr/share/datasets/fashion-mnist"); }
-
-class HmcVsViBinary : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    if (!fashion_mnist_installed()) return;
-    scratch_ = new TemporaryDirectory();
-    for (const std::string d : {"2", "3"}) {
-      const auto run = run_binary("vigap-train", tiny_model() + " --latent-dim " + d +
-                                                     " --out " + scratch_->file("z" + d + ".json") + " --checkpoint " +
-                                                     scratch_->file("z" + d + ".safetensors"));
-      ASSERT_EQ(run.exit_code, 0) << run.output;
-    }
-  }
-  static void TearDownTestSuite() {
-    delete scratch_;
-    scratch_ = nullptr;
-  }
-  void SetUp() override {
-    if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
-  }
-  static std::string model(int d) { return scratch_->file(d == 2 ? "z2.safetensors" : "z3.safetensors"); }
-
-  static TemporaryDirectory* scratch_;
-  TemporaryDirectory out;
-};
-
-TemporaryDirectory* HmcVsViBinary::scratch_ = nullptr;
+// The tiny models are shared with the other binaries' tests (tests/support/experiment_binary_test.hpp).
+class HmcVsViBinary : public testing::ExperimentBinaryTest {};
 
 double mean_of(const nlohmann::json& summary) { return summary["mean"].get<double>(); }
 
@@ -102,8 +67,8 @@ void expect_total_variation_of_effective_draws(const nlohmann::json& hmc_row) {
 }
 
 TEST_F(HmcVsViBinary, EveryMethodWithinBudgetHmcImprovesAndEstimatesAgreeWithQuadrature) {
-  const std::string args = "--checkpoint " + model(2) + " --picture " + out.file("p.svg") + small_run();
-  const auto run = run_binary("vigap-hmc-vs-vi", args + " --out " + out.file("r.json"));
+  const std::string args = "--checkpoint " + testing::tiny_checkpoint("--latent-dim 2") + " --picture " + out.file("p.svg") + small_run();
+  const auto run = run_experiment("vigap-hmc-vs-vi", args + " --out " + out.file("r.json"));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_NE(run.output.find("Binned total variation"), std::string::npos) << run.output;
 
@@ -193,39 +158,9 @@ TEST_F(HmcVsViBinary, EveryMethodWithinBudgetHmcImprovesAndEstimatesAgreeWithQua
   }
 
   // Same seed, same results.
-  const auto again = run_binary("vigap-hmc-vs-vi", args + " --out " + out.file("r2.json"));
+  const auto again = run_experiment("vigap-hmc-vs-vi", args + " --out " + out.file("r2.json"));
   ASSERT_EQ(again.exit_code, 0) << again.output;
   EXPECT_EQ(testing::read_json(out.file("r2.json"))["results"].dump(), results.dump());
-}
-
-struct BadCase {
-  std::string name;
-  std::string arguments;  // {model2}, {model3} and {dir} are substituted
-  std::string expected_message;
-};
-
-TEST_F(HmcVsViBinary, BadInputFailsClearlyAndLeavesNoFiles) {
-  const BadCase cases[] = {
-      {"latent_dim_3", "--checkpoint {model3}", "needs a checkpoint with latent dimension 2"},
-      {"decreasing_budgets", "--checkpoint {model2} --budgets 300,200", "--budgets must be positive and increasing"},
-      {"one_chain", "--checkpoint {model2} --hmc-chains 1", "--hmc-chains must be >= 2"},
-      {"warmup_fraction", "--checkpoint {model2} --hmc-warmup-fraction 1", "warmup_fraction must be in [0, 1)"},
-      {"first_datapoint", "--checkpoint {model2} --first-datapoint 100000", "--first-datapoint 100000 is beyond"},
-      {"unwritable_picture", "--checkpoint {model2} --picture /nonexistent-dir/p.svg", "/nonexistent-dir"},
-      {"missing_checkpoint", "--checkpoint {dir}/nothing.safetensors", "nothing.safetensors"}};
-  for (const BadCase& c : cases) {
-    TemporaryDirectory scratch;
-    std::string arguments = c.arguments + " --out " + scratch.file("r.json");
-    if (c.name != "unwritable_picture") arguments += " --picture " + scratch.file("p.svg");
-    arguments = testing::substitute_placeholders(
-        arguments, {{"{model2}", model(2)}, {"{model3}", model(3)}, {"{dir}", scratch.path().string()}});
-    const auto run = run_binary("vigap-hmc-vs-vi", arguments + " --threads 1");
-    // A checkpoint that cannot be opened is an I/O failure (exit 1); everything else is bad input (2).
-    EXPECT_EQ(run.exit_code, c.name == "missing_checkpoint" ? 1 : 2) << c.name << ": " << run.output;
-    EXPECT_NE(run.output.find(c.expected_message), std::string::npos)
-        << c.name << ": expected '" << c.expected_message << "' in: " << run.output;
-    EXPECT_TRUE(scratch.entries().empty()) << c.name << ": left " << scratch.entries().front();
-  }
 }
 
 }  // namespace

@@ -1,22 +1,19 @@
-// vigap-objective-comparison end to end on a tiny 2-D Fashion-MNIST setting (a small decoder,
+// vigap-objective-comparison end to end on a tiny 2-D setting of synthetic images (a small decoder,
 // a few hundred images, 2 epochs): every model's gaps add up and have the right signs, the
-// training grid agrees with the adaptive quadrature, the run is reproducible, and bad input gets
-// a clear message, exit code 2 and no output.
+// training grid agrees with the adaptive quadrature, and the run is reproducible. Its bad
+// input: tests/experiments/bad_input_test.cpp.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
-#include "support/run_binary.hpp"
-#include "support/temporary_directory.hpp"
+#include "support/experiment_binary_test.hpp"
 #include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
 
-using testing::run_binary;
+using testing::run_experiment;
 using testing::TemporaryDirectory;
-
-bool fashion_mnist_installed() { return std::filesystem::exists("/usr/share/datasets/fashion-mnist"); }
 
 const std::string kTiny =
     " --train-size 300 --validation-size 100 --encoder-hidden 24 --decoder-hidden 24"
@@ -24,9 +21,8 @@ const std::string kTiny =
     " --qstar-patience 3 --grid-cells 80 --threads 1";
 
 TEST(ObjectiveComparisonBinary, TinyRunGivesConsistentGapsForEveryObjective) {
-  if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   TemporaryDirectory scratch;
-  const auto run = run_binary("vigap-objective-comparison",
+  const auto run = run_experiment("vigap-objective-comparison",
                               "--objectives elbo,iwae-5,exact" + kTiny + " --epochs 2 --qstar-points 6 --seed " + testing::test_seed_argument(3) + " --out " + scratch.file("r.json") +
                                   " --picture " + scratch.file("p.svg") + " --checkpoint-dir " + scratch.path().string());
   ASSERT_EQ(run.exit_code, 0) << run.output;
@@ -74,41 +70,17 @@ TEST(ObjectiveComparisonBinary, TinyRunGivesConsistentGapsForEveryObjective) {
 }
 
 TEST(ObjectiveComparisonBinary, SameSeedGivesIdenticalResults) {
-  if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   TemporaryDirectory scratch;
   const std::string args = "--objectives elbo,exact" + kTiny + " --epochs 1 --qstar-points 2 --seed " + testing::test_seed_argument(5);
-  auto run = run_binary("vigap-objective-comparison",
+  auto run = run_experiment("vigap-objective-comparison",
                         args + " --out " + scratch.file("a.json") + " --picture " + scratch.file("a.svg"));
   ASSERT_EQ(run.exit_code, 0) << run.output;
-  run = run_binary("vigap-objective-comparison",
+  run = run_experiment("vigap-objective-comparison",
                    args + " --out " + scratch.file("b.json") + " --picture " + scratch.file("b.svg"));
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_EQ(testing::read_json(scratch.file("a.json"))["results"].dump(),
             testing::read_json(scratch.file("b.json"))["results"].dump());
   EXPECT_EQ(testing::read_text(scratch.file("a.svg")), testing::read_text(scratch.file("b.svg")));
-}
-
-TEST(ObjectiveComparisonBinary, BadObjectivesAndOptionsAreNamed) {
-  TemporaryDirectory scratch;
-  const std::string out = " --out " + scratch.file("o.json") + " --picture " + scratch.file("o.svg");
-  auto run = run_binary("vigap-objective-comparison", "--objectives elbo,magic" + out);
-  EXPECT_EQ(run.exit_code, 2) << run.output;
-  EXPECT_NE(run.output.find("unknown objective 'magic'"), std::string::npos) << run.output;
-  EXPECT_NE(run.output.find("iwae-K"), std::string::npos) << run.output;
-  run = run_binary("vigap-objective-comparison", "--objectives iwae-1" + out);
-  EXPECT_EQ(run.exit_code, 2) << run.output;
-  EXPECT_NE(run.output.find("bad IWAE objective 'iwae-1'"), std::string::npos) << run.output;
-  run = run_binary("vigap-objective-comparison", "--latent-dim 5" + out);
-  EXPECT_EQ(run.exit_code, 2) << run.output;
-  EXPECT_NE(run.output.find("--latent-dim must be 1, 2 or 3"), std::string::npos) << run.output;
-  run = run_binary("vigap-objective-comparison", "--grid-cells 0" + out);
-  EXPECT_EQ(run.exit_code, 2) << run.output;
-  EXPECT_NE(run.output.find("--grid-cells must be >= 1"), std::string::npos) << run.output;
-  run = run_binary("vigap-objective-comparison", "--test-eval-points 10 --qstar-points 20" + out);
-  EXPECT_EQ(run.exit_code, 2) << run.output;
-  EXPECT_NE(run.output.find("--qstar-points must be in [0, --test-eval-points = 10]"), std::string::npos) << run.output;
-  EXPECT_FALSE(std::filesystem::exists(scratch.file("o.json")));
-  EXPECT_FALSE(std::filesystem::exists(scratch.file("o.svg")));
 }
 
 }  // namespace

@@ -1,26 +1,17 @@
-// vigap-posterior-2d end to end on a tiny 2-D VAE trained on a slice of Fashion-MNIST: the SVG
+// vigap-posterior-2d end to end on a tiny 2-D VAE trained on synthetic images: the SVG
 // is a complete document, the JSON holds the grid densities, the exact density integrates to 1
-// on the grid, q* is no worse than the encoder in KL; and bad input fails cleanly.
+// on the grid, q* is no worse than the encoder in KL. Its bad input: tests/experiments/bad_input_test.cpp.
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <filesystem>
 
-#include "support/run_binary.hpp"
-#include "support/temporary_directory.hpp"
+#include "support/experiment_binary_test.hpp"
 #include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
 
-using testing::run_binary;
-using testing::TemporaryDirectory;
-
-// Its --seed is test_seed(...) (tests/support/test_seed.hpp).
-std::string tiny_model() {
-  return std::string("--train-size 600 --validation-size 100 --test-size 100 --epochs 2 --encoder-hidden 32 --decoder-hidden 32 "
-    "--batch-size 50 --threads 1 --seed " + testing::test_seed_argument(4));
-}
+using testing::run_experiment;
 
 // Small settings: 41 x 41 grid, short HMC, short local optimization.
 // Its --seed is test_seed(...) (tests/support/test_seed.hpp).
@@ -29,39 +20,11 @@ std::string small_run() {
     " --threads 1 --seed " + testing::test_seed_argument(2));
 }
 
-bool fashion_mnist_installed() { return std::filesystem::exists("/usr/share/datasets/fashion-mnist"); }
-
-// One tiny model (latent dimension 2) and one of dimension 3 shared by every test of the file.
-class Posterior2dBinary : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    if (!fashion_mnist_installed()) return;
-    scratch_ = new TemporaryDirectory();
-    for (const std::string d : {"2", "3"}) {
-      const std::string name = "z" + d;
-      const auto run = run_binary("vigap-train", tiny_model() + " --latent-dim " + d + " --out " +
-                                                     scratch_->file(name + ".json") + " --checkpoint " +
-                                                     scratch_->file(name + ".safetensors"));
-      ASSERT_EQ(run.exit_code, 0) << run.output;
-    }
-  }
-  static void TearDownTestSuite() {
-    delete scratch_;
-    scratch_ = nullptr;
-  }
-  void SetUp() override {
-    if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
-  }
-  static std::string model(int d) { return scratch_->file(d == 2 ? "z2.safetensors" : "z3.safetensors"); }
-
-  static TemporaryDirectory* scratch_;
-  TemporaryDirectory out;
-};
-
-TemporaryDirectory* Posterior2dBinary::scratch_ = nullptr;
+// The tiny models are shared with the other binaries' tests (tests/support/experiment_binary_test.hpp).
+class Posterior2dBinary : public testing::ExperimentBinaryTest {};
 
 TEST_F(Posterior2dBinary, WritesPictureAndDensitiesThatIntegrateToOne) {
-  const auto run = run_binary("vigap-posterior-2d", "--checkpoint " + model(2) + " --datapoints 3,0 --out " +
+  const auto run = run_experiment("vigap-posterior-2d", "--checkpoint " + testing::tiny_checkpoint("--latent-dim 2") + " --datapoints 3,0 --out " +
                                                         out.file("p.json") + " --picture " + out.file("p.svg") + small_run());
   ASSERT_EQ(run.exit_code, 0) << run.output;
 
@@ -115,34 +78,6 @@ TEST_F(Posterior2dBinary, WritesPictureAndDensitiesThatIntegrateToOne) {
     EXPECT_GE(hmc["total_variation"].get<double>(), 0.0);
     EXPECT_LE(hmc["total_variation"].get<double>(), 1.0);
     EXPECT_LT(hmc["mean_error_in_posterior_sd"].get<double>(), 1.0);
-  }
-}
-
-struct BadCase {
-  std::string name;
-  std::string arguments;  // {model2}, {model3} and {dir} are substituted
-  std::string expected_message;
-};
-
-TEST_F(Posterior2dBinary, BadInputFailsClearlyAndLeavesNoFiles) {
-  const BadCase cases[] = {
-      {"latent_dim_3", "--checkpoint {model3}", "needs a checkpoint with latent dimension 2"},
-      {"index_out_of_range", "--checkpoint {model2} --datapoints 0,100000", "index 100000 is out of range"},
-      {"negative_index", "--checkpoint {model2} --datapoints -1", "--datapoints expects"},
-      {"unwritable_picture", "--checkpoint {model2} --picture /nonexistent-dir/p.svg", "/nonexistent-dir"},
-      {"missing_checkpoint", "--checkpoint {dir}/nothing.safetensors", "nothing.safetensors"},
-      {"narrow_grid", "--checkpoint {model2} --grid-half-width 0.5", "--grid-half-width must be >= 1"}};
-  for (const BadCase& c : cases) {
-    TemporaryDirectory scratch;
-    std::string arguments = c.arguments + " --out " + scratch.file("p.json");
-    if (c.name != "unwritable_picture") arguments += " --picture " + scratch.file("p.svg");
-    arguments = testing::substitute_placeholders(
-        arguments, {{"{model2}", model(2)}, {"{model3}", model(3)}, {"{dir}", scratch.path().string()}});
-    const auto run = run_binary("vigap-posterior-2d", arguments + small_run());
-    EXPECT_NE(run.exit_code, 0) << c.name << ": " << run.output;
-    EXPECT_NE(run.output.find(c.expected_message), std::string::npos)
-        << c.name << ": expected '" << c.expected_message << "' in: " << run.output;
-    EXPECT_TRUE(scratch.entries().empty()) << c.name << ": left " << scratch.entries().front();
   }
 }
 

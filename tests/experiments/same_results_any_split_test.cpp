@@ -2,7 +2,8 @@
 // estimator), vigap-gap-table and vigap-hmc-vs-vi, the JSON `results` are byte-identical with
 // --threads 1 and --threads 2, and datapoints [0, 40) in one run have the same per-datapoint values
 // (bits) as [0, 20) and [20, 40) in two runs, with aggregates recomputed from them agreeing.
-// A tiny random-weight 2-D-latent VAE on a synthetic IDX data set: no Fashion-MNIST needed.
+// A tiny random-weight 2-D-latent VAE on a synthetic IDX data set of 6 x 6 images
+// (tests/support/synthetic_idx_dataset.hpp): no Fashion-MNIST needed.
 //
 // These need both halves of issue 10's item 1: per-datapoint random streams (core/random_streams)
 // and fixed column blocks in the networks (a product's rounding must not depend on how many
@@ -15,10 +16,10 @@
 #include <string>
 #include <vector>
 
-#include "core/data/idx_file_writer.hpp"
 #include "core/io/vae_checkpoint.hpp"
 #include "core/random.hpp"
 #include "support/run_binary.hpp"
+#include "support/synthetic_idx_dataset.hpp"
 #include "support/temporary_directory.hpp"
 #include "support/test_seed.hpp"
 
@@ -30,21 +31,20 @@ using testing::run_binary;
 using testing::TemporaryDirectory;
 
 constexpr Index kImages = 48;  // more than the 40 datapoints compared
-constexpr std::uint32_t kSide = 6;
+constexpr Index kSide = 6;
 
 /// A synthetic IDX test split (kImages images of kSide x kSide) and a VAE with random weights.
 class SameResultsAnySplit : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     scratch_ = new TemporaryDirectory();
+    testing::SyntheticIdxOptions data;
+    data.train_images = 10;
+    data.test_images = kImages;
+    data.side = kSide;
+    data.gzip = false;
+    testing::write_synthetic_idx_dataset(scratch_->path(), data);
     Rng rng(::vigap::testing::test_seed(91));
-    std::vector<unsigned char> pixels(static_cast<size_t>(kImages) * kSide * kSide), labels(kImages);
-    for (auto& p : pixels) p = static_cast<unsigned char>(uniform_below(256, rng));
-    for (auto& l : labels) l = static_cast<unsigned char>(uniform_below(10, rng));
-    testing::write_raw_file(scratch_->file("t10k-images-idx3-ubyte"),
-                            testing::idx_bytes(0x803, {static_cast<std::uint32_t>(kImages), kSide, kSide}, pixels));
-    testing::write_raw_file(scratch_->file("t10k-labels-idx1-ubyte"),
-                            testing::idx_bytes(0x801, {static_cast<std::uint32_t>(kImages)}, labels));
     VaeArchitecture architecture;
     architecture.data_dim = kSide * kSide;
     architecture.latent_dim = 2;

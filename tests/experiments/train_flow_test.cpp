@@ -5,25 +5,22 @@
 #include <filesystem>
 
 #include "core/io/vae_checkpoint.hpp"
-#include "support/run_binary.hpp"
-#include "support/temporary_directory.hpp"
+#include "support/experiment_binary_test.hpp"
 #include "support/test_seed.hpp"
 
 namespace vigap {
 namespace {
 
-using testing::run_binary;
+using testing::run_experiment;
 using testing::TemporaryDirectory;
 
-const std::string kSmallFlowModel =
-    "--train-size 600 --validation-size 200 --test-size 200 --epochs 2 --latent-dim 2 --encoder-hidden 32 "
-    "--decoder-hidden 32 --batch-size 50 --threads 1 --flow-layers 2 --flow-hidden 8";
+// The tiny model of the binaries' tests (tests/support/experiment_binary_test.hpp) with a flow.
+const std::string kSmallFlowModel = testing::kTinyModel + " --latent-dim 2 --flow-layers 2 --flow-hidden 8";
 
 TEST(TrainFlowBinary, TrainsAFlowPosteriorAndStoresItInTheCheckpoint) {
-  if (!std::filesystem::exists("/usr/share/datasets/fashion-mnist")) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   TemporaryDirectory scratch;
   for (const std::string objective : {"elbo", "iwae"}) {
-    const auto run = run_binary("vigap-train", kSmallFlowModel + " --seed " + testing::test_seed_argument(3) + " --objective " + objective +
+    const auto run = run_experiment("vigap-train", kSmallFlowModel + " --seed " + testing::test_seed_argument(3) + " --objective " + objective +
                                                    " --samples 2 --out " + scratch.file("f.json") + " --checkpoint " +
                                                    scratch.file("f.safetensors"));
     ASSERT_EQ(run.exit_code, 0) << run.output;
@@ -38,7 +35,7 @@ TEST(TrainFlowBinary, TrainsAFlowPosteriorAndStoresItInTheCheckpoint) {
     EXPECT_EQ(vae.flow->num_layers(), 2);
     EXPECT_GT(vae.flow->parameters().cwiseAbs().maxCoeff(), 0.0f);
   }
-  const auto bad = run_binary("vigap-train", kSmallFlowModel + " --kl analytic --out " + scratch.file("bad.json") +
+  const auto bad = run_experiment("vigap-train", kSmallFlowModel + " --kl analytic --out " + scratch.file("bad.json") +
                                                  " --checkpoint " + scratch.file("bad.safetensors"));
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.output.find("--kl analytic is not available with --flow-layers"), std::string::npos) << bad.output;

@@ -7,8 +7,8 @@
 #include <iterator>
 
 #include "support/expect_throw_message.hpp"
+#include "support/idx_file_writer.hpp"
 #include "support/temporary_directory.hpp"
-#include "idx_file_writer.hpp"
 
 namespace vigap {
 namespace {

