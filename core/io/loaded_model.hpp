@@ -33,18 +33,18 @@ struct LoadedModel {
   const GenerativeModel& generative_model() const { return *model; }
 
   /// The amortized q. Without one, throws std::invalid_argument
-  /// "<binary>: checkpoint <source> has no encoder: <needed_for>".
+  /// "checkpoint <source> has no encoder, which <binary> needs: <needed_for>".
   const AmortizedApproximation& require_amortized(const std::string& binary, const std::string& needed_for) const;
 
   /// The amortized q when it is a diagonal Gaussian (the encoder alone). Analyses that cannot use
   /// a flow posterior call this, so that every binary refuses one with the same message:
-  /// "<binary>: checkpoint <source> has a flow after the encoder (<q's name>), which <binary>
-  /// cannot use: <why>" (std::invalid_argument); without an encoder, as require_amortized.
+  /// "checkpoint <source> has a flow after the encoder (<q's name>), which <binary> cannot use:
+  /// <why>" (std::invalid_argument); without an encoder, as require_amortized.
   const AmortizedApproximation& require_gaussian_amortized(const std::string& binary, const std::string& why) const;
 
   /// The trainable decoder and encoder (gradient studies, training continuation). Throws
-  /// std::invalid_argument "<binary>: checkpoint <source> (format <format>) has no trainable
-  /// decoder/encoder: <needed_for>" when the backend provides none.
+  /// std::invalid_argument "checkpoint <source> (format <format>) has no trainable decoder (encoder),
+  /// which <binary> needs: <needed_for>" when the backend provides none.
   TrainableDecoder& require_trainable_decoder(const std::string& binary, const std::string& needed_for) const;
   TrainableEncoder& require_trainable_encoder(const std::string& binary, const std::string& needed_for) const;
 };
