@@ -21,7 +21,7 @@ using testing::TemporaryDirectory;
 bool fashion_mnist_installed() { return std::filesystem::exists("/usr/share/datasets/fashion-mnist"); }
 
 /// A tiny 2-D VAE with one coupling layer after its encoder, trained once for the file.
-const std::string& flow_checkpoint {
+const std::string& flow_checkpoint() {
   static TemporaryDirectory scratch;
   static const std::string path = [] {
     const std::string checkpoint = scratch.file("flow.safetensors");
@@ -44,7 +44,7 @@ nlohmann::json read_json(const std::string& path) {
 TEST(AmortizedFlow, BinariesThatCanUseItDo) {
   if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   const TemporaryDirectory out;
-  const std::string checkpoint = flow_checkpoint;
+  const std::string checkpoint = flow_checkpoint();
   const std::string common = " --checkpoint " + checkpoint + " --num-datapoints 2 --threads 1 --seed 1";
   const struct {
     std::string binary, arguments;
@@ -56,16 +56,16 @@ TEST(AmortizedFlow, BinariesThatCanUseItDo) {
   for (const auto& r : runs) {
     const auto run = run_binary(r.binary, r.arguments + common + " --out " + out.file(r.binary + ".json"));
     ASSERT_EQ(run.exit_code, 0) << r.binary << ": " << run.output;
-    EXPECT_EQ(read_json(out.file(r.binary + ".json"))["configuration"]["amortized_approximation"],
-              "amortized flow (encoder + global flow)")
-        << r.binary;
+    const std::string used =
+        read_json(out.file(r.binary + ".json"))["configuration"]["amortized_approximation"].get<std::string>();
+    EXPECT_EQ(used.rfind("amortized flow", 0), 0u) << r.binary << " used " << used;
   }
 }
 
 TEST(AmortizedFlow, BinariesThatCannotSaySoInOneMessage) {
   if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
   const TemporaryDirectory out;
-  const std::string checkpoint = flow_checkpoint;
+  const std::string checkpoint = flow_checkpoint();
   const struct {
     std::string binary, arguments;
   } runs[] = {
@@ -77,7 +77,7 @@ TEST(AmortizedFlow, BinariesThatCannotSaySoInOneMessage) {
   for (const auto& r : runs) {
     const auto run = run_binary(r.binary, r.arguments + " --checkpoint " + checkpoint + " --out " + out.file("x.json"));
     EXPECT_NE(run.exit_code, 0) << r.binary;
-    for (const std::string fragment : {"checkpoint " + checkpoint, std::string("has a flow after the encoder"),
+    for (const std::string& fragment : {"checkpoint " + checkpoint, std::string("has a flow after the encoder"),
                                        r.binary + " cannot use: "})
       EXPECT_NE(run.output.find(fragment), std::string::npos) << r.binary << " lacks '" << fragment << "': " << run.output;
     EXPECT_FALSE(std::filesystem::exists(out.file("x.json"))) << r.binary;

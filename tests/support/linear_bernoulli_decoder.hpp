@@ -104,7 +104,7 @@ class LinearBernoulliDecoder final : public TrainableDecoder {
   }
   static double softplus(float l) { return std::max(0.0, static_cast<double>(l)) + std::log1p(std::exp(-std::abs(static_cast<double>(l)))); }
   Eigen::Map<const MatrixF> weight() const { return Eigen::Map<const MatrixF>(parameters_.data(), data_dim_, latent_dim_); }
-  auto bias() const { return parameters_.tail(data_dim_); }
+  Eigen::Map<const VectorF> bias() const { return Eigen::Map<const VectorF>(parameters_.data() + data_dim_ * latent_dim_, data_dim_); }
 
   Index latent_dim_, data_dim_;
   VectorF parameters_;
