@@ -151,7 +151,7 @@ double log_log_slope(const std::vector<Index>& xs, const std::vector<double>& ys
 namespace {
 
 /// One sweep: for each count, every variant on the same noise (substream (sweep_id, count)).
-EstimatorVarianceSweep run_sweep(const GaussianEncoder& encoder, const MlpDecoderModel& decoder, const MatrixF& X,
+EstimatorVarianceSweep run_sweep(const TrainableEncoder& encoder, const TrainableDecoder& decoder, const MatrixF& X,
                                  const std::vector<Index>& counts, const std::vector<EstimatorVariant>& variants,
                                  Index replicates, const RandomStreams& streams, std::uint64_t sweep_id,
                                  const ProgressReporter& progress, const std::string& letter) {
@@ -207,7 +207,7 @@ std::vector<LogLogSlope> study_slopes(const EstimatorVarianceSweep& elbo, const 
 
 }  // namespace
 
-EstimatorVarianceStudy run_estimator_variance_study(const GaussianEncoder& encoder, const MlpDecoderModel& decoder,
+EstimatorVarianceStudy run_estimator_variance_study(const TrainableEncoder& encoder, const TrainableDecoder& decoder,
                                                     const MatrixF& X, const EstimatorVarianceStudyOptions& options,
                                                     const RandomStreams& streams) {
   options.validate();
@@ -229,8 +229,8 @@ EstimatorVarianceStudy run_estimator_variance_study(const GaussianEncoder& encod
   study.num_datapoints = count;
   study.iwae_datapoints = options.iwae_count(count);
   study.replicates = options.replicates;
-  study.encoder_parameters = encoder.network().num_parameters();
-  study.decoder_parameters = decoder.network().num_parameters();
+  study.encoder_parameters = encoder.num_parameters();
+  study.decoder_parameters = decoder.num_parameters();
   study.snr_noise_floor = options.snr_noise_floor();
   study.elbo = run_sweep(encoder, decoder, X, options.elbo_samples, elbo_variance_variants(), options.replicates,
                          streams, 0, progress, "S");

@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "core/models/mlp_decoder_model.hpp"
+#include "core/models/trainable_decoder.hpp"
 #include "core/random_streams.hpp"
 #include "core/training/vae_objective.hpp"
-#include "core/variational/gaussian_encoder.hpp"
+#include "core/variational/trainable_encoder.hpp"
 #include "estimators/gradient_variance.hpp"
 
 namespace vigap {
@@ -117,7 +117,7 @@ double log_log_slope(const std::vector<Index>& xs, const std::vector<double>& ys
 /// for every variant of one count (common random numbers), so a count's results depend neither on
 /// the other counts, the other datapoints nor the thread count. Throws std::invalid_argument on
 /// bad options or shapes.
-EstimatorVarianceStudy run_estimator_variance_study(const GaussianEncoder& encoder, const MlpDecoderModel& decoder,
+EstimatorVarianceStudy run_estimator_variance_study(const TrainableEncoder& encoder, const TrainableDecoder& decoder,
                                                     const MatrixF& X, const EstimatorVarianceStudyOptions& options,
                                                     const RandomStreams& streams);
 

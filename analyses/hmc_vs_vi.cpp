@@ -131,7 +131,8 @@ enum Method : std::uint64_t {
 /// The truth for every datapoint, and what the methods are measured with.
 struct Study {
   const GenerativeModel& model;
-  const DiagonalGaussian& q;
+  const PosteriorApproximation& amortized;  ///< the amortized row, HMC's start, IS's proposal
+  const DiagonalGaussian& q;                ///< the encoder's Gaussian: where q*, the local flow and AIS start
   const MatrixF& X;
   const HmcVsViOptions& options;
   const RandomStreams& streams;
@@ -144,9 +145,9 @@ struct Study {
   MatrixD exact_draws;           ///< iid exact draws, max_hmc_draws per datapoint
   Index max_hmc_draws = 2;
 
-  Study(const GenerativeModel& model_, const DiagonalGaussian& q_, const MatrixF& X_, const HmcVsViOptions& options_,
-        const RandomStreams& streams_)
-      : model(model_), q(q_), X(X_), options(options_), streams(streams_), B(X_.cols()),
+  Study(const GenerativeModel& model_, const PosteriorApproximation& amortized_, const DiagonalGaussian& q_,
+        const MatrixF& X_, const HmcVsViOptions& options_, const RandomStreams& streams_)
+      : model(model_), amortized(amortized_), q(q_), X(X_), options(options_), streams(streams_), B(X_.cols()),
         G(options_.grid_nodes * options_.grid_nodes), exact(model_, X_), exact_covariance(exact.covariance()) {}
 
   RandomStreams row_streams(Index budget, Method method) const {
@@ -243,7 +244,7 @@ HmcVsViPosteriorRow hmc_row(const Study& s, Index budget) {
   if (!r.feasible) return r;
   BatchRng initial_generators = stream.generators(StreamPurpose::approximation_draws);
   options->initial_latents = s.options.hmc_init == HmcStart::encoder
-                                 ? s.q.sample(options->chains, initial_generators)
+                                 ? s.amortized.sample(options->chains, initial_generators)
                                  : standard_normal_matrix(2, s.B * options->chains, initial_generators);
   const HmcResult chains = hmc_sample_posterior(s.model, s.X, *options, stream);
   r.decoder_evaluations = s.mean_per_datapoint(chains.gradient_evaluations);
@@ -339,7 +340,7 @@ HmcVsViLogMarginalRow importance_sampling_row(const Study& s, Index budget) {
   if (!r.feasible) return r;
   ImportanceSamplingOptions options;
   options.samples = budget;
-  const ImportanceSamplingResult result = estimate_log_marginal_likelihood_by_importance_sampling(s.model, s.q, s.X, options, stream);
+  const ImportanceSamplingResult result = estimate_log_marginal_likelihood_by_importance_sampling(s.model, s.amortized, s.X, options, stream);
   r.decoder_evaluations = static_cast<double>(budget);
   log_marginal_errors(s, result.log_marginal_likelihood, r);
   r.settings = {{"samples", budget}, {"mean_effective_sample_size", result.effective_sample_size.mean()}};
@@ -382,6 +383,12 @@ void run_budget(const Study& s, Index budget, const ProgressReporter& progress, 
 
 HmcVsVi compute_hmc_vs_vi(const GenerativeModel& model, const DiagonalGaussian& encoder_q, const MatrixF& X,
                           const HmcVsViOptions& options, const RandomStreams& streams) {
+  return compute_hmc_vs_vi(model, encoder_q, encoder_q, X, options, streams);
+}
+
+HmcVsVi compute_hmc_vs_vi(const GenerativeModel& model, const PosteriorApproximation& amortized_q,
+                          const DiagonalGaussian& encoder_q, const MatrixF& X, const HmcVsViOptions& options,
+                          const RandomStreams& streams) {
   options.validate();
   if (model.latent_dim() != 2)
     throw std::invalid_argument("compute_hmc_vs_vi needs latent dimension 2 (exact posteriors on a grid), found " +
@@ -395,6 +402,10 @@ HmcVsVi compute_hmc_vs_vi(const GenerativeModel& model, const DiagonalGaussian& 
     throw std::invalid_argument("compute_hmc_vs_vi: the encoder's q covers " + std::to_string(encoder_q.num_datapoints()) +
                                 " datapoints of dimension " + std::to_string(encoder_q.latent_dim()) + ", expected " +
                                 std::to_string(count) + " of dimension 2");
+  if (amortized_q.num_datapoints() != count || amortized_q.latent_dim() != 2)
+    throw std::invalid_argument("compute_hmc_vs_vi: the amortized q covers " + std::to_string(amortized_q.num_datapoints()) +
+                                " datapoints of dimension " + std::to_string(amortized_q.latent_dim()) + ", expected " +
+                                std::to_string(count) + " of dimension 2");
   streams.check_size(count, "compute_hmc_vs_vi");
   const auto total_start = std::chrono::steady_clock::now();
   const ProgressReporter progress = options.show_progress ? ProgressReporter() : ProgressReporter(false);
@@ -403,7 +414,7 @@ HmcVsVi compute_hmc_vs_vi(const GenerativeModel& model, const DiagonalGaussian& 
   result.budgets = options.budgets;
   // The truth: log p(x), E[z|x], Cov[z|x] by quadrature, and p(z|x) on each datapoint's grid.
   auto start = std::chrono::steady_clock::now();
-  Study study(model, encoder_q, X, options, streams);
+  Study study(model, amortized_q, encoder_q, X, options, streams);
   place_grids(study);
   result.exact_log_px = study.exact_log_px();
   result.exact_unconverged = study.exact.quadrature().unconverged;
@@ -411,7 +422,7 @@ HmcVsVi compute_hmc_vs_vi(const GenerativeModel& model, const DiagonalGaussian& 
 
   // The amortized q: no decoder evaluations.
   start = std::chrono::steady_clock::now();
-  measure_density(study, encoder_q, result.amortized, study.row_streams(0, amortized_q));
+  measure_density(study, amortized_q, result.amortized, study.row_streams(0, Method::amortized_q));
   result.amortized_seconds = seconds_since(start);
 
   draw_exact(study);

@@ -160,4 +160,13 @@ struct HmcVsVi {
 HmcVsVi compute_hmc_vs_vi(const GenerativeModel& model, const DiagonalGaussian& encoder_q, const MatrixF& X,
                           const HmcVsViOptions& options, const RandomStreams& streams);
 
+/// As above with an amortized q that need not be Gaussian (the encoder pushed through a flow):
+/// `amortized_q` is measured in the amortized row, gives HMC's starting draws (HmcStart::encoder)
+/// and is importance sampling's proposal; `encoder_q`, the encoder's Gaussian before the flow
+/// (amortized_q itself without one), is where q*, the local flow and AIS from q start (AIS needs
+/// ∇ log q, which only the Gaussian families provide). Both cover the columns of X.
+HmcVsVi compute_hmc_vs_vi(const GenerativeModel& model, const PosteriorApproximation& amortized_q,
+                          const DiagonalGaussian& encoder_q, const MatrixF& X, const HmcVsViOptions& options,
+                          const RandomStreams& streams);
+
 }  // namespace vigap

@@ -146,18 +146,18 @@ void GradientVarianceOptions::validate() const {
 }
 
 namespace {
-GradientVarianceResult gradient_variance_with(const GaussianEncoder& encoder, const MlpDecoderModel& decoder,
+GradientVarianceResult gradient_variance_with(const TrainableEncoder& encoder, const TrainableDecoder& decoder,
                                               const MatrixF& X, const GradientVarianceOptions& options,
                                               BatchRng& streams);
 }  // namespace
 
-GradientVarianceResult estimate_gradient_variance(const GaussianEncoder& encoder, const MlpDecoderModel& decoder,
+GradientVarianceResult estimate_gradient_variance(const TrainableEncoder& encoder, const TrainableDecoder& decoder,
                                                   const MatrixF& X, const GradientVarianceOptions& options, Rng& rng) {
   BatchRng streams = BatchRng::seeded_from(rng, X.cols());  // datapoint b: the b-th split_rng of rng
   return gradient_variance_with(encoder, decoder, X, options, streams);
 }
 
-GradientVarianceResult estimate_gradient_variance(const GaussianEncoder& encoder, const MlpDecoderModel& decoder,
+GradientVarianceResult estimate_gradient_variance(const TrainableEncoder& encoder, const TrainableDecoder& decoder,
                                                   const MatrixF& X, const GradientVarianceOptions& options,
                                                   const RandomStreams& random_streams) {
   random_streams.check_size(X.cols(), "estimate_gradient_variance");
@@ -167,7 +167,7 @@ GradientVarianceResult estimate_gradient_variance(const GaussianEncoder& encoder
 
 namespace {
 
-GradientVarianceResult gradient_variance_with(const GaussianEncoder& encoder, const MlpDecoderModel& decoder,
+GradientVarianceResult gradient_variance_with(const TrainableEncoder& encoder, const TrainableDecoder& decoder,
                                               const MatrixF& X, const GradientVarianceOptions& options,
                                               BatchRng& streams) {
   options.validate();
@@ -231,9 +231,9 @@ GradientVarianceResult gradient_variance_with(const GaussianEncoder& encoder, co
   result.objective_variance = make_estimate("variance of the " + name + " estimate", BiasDirection::unbiased, "", objective_variance,
                                             objective_variance_se, S * R, result.settings);
   if (want_encoder)
-    result.encoder = make_statistics(encoder_columns, encoder.network().num_parameters(), S * R, result.settings);
+    result.encoder = make_statistics(encoder_columns, encoder.num_parameters(), S * R, result.settings);
   if (want_decoder)
-    result.decoder = make_statistics(decoder_columns, decoder.network().num_parameters(), S * R, result.settings);
+    result.decoder = make_statistics(decoder_columns, decoder.num_parameters(), S * R, result.settings);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

@@ -4,11 +4,11 @@
 // (2018), "Tighter variational bounds are not necessarily better".
 #include <nlohmann/json.hpp>
 
-#include "core/models/mlp_decoder_model.hpp"
+#include "core/models/trainable_decoder.hpp"
 #include "core/random.hpp"
 #include "core/random_streams.hpp"
 #include "core/training/vae_objective.hpp"
-#include "core/variational/gaussian_encoder.hpp"
+#include "core/variational/trainable_encoder.hpp"
 #include "estimators/estimate.hpp"
 
 namespace vigap {
@@ -70,12 +70,12 @@ struct GradientVarianceResult {
 /// of X, and calls with the same streams see the same noise (common random numbers). Runs
 /// datapoints in parallel (OpenMP).
 /// Throws std::invalid_argument for invalid options or mismatched shapes.
-GradientVarianceResult estimate_gradient_variance(const GaussianEncoder& encoder, const MlpDecoderModel& decoder,
+GradientVarianceResult estimate_gradient_variance(const TrainableEncoder& encoder, const TrainableDecoder& decoder,
                                                   const MatrixF& X, const GradientVarianceOptions& options,
                                                   const RandomStreams& streams);
 
 /// As above with the single stream rng (the draws of earlier versions: they depend on the batch).
-GradientVarianceResult estimate_gradient_variance(const GaussianEncoder& encoder, const MlpDecoderModel& decoder,
+GradientVarianceResult estimate_gradient_variance(const TrainableEncoder& encoder, const TrainableDecoder& decoder,
                                                   const MatrixF& X, const GradientVarianceOptions& options, Rng& rng);
 
 /// {"settings", "objective_mean", "objective_variance", "encoder": {"num_parameters", "total_variance",

@@ -24,7 +24,7 @@
 #include "core/data/dataset.hpp"
 #include "core/io/atomic_file.hpp"
 #include "core/io/json_result_writer.hpp"
-#include "core/io/vae_checkpoint.hpp"
+#include "core/io/model_loader.hpp"
 #include "core/progress_reporter.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
 #include "experiments/support/command_line.hpp"
@@ -282,25 +282,23 @@ int aggregate_posterior_main(int argc, char** argv) {
   check_writable_output_path(common.out);
   check_writable_output_path(c.picture);
 
-  const Vae vae = load_vae_checkpoint(checkpoint);
-  if (!vae.encoder) throw std::invalid_argument("checkpoint " + checkpoint + " has no encoder: q(z|x) needs one");
-  if (vae.flow)
-    throw std::invalid_argument(
-        "checkpoint " + checkpoint + " has a flow after the encoder (" + std::to_string(vae.architecture.flow_layers) +
-        " coupling layers): vigap-aggregate-posterior handles diagonal Gaussian encoders only (the aggregate of flow "
-        "posteriors is not separable on a grid and its density costs N flow inversions per point)");
-  const Index latent_dim = vae.architecture.latent_dim;
+  const LoadedModel loaded = load_model(checkpoint);
+  const AmortizedApproximation& q = loaded.require_gaussian_amortized(
+      "vigap-aggregate-posterior",
+      "the aggregate posterior is computed for diagonal Gaussian encoders only (the aggregate of flow posteriors is not "
+      "separable on a grid and its density costs N flow inversions per point)");
+  const Index latent_dim = loaded.generative_model().latent_dim();
   if (c.options.method == AggregatePosteriorMethod::quadrature && latent_dim > 2)
     throw std::invalid_argument("--method quadrature needs latent dimension <= 2; " + checkpoint + " has latent dimension " +
                                 std::to_string(latent_dim) + " (use --method monte-carlo or auto)");
   const EvaluationBinarization binarization =
-      evaluation_binarization(vae.metadata, c.binarization_override, "checkpoint " + checkpoint);
-  const std::vector<Dataset> datasets = load_splits(c.data, splits, vae.architecture.data_dim, c.num_datapoints);
+      evaluation_binarization(loaded.metadata, c.binarization_override, "checkpoint " + checkpoint);
+  const std::vector<Dataset> datasets = load_splits(c.data, splits, loaded.generative_model().data_dim(), c.num_datapoints);
 
   nlohmann::ordered_json configuration;
   configuration["checkpoint"] = checkpoint;
-  configuration["architecture"] = vae.architecture.to_json();
-  configuration["checkpoint_metadata"] = vae.metadata;
+  configuration["architecture"] = loaded.architecture;
+  configuration["checkpoint_metadata"] = loaded.metadata;
   configuration["splits"] = splits;
   configuration["num_datapoints_requested"] = c.num_datapoints;
   configuration["datapoints"] = "the first N of each split, binarized as every binary does (fixed evaluation seed)";
@@ -313,7 +311,7 @@ int aggregate_posterior_main(int argc, char** argv) {
   nlohmann::ordered_json document =
       make_result_document("aggregate_posterior", configuration, dataset_json, common.seed);
 
-  std::printf("%s; encoder %s\n", vae.decoder.describe().c_str(), vae.encoder->describe().c_str());
+  std::printf("%s; %s\n", loaded.generative_model().describe().c_str(), q.describe().c_str());
   // The encoder's q(z|x) on the first N datapoints of each split.
   std::vector<EncodedSplit> encoded;
   nlohmann::ordered_json encoder_seconds = nlohmann::ordered_json::object();
@@ -324,7 +322,7 @@ int aggregate_posterior_main(int argc, char** argv) {
     progress.update("aggregate-posterior: " + splits[s] + ": encoding " + std::to_string(count) + " datapoints");
     const MatrixF binary = binarize_evaluation_set(datasets[s].images, binarization);
     const MatrixF X = binary.leftCols(count);
-    encoded.push_back({splits[s], datasets[s].name, DiagonalGaussian::from_encoder(*vae.encoder, X)});
+    encoded.push_back({splits[s], datasets[s].name, q.gaussian_base(X)});
     encoder_seconds[splits[s]] = seconds_since(start);
   }
   progress.finish();

@@ -10,9 +10,7 @@
 #include "core/data/dataset.hpp"
 #include "core/io/atomic_file.hpp"
 #include "core/io/json_result_writer.hpp"
-#include "core/io/vae_checkpoint.hpp"
-#include "core/variational/diagonal_gaussian.hpp"
-#include "core/variational/flow_posterior.hpp"
+#include "core/io/model_loader.hpp"
 #include "estimators/annealed_importance_sampling.hpp"
 #include "estimators/bidirectional_monte_carlo.hpp"
 #include "estimators/kl_divergence_quadrature.hpp"
@@ -130,18 +128,20 @@ int evaluate_main(int argc, char** argv) {
   VIGAP_FUZZ_STOP_AFTER_VALIDATION();  // command-line fuzzer: stop before any I/O
   check_writable_output_path(common.out);
 
-  const Vae vae = load_vae_checkpoint(checkpoint);
-  const GenerativeModel& model = vae.decoder;
+  const LoadedModel loaded = load_model(checkpoint);
+  const GenerativeModel& model = loaded.generative_model();
   const auto uses = [&](const std::string& n) { return std::find(names.begin(), names.end(), n) != names.end(); };
   if (uses("quadrature")) quadrature.validate(model.latent_dim());
   const bool needs_encoder = uses("elbo") || uses("iwae") || uses("is") || (uses("ais") && ais_from == "encoder");
-  if (needs_encoder && !vae.encoder)
-    throw std::invalid_argument("checkpoint " + checkpoint +
-                                " has no encoder, which elbo, iwae, is and --ais-from encoder need");
+  if (needs_encoder) loaded.require_amortized("vigap-evaluate", "elbo, iwae, is and --ais-from encoder use q(z|x)");
+  if (uses("ais") && ais_from == "encoder")
+    loaded.require_gaussian_amortized("vigap-evaluate",
+                                      "AIS from q needs the gradient of log q, which the flow posterior does not "
+                                      "provide (use --ais-from prior)");
 
   Dataset dataset = load_dataset(data, split);
   const EvaluationBinarization binarization =
-      evaluation_binarization(vae.metadata, binarization_override, "checkpoint " + checkpoint);
+      evaluation_binarization(loaded.metadata, binarization_override, "checkpoint " + checkpoint);
   const MatrixF X = evaluation_slice(dataset, model.data_dim(), binarization, first_datapoint, num_datapoints);
   const Index count = X.cols();
 
@@ -150,8 +150,8 @@ int evaluate_main(int argc, char** argv) {
   const RandomStreams streams = RandomStreams::consecutive(common.seed, static_cast<std::uint64_t>(first_datapoint), count);
   nlohmann::ordered_json configuration;
   configuration["checkpoint"] = checkpoint;
-  configuration["architecture"] = vae.architecture.to_json();
-  configuration["checkpoint_metadata"] = vae.metadata;
+  configuration["architecture"] = loaded.architecture;
+  configuration["checkpoint_metadata"] = loaded.metadata;
   configuration["estimators"] = names;
   configuration["binarization"] = binarization.name;
   configuration["evaluation_binarization_seed"] = kEvaluationBinarizationSeed;
@@ -165,11 +165,7 @@ int evaluate_main(int argc, char** argv) {
 
   // The amortized approximation: the encoder's Gaussian, pushed through the flow when the
   // checkpoint has one.
-  std::unique_ptr<PosteriorApproximation> q;
-  if (vae.encoder && vae.flow)
-    q = std::make_unique<FlowPosterior>(FlowPosterior::from_encoder(*vae.encoder, *vae.flow, X));
-  else if (vae.encoder)
-    q = std::make_unique<DiagonalGaussian>(DiagonalGaussian::from_encoder(*vae.encoder, X));
+  const std::unique_ptr<PosteriorApproximation> q = loaded.amortized ? loaded.amortized->posterior(X) : nullptr;
   if (q) document["configuration"]["amortized_approximation"] = q->describe();
 
   std::printf("%s on %lld %s datapoints of %s\n\n", model.describe().c_str(), static_cast<long long>(count),

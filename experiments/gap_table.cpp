@@ -18,9 +18,8 @@
 #include "core/data/dataset.hpp"
 #include "core/io/atomic_file.hpp"
 #include "core/io/json_result_writer.hpp"
-#include "core/io/vae_checkpoint.hpp"
+#include "core/io/model_loader.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
-#include "core/variational/flow_posterior.hpp"
 #include "experiments/support/command_line.hpp"
 #include "experiments/support/dataset_options.hpp"
 #include "experiments/support/evaluation_data.hpp"
@@ -102,25 +101,19 @@ int gap_table_main(int argc, char** argv) {
   VIGAP_FUZZ_STOP_AFTER_VALIDATION();  // command-line fuzzer: stop before any I/O
   check_writable_output_path(common.out);
 
-  const Vae vae = load_vae_checkpoint(checkpoint);
-  const GenerativeModel& model = vae.decoder;
-  if (!vae.encoder)
-    throw std::invalid_argument("checkpoint " + checkpoint +
-                                " has no encoder: the gap table needs the amortized q(z|x) (its row, the amortization "
-                                "and inference gaps, and --init encoder)");
+  const LoadedModel loaded = load_model(checkpoint);
+  const GenerativeModel& model = loaded.generative_model();
+  const AmortizedApproximation& amortized_q = loaded.require_amortized(
+      "vigap-gap-table", "the amortized q(z|x) (its row, the amortization and inference gaps, and --init encoder)");
   table.validate(model.latent_dim());
   Dataset dataset = load_dataset(data, "test");
-  const EvaluationBinarization binarization = evaluation_binarization(vae.metadata, "", "checkpoint " + checkpoint);
+  const EvaluationBinarization binarization = evaluation_binarization(loaded.metadata, "", "checkpoint " + checkpoint);
   const MatrixF X = evaluation_slice(dataset, model.data_dim(), binarization, first_datapoint, num_datapoints);
 
   // The amortized q: the encoder's Gaussian, through the global flow when the checkpoint has one.
-  const DiagonalGaussian encoder_q = DiagonalGaussian::from_encoder(*vae.encoder, X);
-  std::unique_ptr<PosteriorApproximation> amortized;
-  if (vae.flow)
-    amortized = std::make_unique<FlowPosterior>(FlowPosterior::from_encoder(*vae.encoder, *vae.flow, X));
-  else
-    amortized = std::make_unique<DiagonalGaussian>(encoder_q);
-  const std::string amortized_name = vae.flow ? "amortized flow (encoder + global flow)" : "amortized FFG (encoder)";
+  const DiagonalGaussian encoder_q = amortized_q.gaussian_base(X);
+  const std::unique_ptr<PosteriorApproximation> amortized = amortized_q.posterior(X);
+  const std::string amortized_name = amortized_q.describe();
   const RandomStreams streams =
       RandomStreams::consecutive(common.seed, static_cast<std::uint64_t>(first_datapoint), X.cols());
   const GapTable result =
@@ -128,8 +121,8 @@ int gap_table_main(int argc, char** argv) {
 
   nlohmann::ordered_json configuration;
   configuration["checkpoint"] = checkpoint;
-  configuration["architecture"] = vae.architecture.to_json();
-  configuration["checkpoint_metadata"] = vae.metadata;
+  configuration["architecture"] = loaded.architecture;
+  configuration["checkpoint_metadata"] = loaded.metadata;
   configuration["amortized_approximation"] = amortized->describe();
   configuration["binarization"] = binarization.name;
   configuration["evaluation_binarization_seed"] = kEvaluationBinarizationSeed;

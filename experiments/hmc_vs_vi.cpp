@@ -27,7 +27,7 @@
 #include "core/data/dataset.hpp"
 #include "core/io/atomic_file.hpp"
 #include "core/io/json_result_writer.hpp"
-#include "core/io/vae_checkpoint.hpp"
+#include "core/io/model_loader.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
 #include "experiments/support/command_line.hpp"
 #include "experiments/support/dataset_options.hpp"
@@ -268,21 +268,23 @@ int hmc_vs_vi_main(int argc, char** argv) {
   check_writable_output_path(common.out);
   check_writable_output_path(picture);
 
-  const Vae vae = load_vae_checkpoint(checkpoint);
-  const GenerativeModel& model = vae.decoder;
+  const LoadedModel loaded = load_model(checkpoint);
+  const GenerativeModel& model = loaded.generative_model();
   if (model.latent_dim() != 2)
     throw std::invalid_argument("vigap-hmc-vs-vi needs a checkpoint with latent dimension 2 (exact posteriors on a grid); " +
                                 checkpoint + " has latent dimension " + std::to_string(model.latent_dim()));
-  if (!vae.encoder) throw std::invalid_argument("checkpoint " + checkpoint + " has no encoder: q, q* and AIS from q need one");
+  const AmortizedApproximation& amortized_q =
+      loaded.require_amortized("vigap-hmc-vs-vi", "q, q* and AIS from q start from the encoder's q(z|x)");
   const Dataset dataset = load_dataset(data, "test");
-  const EvaluationBinarization binarization = evaluation_binarization(vae.metadata, "", "checkpoint " + checkpoint);
+  const EvaluationBinarization binarization = evaluation_binarization(loaded.metadata, "", "checkpoint " + checkpoint);
   const MatrixF X = evaluation_slice(dataset, model.data_dim(), binarization, first_datapoint, num_datapoints);
   const Index B = X.cols();
 
   nlohmann::ordered_json configuration;
   configuration["checkpoint"] = checkpoint;
-  configuration["architecture"] = vae.architecture.to_json();
-  configuration["checkpoint_metadata"] = vae.metadata;
+  configuration["architecture"] = loaded.architecture;
+  configuration["checkpoint_metadata"] = loaded.metadata;
+  configuration["amortized_approximation"] = amortized_q.describe();
   configuration["split"] = "test";
   configuration["first_datapoint"] = first_datapoint;
   configuration["num_datapoints"] = B;
@@ -299,8 +301,8 @@ int hmc_vs_vi_main(int argc, char** argv) {
   // Draws for test point i are keyed by (--seed, i, purpose, substream): a datapoint's figures
   // depend neither on the other datapoints, nor on the other budgets or methods, nor on --threads.
   const RandomStreams streams = RandomStreams::consecutive(common.seed, static_cast<std::uint64_t>(first_datapoint), B);
-  const DiagonalGaussian q = DiagonalGaussian::from_encoder(*vae.encoder, X);
-  const HmcVsVi result = compute_hmc_vs_vi(model, q, X, study, streams);
+  const std::unique_ptr<PosteriorApproximation> q = amortized_q.posterior(X);
+  const HmcVsVi result = compute_hmc_vs_vi(model, *q, amortized_q.gaussian_base(X), X, study, streams);
   document["results"] = result.results_json();
   document["timings"] = result.timings_json();
   std::printf("\n%s", result.to_markdown().c_str());

@@ -16,7 +16,7 @@
 #include "core/data/dataset.hpp"
 #include "core/io/atomic_file.hpp"
 #include "core/io/json_result_writer.hpp"
-#include "core/io/vae_checkpoint.hpp"
+#include "core/io/model_loader.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
 #include "experiments/support/command_line.hpp"
 #include "experiments/support/dataset_options.hpp"
@@ -235,12 +235,15 @@ int posterior_2d_main(int argc, char** argv) {
   check_writable_output_path(c.picture);
   if (!c.png.empty()) check_writable_output_path(c.png);
 
-  const Vae vae = load_vae_checkpoint(checkpoint);
-  const GenerativeModel& model = vae.decoder;
+  const LoadedModel loaded = load_model(checkpoint);
+  const GenerativeModel& model = loaded.generative_model();
   if (model.latent_dim() != 2)
     throw std::invalid_argument("vigap-posterior-2d needs a checkpoint with latent dimension 2; " + checkpoint +
                                 " has latent dimension " + std::to_string(model.latent_dim()));
-  if (!vae.encoder) throw std::invalid_argument("checkpoint " + checkpoint + " has no encoder: q and q* need one");
+  const AmortizedApproximation& amortized_q = loaded.require_gaussian_amortized(
+      "vigap-posterior-2d",
+      "the comparison draws q as the 1σ and 2σ ellipses of a Gaussian and starts q* from it, and a flow posterior "
+      "has no such ellipses (vigap-hmc-vs-vi measures the amortized flow against p(z|x))");
 
   const Dataset dataset = load_dataset(c.data, c.split);
   if (dataset.dimension() != model.data_dim())
@@ -252,7 +255,7 @@ int posterior_2d_main(int argc, char** argv) {
                                   " (" + c.split + ") has " + std::to_string(dataset.size()) + " datapoints (0.." +
                                   std::to_string(dataset.size() - 1) + ")");
   const EvaluationBinarization binarization =
-      evaluation_binarization(vae.metadata, c.binarization_override, "checkpoint " + checkpoint);
+      evaluation_binarization(loaded.metadata, c.binarization_override, "checkpoint " + checkpoint);
   // The whole split binarized once (fixed seed), as vigap-evaluate does: datapoint i is the same
   // binary image in every binary.
   const MatrixF binary = binarize_evaluation_set(dataset.images, binarization);
@@ -274,21 +277,20 @@ int posterior_2d_main(int argc, char** argv) {
   const RandomStreams streams(common.seed, dataset_indices);
   nlohmann::ordered_json configuration;
   configuration["checkpoint"] = checkpoint;
-  configuration["architecture"] = vae.architecture.to_json();
-  configuration["checkpoint_metadata"] = vae.metadata;
+  configuration["architecture"] = loaded.architecture;
+  configuration["checkpoint_metadata"] = loaded.metadata;
   configuration["datapoints"] = datapoints;
   configuration["split"] = c.split;
   configuration["binarization"] = binarization.name;
   configuration["evaluation_binarization_seed"] = kEvaluationBinarizationSeed;
   configuration.update(c.options.to_json());
-  if (vae.flow) configuration["note"] = "the checkpoint has a flow: q shown is the encoder's Gaussian before the flow";
   configuration["threads"] = common.threads;
   nlohmann::ordered_json document =
       make_result_document("posterior_2d", configuration, dataset_identity(dataset, c.split), common.seed);
 
   std::printf("%s: %lld %s datapoints of %s\n", model.describe().c_str(), static_cast<long long>(B), c.split.c_str(),
               dataset.name.c_str());
-  const DiagonalGaussian q = DiagonalGaussian::from_encoder(*vae.encoder, X);
+  const DiagonalGaussian q = amortized_q.gaussian_base(X);
   const Posterior2dComparison result = compute_posterior_2d(model, q, X, c.options, streams);
   document["timings"] = result.timings_json();
   document["results"] = result.results_json(labels);

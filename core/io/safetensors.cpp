@@ -98,6 +98,31 @@ SafetensorsFile load_safetensors(const std::string& path) {
   return parse_safetensors(bytes, path);
 }
 
+std::optional<std::map<std::string, std::string>> read_safetensors_metadata(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  unsigned char length_bytes[8];
+  if (!in.read(reinterpret_cast<char*>(length_bytes), 8)) return std::nullopt;
+  const std::uint64_t header_length = read_u64_le(length_bytes);
+  in.seekg(0, std::ios::end);
+  const std::streamoff file_size = in.tellg();
+  if (file_size < 8 || header_length > static_cast<std::uint64_t>(file_size - 8)) return std::nullopt;
+  std::string header(static_cast<size_t>(header_length), '\0');
+  in.seekg(8);
+  if (!in.read(header.data(), static_cast<std::streamsize>(header_length))) return std::nullopt;
+  const nlohmann::json json = nlohmann::json::parse(header, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object()) return std::nullopt;
+  std::map<std::string, std::string> metadata;
+  const auto entry = json.find("__metadata__");
+  if (entry == json.end()) return metadata;
+  if (!entry->is_object()) return std::nullopt;
+  for (const auto& [key, value] : entry->items()) {
+    if (!value.is_string()) return std::nullopt;
+    metadata[key] = value.get<std::string>();
+  }
+  return metadata;
+}
+
 SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& path) {
   const std::string where = "safetensors file '" + path + "'";
   if (bytes.size() < 8)

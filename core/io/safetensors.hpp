@@ -6,6 +6,7 @@
 // "__metadata__": {string: string}}; then the data area, each tensor's little-endian values in
 // row-major (C) order at [begin, end) bytes from the start of the data area.
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,12 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& sou
 /// Reads the safetensors file at `path` and parses it (parse_safetensors, with `path` as the
 /// source). Throws std::runtime_error if it cannot be read, std::invalid_argument if malformed.
 SafetensorsFile load_safetensors(const std::string& path);
+
+/// The "__metadata__" entries of the safetensors file at `path`, reading only its header (for
+/// telling checkpoint formats apart): an empty map when the header has none, std::nullopt when
+/// the file cannot be read or is not a safetensors file (shorter than 8 bytes, a header length
+/// beyond the file, a header that is not a JSON object, metadata values that are not strings).
+std::optional<std::map<std::string, std::string>> read_safetensors_metadata(const std::string& path);
 
 /// A tensor of shape [rows, cols] holding `matrix` in row-major order.
 Tensor tensor_from_matrix(const MatrixF& matrix);

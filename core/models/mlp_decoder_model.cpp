@@ -23,6 +23,14 @@ void softplus(const MatrixF& l, MatrixF& out) {
   out.array() = l.array().max(0.0f) + (-l.array().abs()).exp().log1p();
 }
 
+/// The MLP workspace behind a TrainableDecoder::Workspace; `caller` names the method in the error.
+MlpDecoderModel::Workspace& mlp_workspace(TrainableDecoder::Workspace& workspace, const char* caller) {
+  auto* ws = dynamic_cast<MlpDecoderModel::Workspace*>(&workspace);
+  if (ws == nullptr)
+    throw std::invalid_argument(std::string(caller) + ": the workspace was not made by an MlpDecoderModel");
+  return *ws;
+}
+
 std::vector<Index> layer_sizes(Index latent_dim, const std::vector<Index>& hidden, Index output_dim) {
   std::vector<Index> sizes{latent_dim};
   sizes.insert(sizes.end(), hidden.begin(), hidden.end());
@@ -31,16 +39,6 @@ std::vector<Index> layer_sizes(Index latent_dim, const std::vector<Index>& hidde
 }
 
 }  // namespace
-
-Likelihood parse_likelihood(const std::string& name) {
-  if (name == "bernoulli") return Likelihood::bernoulli;
-  if (name == "gaussian") return Likelihood::gaussian;
-  throw std::invalid_argument("unknown likelihood '" + name + "': expected bernoulli or gaussian");
-}
-
-std::string to_string(Likelihood likelihood) {
-  return likelihood == Likelihood::bernoulli ? "bernoulli" : "gaussian";
-}
 
 MlpDecoderModel::MlpDecoderModel(Index latent_dim, const std::vector<Index>& hidden_sizes, Index data_dim,
                                  Activation activation, Likelihood likelihood)
@@ -78,7 +76,25 @@ void MlpDecoderModel::replicate_data(const MatrixF& X, Index S, Index columns, W
   for (Index c = 0; c < columns; ++c) ws.data.col(c) = X.col(c / S);
 }
 
-VectorD MlpDecoderModel::forward(const MatrixF& X, const MatrixF& Z, Index S, Workspace& ws) const {
+std::unique_ptr<TrainableDecoder::Workspace> MlpDecoderModel::make_workspace(ColumnBlocking blocking) const {
+  auto ws = std::make_unique<Workspace>();
+  ws->network.balanced_blocks = blocking == ColumnBlocking::balanced;
+  return ws;
+}
+
+const MatrixF& MlpDecoderModel::output(const MatrixF& Z, TrainableDecoder::Workspace& workspace) const {
+  return network_.forward(Z, mlp_workspace(workspace, "MlpDecoderModel::output").network);
+}
+
+void MlpDecoderModel::backward_output(const MatrixF& Z, const MatrixF& grad_output,
+                                      TrainableDecoder::Workspace& workspace, VectorF* grad_parameters) const {
+  network_.backward(Z, mlp_workspace(workspace, "MlpDecoderModel::backward_output").network, grad_output,
+                    grad_parameters, nullptr);
+}
+
+VectorD MlpDecoderModel::forward(const MatrixF& X, const MatrixF& Z, Index S,
+                                 TrainableDecoder::Workspace& workspace) const {
+  Workspace& ws = mlp_workspace(workspace, "MlpDecoderModel::forward");
   check_data(X, Z.cols(), S, Z.rows(), "MlpDecoderModel::forward");
   replicate_data(X, S, Z.cols(), ws);
   return forward_columns(Z, ws);
@@ -102,8 +118,9 @@ VectorD MlpDecoderModel::forward_columns(const MatrixF& Z, Workspace& ws) const 
   return fixed_order_column_sums(ws.terms);
 }
 
-void MlpDecoderModel::backward(const MatrixF& X, const MatrixF& Z, Index S, const VectorF& w, Workspace& ws,
-                               VectorF* grad_parameters, MatrixF* grad_Z) const {
+void MlpDecoderModel::backward(const MatrixF& X, const MatrixF& Z, Index S, const VectorF& w,
+                               TrainableDecoder::Workspace& workspace, VectorF* grad_parameters, MatrixF* grad_Z) const {
+  Workspace& ws = mlp_workspace(workspace, "MlpDecoderModel::backward");
   const MatrixF& out = ws.network.output;
   const Index N = Z.cols();
   const Index D = data_dim_;

@@ -3,30 +3,18 @@
 #include <string>
 #include <vector>
 
-#include "core/models/generative_model.hpp"
+#include "core/models/likelihood.hpp"
+#include "core/models/trainable_decoder.hpp"
 #include "core/nn/mlp.hpp"
 
 namespace vigap {
 
-/// The observation model p(x|z) of an MLP decoder.
-enum class Likelihood {
-  /// p(x|z) = Π_i σ(l_i)^{x_i} (1 - σ(l_i))^{1 - x_i}, l = decoder(z) ∈ R^D (logits);
-  /// log p(x|z) = Σ_i x_i l_i - softplus(l_i). Defined for x_i in [0, 1].
-  bernoulli,
-  /// p(x|z) = Π_i N(x_i; m_i, exp(s_i)), (m, s) = decoder(z) ∈ R^{2D} (means, log-variances).
-  gaussian,
-};
-
-/// Parses "bernoulli" or "gaussian".
-Likelihood parse_likelihood(const std::string& name);
-std::string to_string(Likelihood likelihood);
-
 /// p(z) = N(0, I), p(x|z) given by an MLP z -> hidden... -> D (Bernoulli) or 2D (Gaussian)
 /// outputs. The network runs in float; per-column log-likelihoods are summed in double.
-class MlpDecoderModel final : public GenerativeModel {
+class MlpDecoderModel final : public TrainableDecoder {
  public:
   /// Scratch memory for forward/backward, reused across calls to avoid allocation.
-  struct Workspace {
+  struct Workspace final : TrainableDecoder::Workspace {
     Mlp::Workspace network;
     MatrixF latents;       ///< float copy of Z for the double interface
     MatrixF grad_output;   ///< ∂/∂(decoder output)
@@ -44,10 +32,14 @@ class MlpDecoderModel final : public GenerativeModel {
   Index latent_dim() const override { return network_.input_dim(); }
   Index data_dim() const override { return data_dim_; }
   std::string describe() const override;
-  Likelihood likelihood() const { return likelihood_; }
+  Likelihood likelihood() const override { return likelihood_; }
 
   Mlp& network() { return network_; }
   const Mlp& network() const { return network_; }
+  VectorF& parameters() override { return network_.parameters(); }
+  const VectorF& parameters() const override { return network_.parameters(); }
+  /// A Workspace whose network passes use `blocking` (Mlp::Workspace::balanced_blocks).
+  std::unique_ptr<TrainableDecoder::Workspace> make_workspace(ColumnBlocking blocking) const override;
 
   VectorD log_likelihood(const MatrixF& X, const MatrixD& Z, Index S) const override;
   VectorD log_likelihood_with_gradient(const MatrixF& X, const MatrixD& Z, Index S,
@@ -58,13 +50,20 @@ class MlpDecoderModel final : public GenerativeModel {
   ModelSample sample(Index N, Rng& rng) const override;
 
   /// Float forward pass: log p(x_b | z_c) per column of Z (d x (B·S)); keeps what backward needs.
-  VectorD forward(const MatrixF& X, const MatrixF& Z, Index S, Workspace& workspace) const;
+  /// `workspace` must be a MlpDecoderModel::Workspace (std::invalid_argument otherwise).
+  VectorD forward(const MatrixF& X, const MatrixF& Z, Index S, TrainableDecoder::Workspace& workspace) const override;
 
   /// After forward(X, Z, S, workspace): for an objective F = Σ_c w_c log p(x_b | z_c) with column
   /// weights w (size B·S), accumulates ∂F/∂θ into *grad_parameters (when non-null, the layout
   /// of network().parameters()) and writes ∂F/∂Z into *grad_Z (when non-null).
   void backward(const MatrixF& X, const MatrixF& Z, Index S, const VectorF& column_weights,
-                Workspace& workspace, VectorF* grad_parameters, MatrixF* grad_Z) const;
+                TrainableDecoder::Workspace& workspace, VectorF* grad_parameters, MatrixF* grad_Z) const override;
+
+  /// The network's output (logits, or means and log-variances) for the columns of Z.
+  const MatrixF& output(const MatrixF& Z, TrainableDecoder::Workspace& workspace) const override;
+  /// The network's backward pass from ∂F/∂output after output(Z, workspace).
+  void backward_output(const MatrixF& Z, const MatrixF& grad_output, TrainableDecoder::Workspace& workspace,
+                       VectorF* grad_parameters) const override;
 
  private:
   /// log p(x|z) per column (and ∇_z when grad_Z is non-null), on fixed column blocks over threads.

@@ -22,6 +22,16 @@ namespace vigap {
 /// Columns per block; a multiple of 16 (the widest float packet).
 inline constexpr Index kColumnBlockWidth = 32;
 
+/// How a workspace splits a batch's columns into blocks (see Mlp::Workspace::balanced_blocks).
+enum class ColumnBlocking {
+  /// kColumnBlockWidth-wide blocks, the last one padded: a column's output is the same bits at
+  /// any batch width and position (evaluation, samplers, quadrature).
+  fixed,
+  /// column_block_count(N) unpadded blocks of nearly equal width: faster for training batches;
+  /// results depend on the batch width, not on the thread count.
+  balanced,
+};
+
 /// ceil(columns / kColumnBlockWidth).
 inline Index column_block_count(Index columns) { return (columns + kColumnBlockWidth - 1) / kColumnBlockWidth; }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <mutex>
 #include <numbers>
 #include <stdexcept>
 #include <string>
@@ -17,6 +19,29 @@ namespace {
 // G · 1e-10 (1.6e-6 for the default 128² grid) of the batch's posterior mass, and the gradient
 // changes by at most that fraction of its size.
 constexpr float kNegligibleNodeMass = 1e-10f;
+
+/// Workspaces of one decoder for the tasks of parallel_for_tasks: a task takes one (made on first
+/// need, fixed column blocks) and gives it back, so about one per thread exists.
+class WorkspacePool {
+ public:
+  explicit WorkspacePool(const TrainableDecoder& decoder) : decoder_(decoder) {}
+  std::unique_ptr<TrainableDecoder::Workspace> take() {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    if (free_.empty()) return decoder_.make_workspace(ColumnBlocking::fixed);
+    std::unique_ptr<TrainableDecoder::Workspace> workspace = std::move(free_.back());
+    free_.pop_back();
+    return workspace;
+  }
+  void give_back(std::unique_ptr<TrainableDecoder::Workspace> workspace) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    free_.push_back(std::move(workspace));
+  }
+
+ private:
+  const TrainableDecoder& decoder_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<TrainableDecoder::Workspace>> free_;
+};
 
 }  // namespace
 
@@ -83,7 +108,7 @@ VectorD draw_grid_shift(Index latent_dim, const ExactMarginalLikelihoodObjective
   return shift;
 }
 
-double exact_marginal_likelihood_objective(const MlpDecoderModel& decoder, const MatrixF& X, const LatentGrid& grid,
+double exact_marginal_likelihood_objective(const TrainableDecoder& decoder, const MatrixF& X, const LatentGrid& grid,
                                            Index nodes_per_block, VectorF* grad_decoder, VectorD* per_datapoint) {
   const char* caller = "exact_marginal_likelihood_objective";
   if (decoder.likelihood() != Likelihood::bernoulli)
@@ -99,7 +124,7 @@ double exact_marginal_likelihood_objective(const MlpDecoderModel& decoder, const
                                 std::to_string(decoder.latent_dim()));
   if (nodes_per_block < 1) throw std::invalid_argument(std::string(caller) + ": nodes per block must be >= 1");
 
-  const Mlp& network = decoder.network();
+  WorkspacePool workspaces(decoder);
   const Index B = X.cols();
   const Index G = grid.size();
   const Index num_blocks = (G + nodes_per_block - 1) / nodes_per_block;
@@ -107,10 +132,10 @@ double exact_marginal_likelihood_objective(const MlpDecoderModel& decoder, const
   // Pass 1: a_bg = log w_g + log p(z_g) + x_bᵀ L_g - Σ_i softplus(L_ig), B x G.
   MatrixF log_joint(B, G);
   parallel_for_tasks(num_blocks, [&](Index k) {
-    thread_local Mlp::Workspace ws;
     thread_local MatrixF product;
+    std::unique_ptr<TrainableDecoder::Workspace> ws = workspaces.take();
     const Index first = k * nodes_per_block, count = std::min(nodes_per_block, G - first);
-    const MatrixF& logits = network.forward(grid.nodes.middleCols(first, count), ws);
+    const MatrixF& logits = decoder.output(grid.nodes.middleCols(first, count), *ws);
     const RowVectorD softplus_sum =
         (logits.array().max(0.0f) + (-logits.array().abs()).exp().log1p()).cast<double>().colwise().sum();
     product.noalias() = X.transpose() * logits;
@@ -118,6 +143,7 @@ double exact_marginal_likelihood_objective(const MlpDecoderModel& decoder, const
     for (Index g = 0; g < count; ++g)
       log_joint.col(first + g) =
           (product.col(g).cast<double>().array() + offset(g)).cast<float>();
+    workspaces.give_back(std::move(ws));
   });
 
   // log p̂(x_b) = m_b + log Σ_g exp(a_bg - m_b).
@@ -134,11 +160,10 @@ double exact_marginal_likelihood_objective(const MlpDecoderModel& decoder, const
   const float inverse_batch = 1.0f / static_cast<float>(B);
   std::vector<VectorF> block_gradients(static_cast<size_t>(num_blocks));
   parallel_for_tasks(num_blocks, [&](Index k) {
-    thread_local Mlp::Workspace ws;
     thread_local MatrixF block_responsibilities, responsibilities, nodes, grad_logits;
     const Index first = k * nodes_per_block, count = std::min(nodes_per_block, G - first);
     VectorF& gradient = block_gradients[static_cast<size_t>(k)];
-    gradient.setZero(network.num_parameters());
+    gradient.setZero(decoder.num_parameters());
     block_responsibilities =
         ((log_joint.middleCols(first, count).colwise() - log_px_f).array().exp() * inverse_batch).matrix();
     const RowVectorF block_mass = block_responsibilities.colwise().sum();
@@ -157,12 +182,14 @@ double exact_marginal_likelihood_objective(const MlpDecoderModel& decoder, const
       nodes.col(j) = grid.nodes.col(first + active[static_cast<size_t>(j)]);
       mass(j) = block_mass(active[static_cast<size_t>(j)]);
     }
-    const MatrixF& logits = network.forward(nodes, ws);
+    std::unique_ptr<TrainableDecoder::Workspace> ws = workspaces.take();
+    const MatrixF& logits = decoder.output(nodes, *ws);
     grad_logits.noalias() = X * responsibilities;
     grad_logits.array() -= (1.0f + (-logits.array()).exp()).inverse().rowwise() * mass.array();
-    network.backward(nodes, ws, grad_logits, &gradient, nullptr);
+    decoder.backward_output(nodes, grad_logits, *ws, &gradient);
+    workspaces.give_back(std::move(ws));
   });
-  grad_decoder->setZero(network.num_parameters());
+  grad_decoder->setZero(decoder.num_parameters());
   for (const VectorF& gradient : block_gradients) *grad_decoder += gradient;
   return objective;
 }

@@ -11,7 +11,7 @@
 // which the decoder's hand-written backward pass takes to the parameters.
 #include <vector>
 
-#include "core/models/mlp_decoder_model.hpp"
+#include "core/models/trainable_decoder.hpp"
 #include "core/random.hpp"
 
 namespace vigap {
@@ -70,7 +70,7 @@ VectorD draw_grid_shift(Index latent_dim, const ExactMarginalLikelihoodObjective
 /// the grid's quadrature of log p(x_b) = log ∫ p(z) p(x_b|z) dz for every column x_b of X (D x B),
 /// for a Bernoulli decoder. With ∂F/∂L_g = (1/B) Σ_b r_bg (x_b - σ(L_g)),
 /// r_bg = exp(log_weights(g) + log p(x_b|z_g) - log p̂(x_b)), writes ∂F/∂θ (the gradient of the
-/// objective to maximize, layout of decoder.network().parameters()) into *grad_decoder when
+/// objective to maximize, layout of decoder.parameters()) into *grad_decoder when
 /// non-null, overwriting it; log p̂(x_b) into *per_datapoint when non-null.
 /// Bias direction: with a fixed grid fine enough for every posterior and a box holding its mass,
 /// exact (to ~1e-4 nats: the products run in float); with a randomly shifted grid a stochastic
@@ -83,7 +83,7 @@ VectorD draw_grid_shift(Index latent_dim, const ExactMarginalLikelihoodObjective
 /// are split over OpenMP threads, and the per-block gradients are summed in block order (the
 /// same result for any number of threads).
 /// Throws std::invalid_argument for a Gaussian decoder, mismatched dimensions or no data.
-double exact_marginal_likelihood_objective(const MlpDecoderModel& decoder, const MatrixF& X, const LatentGrid& grid,
+double exact_marginal_likelihood_objective(const TrainableDecoder& decoder, const MatrixF& X, const LatentGrid& grid,
                                            Index nodes_per_block, VectorF* grad_decoder,
                                            VectorD* per_datapoint = nullptr);
 

@@ -24,7 +24,7 @@ std::string format_number(double value, int decimals) {
 }  // namespace
 
 ExactMarginalLikelihoodTrainingSummary train_decoder_by_exact_marginal_likelihood(
-    MlpDecoderModel& decoder, const MatrixF& train_images, const MatrixF& validation_images,
+    TrainableDecoder& decoder, const MatrixF& train_images, const MatrixF& validation_images,
     const VaeTrainerOptions& options, const ExactMarginalLikelihoodObjectiveOptions& grid_options, Rng& rng,
     const ProgressReporter& progress) {
   options.validate();
@@ -41,7 +41,7 @@ ExactMarginalLikelihoodTrainingSummary train_decoder_by_exact_marginal_likelihoo
 
   const Index N = train_images.cols();
   const Index d = decoder.latent_dim();
-  Adam adam(decoder.network().num_parameters(), options.adam);
+  Adam adam(decoder.num_parameters(), options.adam);
   VectorF gradient;
   MatrixF batch(train_images.rows(), options.batch_size);
   std::vector<Index> order(static_cast<size_t>(N));
@@ -75,7 +75,7 @@ ExactMarginalLikelihoodTrainingSummary train_decoder_by_exact_marginal_likelihoo
                                  std::to_string(objective) + "); try a smaller --learning-rate");
       objective_sum += objective;
       gradient = -gradient;  // Adam minimizes -log p(x)
-      adam.step(decoder.network().parameters(), gradient, lr);
+      adam.step(decoder.parameters(), gradient, lr);
       if (progress.enabled() && (k % 5 == 0 || k + 1 == batches_per_epoch))
         progress.update("exact-ML epoch " + std::to_string(epoch + 1) + "/" + std::to_string(options.epochs) +
                         "  batch " + std::to_string(k + 1) + "/" + std::to_string(batches_per_epoch) +

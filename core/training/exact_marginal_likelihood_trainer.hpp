@@ -38,7 +38,7 @@ struct ExactMarginalLikelihoodTrainingSummary {
 /// if the objective or its gradient becomes non-finite, std::invalid_argument for invalid options,
 /// a Gaussian decoder or data outside [0, 1].
 ExactMarginalLikelihoodTrainingSummary train_decoder_by_exact_marginal_likelihood(
-    MlpDecoderModel& decoder, const MatrixF& train_images, const MatrixF& validation_images,
+    TrainableDecoder& decoder, const MatrixF& train_images, const MatrixF& validation_images,
     const VaeTrainerOptions& options, const ExactMarginalLikelihoodObjectiveOptions& grid, Rng& rng,
     const ProgressReporter& progress);
 

@@ -32,9 +32,9 @@ VectorD combine_log_weights(const VectorD& log_weight, Index B, Index S, Trainin
 
 // Training steps split their networks into unpadded blocks of nearly equal width (thread-count
 // independent, and a batch of 100 is not padded to 128 columns).
-void use_balanced_blocks(VaeObjectiveWorkspace& ws) {
-  ws.encoder.network.balanced_blocks = true;
-  ws.decoder.network.balanced_blocks = true;
+void make_workspaces(const TrainableEncoder& encoder, const TrainableDecoder& decoder, VaeObjectiveWorkspace& ws) {
+  if (!ws.encoder) ws.encoder = encoder.make_workspace(ColumnBlocking::balanced);
+  if (!ws.decoder) ws.decoder = decoder.make_workspace(ColumnBlocking::balanced);
 }
 
 }  // namespace
@@ -86,7 +86,7 @@ void VaeObjectiveOptions::validate() const {
         to_string(objective));
 }
 
-double vae_objective(const GaussianEncoder& encoder, const MlpDecoderModel& decoder, const MatrixF& X,
+double vae_objective(const TrainableEncoder& encoder, const TrainableDecoder& decoder, const MatrixF& X,
                      const MatrixF& noise, const VaeObjectiveOptions& options, VaeObjectiveWorkspace& ws,
                      VectorF* grad_encoder, VectorF* grad_decoder, VectorD* per_datapoint) {
   options.validate();
@@ -103,14 +103,14 @@ double vae_objective(const GaussianEncoder& encoder, const MlpDecoderModel& deco
   const float beta = static_cast<float>(options.kl_weight);
   const bool analytic = options.objective == TrainingObjective::elbo && options.kl_estimator == KlEstimator::analytic;
 
-  use_balanced_blocks(ws);
-  encoder.forward(X, ws.encoder, ws.mean, ws.log_variance);
+  make_workspaces(encoder, decoder, ws);
+  encoder.forward(X, *ws.encoder, ws.mean, ws.log_variance);
   const MatrixF std_dev = (0.5f * ws.log_variance.array()).exp();
   ws.latents.resize(d, B * S);
   for (Index c = 0; c < B * S; ++c)
     ws.latents.col(c) = ws.mean.col(c / S) + std_dev.col(c / S).cwiseProduct(noise.col(c));
 
-  const VectorD log_likelihood = decoder.forward(X, ws.latents, S, ws.decoder);
+  const VectorD log_likelihood = decoder.forward(X, ws.latents, S, *ws.decoder);
 
   // log w_c = log p(x|z_c) + β (log p(z_c) - log q(z_c|x)); the 2π terms of p and q cancel.
   // log p(z) - log q(z|x) = -½‖z‖² + ½‖ε‖² + ½ Σ_j v_j.
@@ -137,8 +137,8 @@ double vae_objective(const GaussianEncoder& encoder, const MlpDecoderModel& deco
   const double objective = f.mean();
   if (grad_encoder == nullptr && grad_decoder == nullptr) return objective;
 
-  if (grad_decoder != nullptr) grad_decoder->setZero(decoder.network().num_parameters());
-  decoder.backward(X, ws.latents, S, ws.column_weights, ws.decoder, grad_decoder,
+  if (grad_decoder != nullptr) grad_decoder->setZero(decoder.num_parameters());
+  decoder.backward(X, ws.latents, S, ws.column_weights, *ws.decoder, grad_decoder,
                    grad_encoder != nullptr ? &ws.grad_latents : nullptr);
   if (grad_encoder == nullptr) return objective;
 
@@ -175,12 +175,12 @@ double vae_objective(const GaussianEncoder& encoder, const MlpDecoderModel& deco
     // β ∂(-log q)/∂v_j = β/2 per column, weighted by a_c; Σ_s a_{b,s} = 1/B.
     ws.grad_log_variance.array() += 0.5f * beta * inv_B;
   }
-  grad_encoder->setZero(encoder.network().num_parameters());
-  encoder.backward(X, ws.grad_mean, ws.grad_log_variance, ws.encoder, grad_encoder);
+  grad_encoder->setZero(encoder.num_parameters());
+  encoder.backward(X, ws.grad_mean, ws.grad_log_variance, *ws.encoder, grad_encoder);
   return objective;
 }
 
-double vae_objective(const GaussianEncoder& encoder, const AffineCouplingFlow* flow, const MlpDecoderModel& decoder,
+double vae_objective(const TrainableEncoder& encoder, const AffineCouplingFlow* flow, const TrainableDecoder& decoder,
                      const MatrixF& X, const MatrixF& noise, const VaeObjectiveOptions& options,
                      VaeObjectiveWorkspace& ws, VectorF* grad_encoder, VectorF* grad_flow, VectorF* grad_decoder,
                      VectorD* per_datapoint) {
@@ -204,8 +204,8 @@ double vae_objective(const GaussianEncoder& encoder, const AffineCouplingFlow* f
         "the ELBO of a flow posterior has no analytic KL term: use --kl monte-carlo (or auto) with --flow-layers");
   const float beta = static_cast<float>(options.kl_weight);
 
-  use_balanced_blocks(ws);
-  encoder.forward(X, ws.encoder, ws.mean, ws.log_variance);
+  make_workspaces(encoder, decoder, ws);
+  encoder.forward(X, *ws.encoder, ws.mean, ws.log_variance);
   const MatrixF std_dev = (0.5f * ws.log_variance.array()).exp();
   ws.base_latents.resize(d, B * S);
   for (Index c = 0; c < B * S; ++c)
@@ -213,7 +213,7 @@ double vae_objective(const GaussianEncoder& encoder, const AffineCouplingFlow* f
   flow->forward(ws.base_latents, ws.flow, ws.latents, ws.log_det);
 
   // log w_c = log p(x|z_c) + β(-½‖z_c‖² + ½‖ε_c‖² + ½ Σ_j v_j + log det_c); the 2π terms cancel.
-  VectorD log_weight = decoder.forward(X, ws.latents, S, ws.decoder);
+  VectorD log_weight = decoder.forward(X, ws.latents, S, *ws.decoder);
   for (Index c = 0; c < B * S; ++c) {
     const double log_ratio = -0.5 * ws.latents.col(c).cast<double>().squaredNorm() +
                              0.5 * noise.col(c).cast<double>().squaredNorm() +
@@ -225,9 +225,9 @@ double vae_objective(const GaussianEncoder& encoder, const AffineCouplingFlow* f
   const double objective = f.mean();
   if (grad_encoder == nullptr && grad_flow == nullptr && grad_decoder == nullptr) return objective;
 
-  if (grad_decoder != nullptr) grad_decoder->setZero(decoder.network().num_parameters());
+  if (grad_decoder != nullptr) grad_decoder->setZero(decoder.num_parameters());
   const bool through_latents = grad_encoder != nullptr || grad_flow != nullptr;
-  decoder.backward(X, ws.latents, S, ws.column_weights, ws.decoder, grad_decoder,
+  decoder.backward(X, ws.latents, S, ws.column_weights, *ws.decoder, grad_decoder,
                    through_latents ? &ws.grad_latents : nullptr);
   if (!through_latents) return objective;
 
@@ -249,8 +249,8 @@ double vae_objective(const GaussianEncoder& encoder, const AffineCouplingFlow* f
         0.5f * ws.grad_base_latents.col(c).cwiseProduct(std_dev.col(b)).cwiseProduct(noise.col(c));
   }
   ws.grad_log_variance.array() += 0.5f * beta / static_cast<float>(B);
-  grad_encoder->setZero(encoder.network().num_parameters());
-  encoder.backward(X, ws.grad_mean, ws.grad_log_variance, ws.encoder, grad_encoder);
+  grad_encoder->setZero(encoder.num_parameters());
+  encoder.backward(X, ws.grad_mean, ws.grad_log_variance, *ws.encoder, grad_encoder);
   return objective;
 }
 

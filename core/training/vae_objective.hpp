@@ -2,9 +2,11 @@
 // The training objectives of a VAE (ELBO and IWAE-K) and their reparameterized gradients.
 #include <string>
 
-#include "core/models/mlp_decoder_model.hpp"
+#include <memory>
+
+#include "core/models/trainable_decoder.hpp"
 #include "core/variational/affine_coupling_flow.hpp"
-#include "core/variational/gaussian_encoder.hpp"
+#include "core/variational/trainable_encoder.hpp"
 
 namespace vigap {
 
@@ -57,10 +59,12 @@ struct VaeObjectiveOptions {
   void validate() const;
 };
 
-/// Reused buffers of vae_objective.
+/// Reused buffers of vae_objective. The encoder's and decoder's workspaces are made on first use
+/// (make_workspace(ColumnBlocking::balanced)); reuse one VaeObjectiveWorkspace with the same
+/// encoder and decoder types.
 struct VaeObjectiveWorkspace {
-  GaussianEncoder::Workspace encoder;
-  MlpDecoderModel::Workspace decoder;
+  std::unique_ptr<TrainableEncoder::Workspace> encoder;
+  std::unique_ptr<TrainableDecoder::Workspace> decoder;
   MatrixF mean, log_variance, latents, grad_latents, grad_mean, grad_log_variance;
   VectorF column_weights;
   // Flow posterior only:
@@ -76,7 +80,7 @@ struct VaeObjectiveWorkspace {
 /// on the batch mean of log p(x) (ELBO ≤ IWAE_K ≤ log p(x)) for this noise' expectation.
 /// Writes ∂F/∂φ and ∂F/∂θ (the gradients of the objective to maximize) into *grad_encoder and
 /// *grad_decoder when non-null, overwriting them. Returns F, and f_b in *per_datapoint if non-null.
-double vae_objective(const GaussianEncoder& encoder, const MlpDecoderModel& decoder, const MatrixF& X,
+double vae_objective(const TrainableEncoder& encoder, const TrainableDecoder& decoder, const MatrixF& X,
                      const MatrixF& noise, const VaeObjectiveOptions& options, VaeObjectiveWorkspace& workspace,
                      VectorF* grad_encoder, VectorF* grad_decoder, VectorD* per_datapoint = nullptr);
 
@@ -88,7 +92,7 @@ double vae_objective(const GaussianEncoder& encoder, const MlpDecoderModel& deco
 /// (std::invalid_argument otherwise); IWAE is as before. With flow == nullptr this is exactly
 /// the Gaussian vae_objective above (grad_flow untouched). Writes ∂F/∂ψ into *grad_flow when
 /// non-null (overwriting it). Bias direction as above: with β = 1 a lower bound on log p(x).
-double vae_objective(const GaussianEncoder& encoder, const AffineCouplingFlow* flow, const MlpDecoderModel& decoder,
+double vae_objective(const TrainableEncoder& encoder, const AffineCouplingFlow* flow, const TrainableDecoder& decoder,
                      const MatrixF& X, const MatrixF& noise, const VaeObjectiveOptions& options,
                      VaeObjectiveWorkspace& workspace, VectorF* grad_encoder, VectorF* grad_flow,
                      VectorF* grad_decoder, VectorD* per_datapoint = nullptr);

@@ -41,14 +41,14 @@ void VaeTrainerOptions::validate() const {
     throw std::invalid_argument("validation samples must be >= 1, found " + std::to_string(validation_samples));
 }
 
-ObjectiveEstimate evaluate_vae_objective(const GaussianEncoder& encoder, const MlpDecoderModel& decoder,
+ObjectiveEstimate evaluate_vae_objective(const TrainableEncoder& encoder, const TrainableDecoder& decoder,
                                          const MatrixF& X, const VaeObjectiveOptions& options, Index batch_size,
                                          Rng& rng, VectorD* per_datapoint) {
   return evaluate_vae_objective(encoder, nullptr, decoder, X, options, batch_size, rng, per_datapoint);
 }
 
-ObjectiveEstimate evaluate_vae_objective(const GaussianEncoder& encoder, const AffineCouplingFlow* flow,
-                                         const MlpDecoderModel& decoder, const MatrixF& X,
+ObjectiveEstimate evaluate_vae_objective(const TrainableEncoder& encoder, const AffineCouplingFlow* flow,
+                                         const TrainableDecoder& decoder, const MatrixF& X,
                                          const VaeObjectiveOptions& options, Index batch_size, Rng& rng,
                                          VectorD* per_datapoint) {
   if (batch_size < 1) throw std::invalid_argument("evaluation batch size must be >= 1");
@@ -69,13 +69,13 @@ ObjectiveEstimate evaluate_vae_objective(const GaussianEncoder& encoder, const A
   return {stats.mean, stats.standard_error};
 }
 
-VaeTrainingSummary train_vae(GaussianEncoder& encoder, MlpDecoderModel& decoder, const MatrixF& train_images,
+VaeTrainingSummary train_vae(TrainableEncoder& encoder, TrainableDecoder& decoder, const MatrixF& train_images,
                              const MatrixF& validation_images, const VaeTrainerOptions& options, Rng& rng,
                              const ProgressReporter& progress) {
   return train_vae(encoder, nullptr, decoder, train_images, validation_images, options, rng, progress);
 }
 
-VaeTrainingSummary train_vae(GaussianEncoder& encoder, AffineCouplingFlow* flow, MlpDecoderModel& decoder,
+VaeTrainingSummary train_vae(TrainableEncoder& encoder, AffineCouplingFlow* flow, TrainableDecoder& decoder,
                              const MatrixF& train_images, const MatrixF& validation_images,
                              const VaeTrainerOptions& options, Rng& rng, const ProgressReporter& progress) {
   options.validate();
@@ -97,8 +97,8 @@ VaeTrainingSummary train_vae(GaussianEncoder& encoder, AffineCouplingFlow* flow,
   const Index N = train_images.cols();
   const Index d = encoder.latent_dim();
   const Index S = options.objective.samples;
-  Adam encoder_adam(encoder.network().num_parameters(), options.adam);
-  Adam decoder_adam(decoder.network().num_parameters(), options.adam);
+  Adam encoder_adam(encoder.num_parameters(), options.adam);
+  Adam decoder_adam(decoder.num_parameters(), options.adam);
   Adam flow_adam(flow != nullptr ? flow->num_parameters() : 0, options.adam);
   VectorF grad_encoder, grad_flow, grad_decoder;
   VaeObjectiveWorkspace ws;
@@ -150,8 +150,8 @@ VaeTrainingSummary train_vae(GaussianEncoder& encoder, AffineCouplingFlow* flow,
       objective_sum += objective;
       grad_encoder = -grad_encoder;  // Adam minimizes the negative objective
       grad_decoder = -grad_decoder;
-      encoder_adam.step(encoder.network().parameters(), grad_encoder, lr);
-      if (!options.freeze_decoder) decoder_adam.step(decoder.network().parameters(), grad_decoder, lr);
+      encoder_adam.step(encoder.parameters(), grad_encoder, lr);
+      if (!options.freeze_decoder) decoder_adam.step(decoder.parameters(), grad_decoder, lr);
       if (flow != nullptr) {
         grad_flow = -grad_flow;
         flow_adam.step(flow->parameters(), grad_flow, lr);

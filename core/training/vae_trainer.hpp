@@ -54,7 +54,7 @@ struct VaeTrainingSummary {
 /// unless it has no columns. Throws std::runtime_error naming the epoch and batch if the
 /// objective or its gradient becomes non-finite (divergence), leaving the parameters at the
 /// last finite state.
-VaeTrainingSummary train_vae(GaussianEncoder& encoder, MlpDecoderModel& decoder, const MatrixF& train_images,
+VaeTrainingSummary train_vae(TrainableEncoder& encoder, TrainableDecoder& decoder, const MatrixF& train_images,
                              const MatrixF& validation_images, const VaeTrainerOptions& options, Rng& rng,
                              const ProgressReporter& progress);
 
@@ -62,7 +62,7 @@ VaeTrainingSummary train_vae(GaussianEncoder& encoder, MlpDecoderModel& decoder,
 /// are trained with encoder and decoder (their own Adam state), and every ELBO (training and
 /// validation) uses the Monte Carlo KL form; options.objective must then not ask for the
 /// analytic KL (std::invalid_argument). flow == nullptr is exactly the Gaussian train_vae.
-VaeTrainingSummary train_vae(GaussianEncoder& encoder, AffineCouplingFlow* flow, MlpDecoderModel& decoder,
+VaeTrainingSummary train_vae(TrainableEncoder& encoder, AffineCouplingFlow* flow, TrainableDecoder& decoder,
                              const MatrixF& train_images, const MatrixF& validation_images,
                              const VaeTrainerOptions& options, Rng& rng, const ProgressReporter& progress);
 
@@ -72,12 +72,12 @@ struct ObjectiveEstimate {
   double mean = 0.0;
   double standard_error = 0.0;
 };
-ObjectiveEstimate evaluate_vae_objective(const GaussianEncoder& encoder, const MlpDecoderModel& decoder,
+ObjectiveEstimate evaluate_vae_objective(const TrainableEncoder& encoder, const TrainableDecoder& decoder,
                                          const MatrixF& X, const VaeObjectiveOptions& options, Index batch_size,
                                          Rng& rng, VectorD* per_datapoint = nullptr);
 /// The same with the flow posterior (flow may be null: the Gaussian encoder alone).
-ObjectiveEstimate evaluate_vae_objective(const GaussianEncoder& encoder, const AffineCouplingFlow* flow,
-                                         const MlpDecoderModel& decoder, const MatrixF& X,
+ObjectiveEstimate evaluate_vae_objective(const TrainableEncoder& encoder, const AffineCouplingFlow* flow,
+                                         const TrainableDecoder& decoder, const MatrixF& X,
                                          const VaeObjectiveOptions& options, Index batch_size, Rng& rng,
                                          VectorD* per_datapoint = nullptr);
 

@@ -15,6 +15,13 @@ std::vector<Index> encoder_sizes(Index data_dim, const std::vector<Index>& hidde
   sizes.push_back(2 * latent_dim);
   return sizes;
 }
+
+GaussianEncoder::Workspace& encoder_workspace(TrainableEncoder::Workspace& workspace, const char* caller) {
+  auto* ws = dynamic_cast<GaussianEncoder::Workspace*>(&workspace);
+  if (ws == nullptr)
+    throw std::invalid_argument(std::string(caller) + ": the workspace was not made by a GaussianEncoder");
+  return *ws;
+}
 }  // namespace
 
 GaussianEncoder::GaussianEncoder(Index data_dim, const std::vector<Index>& hidden_sizes, Index latent_dim,
@@ -28,7 +35,15 @@ std::string GaussianEncoder::describe() const {
   return s + " " + to_string(network_.hidden_activation());
 }
 
-void GaussianEncoder::forward(const MatrixF& X, Workspace& ws, MatrixF& mean, MatrixF& log_variance) const {
+std::unique_ptr<TrainableEncoder::Workspace> GaussianEncoder::make_workspace(ColumnBlocking blocking) const {
+  auto ws = std::make_unique<Workspace>();
+  ws->network.balanced_blocks = blocking == ColumnBlocking::balanced;
+  return ws;
+}
+
+void GaussianEncoder::forward(const MatrixF& X, TrainableEncoder::Workspace& workspace, MatrixF& mean,
+                              MatrixF& log_variance) const {
+  Workspace& ws = encoder_workspace(workspace, "GaussianEncoder::forward");
   const MatrixF& out = network_.forward(X, ws.network);
   const Index d = latent_dim();
   mean = out.topRows(d);
@@ -36,7 +51,8 @@ void GaussianEncoder::forward(const MatrixF& X, Workspace& ws, MatrixF& mean, Ma
 }
 
 void GaussianEncoder::backward(const MatrixF& X, const MatrixF& grad_mean, const MatrixF& grad_log_variance,
-                               Workspace& ws, VectorF* grad_parameters) const {
+                               TrainableEncoder::Workspace& workspace, VectorF* grad_parameters) const {
+  Workspace& ws = encoder_workspace(workspace, "GaussianEncoder::backward");
   const Index d = latent_dim();
   ws.grad_output.resize(2 * d, X.cols());
   ws.grad_output.topRows(d) = grad_mean;

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/variational/gaussian_encoder.hpp"
 #include "support/linear_gaussian_vae.hpp"
 #include "support/test_seed.hpp"
 

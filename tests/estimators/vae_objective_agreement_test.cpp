@@ -2,6 +2,8 @@
 // training objective (core/training/vae_objective.hpp) for the same noise.
 #include <gtest/gtest.h>
 
+#include "core/models/mlp_decoder_model.hpp"
+#include "core/variational/gaussian_encoder.hpp"
 #include "core/training/vae_objective.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
 #include "estimators/elbo_estimator.hpp"

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <ostream>
 
+#include "core/models/mlp_decoder_model.hpp"
+#include "core/variational/gaussian_encoder.hpp"
 #include "core/math/log_sum_exp.hpp"
 #include "core/training/vae_objective.hpp"
 #include "support/finite_difference.hpp"

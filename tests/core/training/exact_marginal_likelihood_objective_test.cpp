@@ -2,6 +2,7 @@
 // the objective itself, its value against the adaptive quadrature of estimators/ (which shares
 // no code with it), the unbiasedness of the randomly shifted grid for p(x), training that raises
 // the exact log p(x) of the training set, and its input checks.
+#include "core/models/mlp_decoder_model.hpp"
 #include "core/training/exact_marginal_likelihood_objective.hpp"
 
 #include <gtest/gtest.h>

@@ -2,6 +2,8 @@
 // gradients against finite differences, values against a direct computation.
 #include <gtest/gtest.h>
 
+#include "core/models/mlp_decoder_model.hpp"
+#include "core/variational/gaussian_encoder.hpp"
 #include "core/math/log_sum_exp.hpp"
 #include "core/training/vae_objective.hpp"
 #include "core/variational/flow_posterior.hpp"

@@ -1,3 +1,5 @@
+#include "core/models/mlp_decoder_model.hpp"
+#include "core/variational/gaussian_encoder.hpp"
 #include "core/training/vae_objective.hpp"
 
 #include <gtest/gtest.h>

@@ -1,6 +1,8 @@
 // VaeTrainerOptions::freeze_decoder: only the encoder learns, the decoder stays bit for bit.
 #include <gtest/gtest.h>
 
+#include "core/models/mlp_decoder_model.hpp"
+#include "core/variational/gaussian_encoder.hpp"
 #include "core/training/vae_trainer.hpp"
 #include "support/test_seed.hpp"
 

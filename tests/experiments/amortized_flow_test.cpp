@@ -1,0 +1,88 @@
+// Every binary treats a checkpoint's amortized flow the same way: it uses it where the analysis
+// can (vigap-evaluate, vigap-gap-table, vigap-hmc-vs-vi) or refuses it with the one message of
+// LoadedModel::require_gaussian_amortized, naming the checkpoint and why (vigap-aggregate-posterior,
+// vigap-estimator-variance, vigap-posterior-2d, and vigap-evaluate's AIS from q).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "support/run_binary.hpp"
+#include "support/temporary_directory.hpp"
+#include "support/test_seed.hpp"
+
+namespace vigap {
+namespace {
+
+using testing::run_binary;
+using testing::TemporaryDirectory;
+
+bool fashion_mnist_installed() { return std::filesystem::exists("/usr/share/datasets/fashion-mnist"); }
+
+/// A tiny 2-D VAE with one coupling layer after its encoder, trained once for the file.
+const std::string& flow_checkpoint() {
+  static TemporaryDirectory scratch;
+  static const std::string path = [] {
+    const std::string checkpoint = scratch.file("flow.safetensors");
+    const auto run = run_binary("vigap-train", "--train-size 300 --validation-size 50 --test-size 50 --epochs 1 "
+                                               "--latent-dim 2 --encoder-hidden 16 --decoder-hidden 16 --flow-layers 1 "
+                                               "--flow-hidden 8 --batch-size 50 --threads 1 --seed " +
+                                                   testing::test_seed_argument(5) + " --out " + scratch.file("t.json") +
+                                                   " --checkpoint " + checkpoint);
+    EXPECT_EQ(run.exit_code, 0) << run.output;
+    return checkpoint;
+  }();
+  return path;
+}
+
+nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+TEST(AmortizedFlow, BinariesThatCanUseItDo) {
+  if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const TemporaryDirectory out;
+  const std::string checkpoint = flow_checkpoint();
+  const std::string common = " --checkpoint " + checkpoint + " --num-datapoints 2 --threads 1 --seed 1";
+  const struct {
+    std::string binary, arguments;
+  } runs[] = {
+      {"vigap-evaluate", "--estimators elbo,is --is-samples 20"},
+      {"vigap-gap-table", "--families ffg --log-px quadrature --qstar-max-steps 20 --eval-samples 50"},
+      {"vigap-hmc-vs-vi", "--budgets 300 --grid-nodes 21 --vi-draws 50 --picture " + out.file("p.svg")},
+  };
+  for (const auto& r : runs) {
+    const auto run = run_binary(r.binary, r.arguments + common + " --out " + out.file(r.binary + ".json"));
+    ASSERT_EQ(run.exit_code, 0) << r.binary << ": " << run.output;
+    const std::string used =
+        read_json(out.file(r.binary + ".json"))["configuration"]["amortized_approximation"].get<std::string>();
+    EXPECT_EQ(used.rfind("amortized flow", 0), 0u) << r.binary << " used " << used;
+  }
+}
+
+TEST(AmortizedFlow, BinariesThatCannotSaySoInOneMessage) {
+  if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
+  const TemporaryDirectory out;
+  const std::string checkpoint = flow_checkpoint();
+  const struct {
+    std::string binary, arguments;
+  } runs[] = {
+      {"vigap-aggregate-posterior", "--num-datapoints 2 --picture " + out.file("a.svg")},
+      {"vigap-estimator-variance", "--num-datapoints 2 --picture " + out.file("e.svg")},
+      {"vigap-posterior-2d", "--datapoints 0 --picture " + out.file("p.svg")},
+      {"vigap-evaluate", "--estimators ais --ais-from encoder --num-datapoints 2"},
+  };
+  for (const auto& r : runs) {
+    const auto run = run_binary(r.binary, r.arguments + " --checkpoint " + checkpoint + " --out " + out.file("x.json"));
+    EXPECT_NE(run.exit_code, 0) << r.binary;
+    for (const std::string& fragment : {"checkpoint " + checkpoint, std::string("has a flow after the encoder"),
+                                       r.binary + " cannot use: "})
+      EXPECT_NE(run.output.find(fragment), std::string::npos) << r.binary << " lacks '" << fragment << "': " << run.output;
+    EXPECT_FALSE(std::filesystem::exists(out.file("x.json"))) << r.binary;
+  }
+}
+
+}  // namespace
+}  // namespace vigap
