@@ -8,42 +8,25 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "support/run_binary.hpp"
-#include "support/temporary_directory.hpp"
-#include "support/test_seed.hpp"
+#include "support/experiment_binary_test.hpp"
 
 namespace vigap {
 namespace {
 
-using testing::run_binary;
-using testing::TemporaryDirectory;
+using testing::ExperimentBinaryTest;
+using testing::run_experiment;
 
-bool fashion_mnist_installed() { return std::filesystem::exists("/usr/share/datasets/fashion-mnist"); }
-
-/// A tiny 2-D VAE with one coupling layer after its encoder, trained once for the file.
-const std::string& flow_checkpoint() {
-  static TemporaryDirectory scratch;
-  static const std::string path = [] {
-    const std::string checkpoint = scratch.file("flow.safetensors");
-    const auto run = run_binary("vigap-train", "--train-size 300 --validation-size 50 --test-size 50 --epochs 1 "
-                                               "--latent-dim 2 --encoder-hidden 16 --decoder-hidden 16 --flow-layers 1 "
-                                               "--flow-hidden 8 --batch-size 50 --threads 1 --seed " +
-                                                   testing::test_seed_argument(5) + " --out " + scratch.file("t.json") +
-                                                   " --checkpoint " + checkpoint);
-    EXPECT_EQ(run.exit_code, 0) << run.output;
-    return checkpoint;
-  }();
-  return path;
-}
+/// A tiny 2-D VAE with one coupling layer (8 hidden units) after its encoder, trained once per test program.
+std::string flow_checkpoint() { return testing::tiny_checkpoint("--latent-dim 2 --flow-layers 1 --flow-hidden 8"); }
 
 nlohmann::json read_json(const std::string& path) {
   std::ifstream in(path);
   return nlohmann::json::parse(in);
 }
 
-TEST(AmortizedFlow, BinariesThatCanUseItDo) {
-  if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
-  const TemporaryDirectory out;
+using AmortizedFlow = ExperimentBinaryTest;
+
+TEST_F(AmortizedFlow, BinariesThatCanUseItDo) {
   const std::string checkpoint = flow_checkpoint();
   const std::string common = " --checkpoint " + checkpoint + " --num-datapoints 2 --threads 1 --seed 1";
   const struct {
@@ -54,7 +37,7 @@ TEST(AmortizedFlow, BinariesThatCanUseItDo) {
       {"vigap-hmc-vs-vi", "--budgets 300 --grid-nodes 21 --vi-draws 50 --picture " + out.file("p.svg")},
   };
   for (const auto& r : runs) {
-    const auto run = run_binary(r.binary, r.arguments + common + " --out " + out.file(r.binary + ".json"));
+    const auto run = run_experiment(r.binary, r.arguments + common + " --out " + out.file(r.binary + ".json"));
     ASSERT_EQ(run.exit_code, 0) << r.binary << ": " << run.output;
     const std::string used =
         read_json(out.file(r.binary + ".json"))["configuration"]["amortized_approximation"].get<std::string>();
@@ -62,9 +45,7 @@ TEST(AmortizedFlow, BinariesThatCanUseItDo) {
   }
 }
 
-TEST(AmortizedFlow, BinariesThatCannotSaySoInOneMessage) {
-  if (!fashion_mnist_installed()) GTEST_SKIP() << "dataset-fashion-mnist is not installed";
-  const TemporaryDirectory out;
+TEST_F(AmortizedFlow, BinariesThatCannotSaySoInOneMessage) {
   const std::string checkpoint = flow_checkpoint();
   const struct {
     std::string binary, arguments;
@@ -75,7 +56,7 @@ TEST(AmortizedFlow, BinariesThatCannotSaySoInOneMessage) {
       {"vigap-evaluate", "--estimators ais --ais-from encoder --num-datapoints 2"},
   };
   for (const auto& r : runs) {
-    const auto run = run_binary(r.binary, r.arguments + " --checkpoint " + checkpoint + " --out " + out.file("x.json"));
+    const auto run = run_experiment(r.binary, r.arguments + " --checkpoint " + checkpoint + " --out " + out.file("x.json"));
     EXPECT_NE(run.exit_code, 0) << r.binary;
     for (const std::string& fragment : {"checkpoint " + checkpoint, std::string("has a flow after the encoder"),
                                        r.binary + " cannot use: "})
