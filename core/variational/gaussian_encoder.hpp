@@ -4,11 +4,13 @@
 #include <vector>
 
 #include "core/nn/mlp.hpp"
+#include "core/variational/encoder_scale.hpp"
 
 namespace vigap {
 
-/// An MLP x -> hidden... -> 2d whose first d outputs are the mean μ and last d the
-/// log-variances v of a diagonal Gaussian over z.
+/// An MLP x -> hidden... -> 2d whose first d outputs are the mean μ and last d give the
+/// log-variances v of a diagonal Gaussian over z: v = h itself (EncoderScale::log_variance, the
+/// default) or v = 2 log softplus(h) (softplus_sd, encoders imported from PyTorch).
 class GaussianEncoder {
  public:
   struct Workspace {
@@ -17,10 +19,12 @@ class GaussianEncoder {
   };
 
   GaussianEncoder() = default;
-  GaussianEncoder(Index data_dim, const std::vector<Index>& hidden_sizes, Index latent_dim, Activation activation);
+  GaussianEncoder(Index data_dim, const std::vector<Index>& hidden_sizes, Index latent_dim, Activation activation,
+                  EncoderScale scale = EncoderScale::log_variance);
 
   Index data_dim() const { return network_.input_dim(); }
   Index latent_dim() const { return network_.output_dim() / 2; }
+  EncoderScale scale() const { return scale_; }
   std::string describe() const;
   Mlp& network() { return network_; }
   const Mlp& network() const { return network_; }
@@ -35,6 +39,7 @@ class GaussianEncoder {
 
  private:
   Mlp network_;
+  EncoderScale scale_ = EncoderScale::log_variance;
 };
 
 }  // namespace vigap
