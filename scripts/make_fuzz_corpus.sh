@@ -12,6 +12,25 @@ corpus="$2"
 mkdir -p "$corpus"
 "$bin/make_fuzz_corpus" "$corpus"
 
+# The state_dict readers' seeds: small torch.save archives and safetensors files written by PyTorch
+# (tests/support/make_torch_vae_fixtures.py, run with Debian's python3-torch), and their pickles.
+torch_scratch="$(mktemp -d)"
+/usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/../tests/support/make_torch_vae_fixtures.py" "$torch_scratch"
+mkdir -p "$corpus/torch_state_dict_fuzzer" "$corpus/state_dict_pickle_fuzzer"
+find "$torch_scratch" \( -name '*.pt' -o -name '*.safetensors' \) -size -64k -exec cp {} "$corpus/torch_state_dict_fuzzer/" \;
+/usr/bin/python3 - "$torch_scratch" "$corpus/state_dict_pickle_fuzzer" <<'PYTHON'
+import glob, os, sys, zipfile
+for path in glob.glob(os.path.join(sys.argv[1], "*.pt")):
+    if not zipfile.is_zipfile(path):
+        continue
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if name.endswith("/data.pkl"):
+                with open(os.path.join(sys.argv[2], os.path.basename(path) + ".pkl"), "wb") as out:
+                    out.write(archive.read(name))
+PYTHON
+rm -rf "$torch_scratch"
+
 seeds="$corpus/command_line_fuzzer"
 mkdir -p "$seeds"
 dictionary="$corpus/command_line_fuzzer.dict"

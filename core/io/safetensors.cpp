@@ -14,12 +14,6 @@
 namespace vigap {
 namespace {
 
-std::string shape_string(const std::vector<Index>& shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
 /// Number of elements of `shape`, or -1 if a dimension is negative or the product exceeds `limit`.
 std::int64_t element_count(const std::vector<Index>& shape, std::uint64_t limit) {
   std::uint64_t count = 1;
@@ -52,6 +46,12 @@ std::uint64_t unsigned_field(const nlohmann::json& value, const std::string& pat
 }
 
 }  // namespace
+
+std::string shape_string(const std::vector<Index>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
 
 std::string serialize_safetensors(const SafetensorsFile& file) {
   nlohmann::ordered_json header = nlohmann::ordered_json::object();

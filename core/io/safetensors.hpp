@@ -27,6 +27,9 @@ struct SafetensorsFile {
   std::map<std::string, std::string> metadata;
 };
 
+/// A shape as errors print it: "[2, 3]", "[]".
+std::string shape_string(const std::vector<Index>& shape);
+
 /// Returns the bytes of `file` in safetensors format: tensors in name order, "__metadata__"
 /// first when non-empty. Throws std::invalid_argument naming the tensor if its data size does
 /// not match its shape, a dimension is negative, or a tensor is named "__metadata__".

@@ -121,6 +121,7 @@ nlohmann::ordered_json VaeArchitecture::to_json() const {
   j["activation"] = to_string(activation);
   j["likelihood"] = to_string(likelihood);
   j["has_encoder"] = has_encoder;
+  if (encoder_scale != EncoderScale::log_variance) j["encoder_scale"] = to_string(encoder_scale);
   j["flow_layers"] = flow_layers;
   if (flow_layers > 0) {
     j["flow_hidden"] = flow_hidden;
@@ -150,6 +151,12 @@ VaeArchitecture VaeArchitecture::from_json(const nlohmann::json& j, const std::s
                                   j["has_encoder"].dump());
     a.has_encoder = j["has_encoder"].get<bool>();
   }
+  if (j.contains("encoder_scale")) {
+    if (!j["encoder_scale"].is_string())
+      throw std::invalid_argument(source + ": architecture field 'encoder_scale' must be a string, found " +
+                                  j["encoder_scale"].dump());
+    a.encoder_scale = parse_encoder_scale(j["encoder_scale"].get<std::string>());
+  }
   if (j.contains("flow_layers")) {
     if (!j["flow_layers"].is_number_integer())
       throw std::invalid_argument(source + ": architecture field 'flow_layers' must be an integer");
@@ -168,13 +175,15 @@ VaeArchitecture VaeArchitecture::from_json(const nlohmann::json& j, const std::s
 Vae::Vae(const VaeArchitecture& a)
     : architecture(a),
       decoder((a.validate(), a.latent_dim), a.decoder_hidden, a.data_dim, a.activation, a.likelihood) {
-  if (a.has_encoder) encoder.emplace(a.data_dim, a.encoder_hidden, a.latent_dim, a.activation);
+  if (a.has_encoder) encoder.emplace(a.data_dim, a.encoder_hidden, a.latent_dim, a.activation, a.encoder_scale);
   if (a.flow_layers > 0) flow.emplace(a.flow_architecture());
 }
 
 void save_vae_checkpoint(const std::string& path, const Vae& vae) {
   if (vae.architecture.has_encoder != vae.encoder.has_value())
     throw std::invalid_argument("save_vae_checkpoint: the architecture and the encoder disagree on whether there is one");
+  if (vae.encoder && vae.encoder->scale() != vae.architecture.encoder_scale)
+    throw std::invalid_argument("save_vae_checkpoint: the architecture and the encoder disagree on the encoder scale");
   if ((vae.architecture.flow_layers > 0) != vae.flow.has_value() ||
       (vae.flow && vae.flow->num_parameters() != AffineCouplingFlow(vae.architecture.flow_architecture()).num_parameters()))
     throw std::invalid_argument("save_vae_checkpoint: the architecture and the flow disagree");

@@ -22,6 +22,9 @@ struct VaeArchitecture {
   Activation activation = Activation::tanh;
   Likelihood likelihood = Likelihood::bernoulli;
   bool has_encoder = true;
+  /// How the encoder's variance outputs are read (GaussianEncoder). Stored only when not
+  /// log-variance, so checkpoints without the field (all of vigap-train's) load as log-variance.
+  EncoderScale encoder_scale = EncoderScale::log_variance;
   /// K affine coupling layers of a global flow after the encoder (0: plain Gaussian encoder).
   /// Checkpoints without the field (older ones) load as 0.
   Index flow_layers = 0;

@@ -25,14 +25,15 @@ GaussianEncoder::Workspace& encoder_workspace(TrainableEncoder::Workspace& works
 }  // namespace
 
 GaussianEncoder::GaussianEncoder(Index data_dim, const std::vector<Index>& hidden_sizes, Index latent_dim,
-                                 Activation activation)
-    : network_(encoder_sizes(data_dim, hidden_sizes, latent_dim), activation) {}
+                                 Activation activation, EncoderScale scale)
+    : network_(encoder_sizes(data_dim, hidden_sizes, latent_dim), activation), scale_(scale) {}
 
 std::string GaussianEncoder::describe() const {
   std::string s = "Gaussian encoder ";
   for (size_t i = 0; i < network_.layer_sizes().size(); ++i)
     s += (i ? "-" : "") + std::to_string(network_.layer_sizes()[i]);
-  return s + " " + to_string(network_.hidden_activation());
+  s += " " + to_string(network_.hidden_activation());
+  return scale_ == EncoderScale::log_variance ? s : s + " " + to_string(scale_);
 }
 
 std::unique_ptr<TrainableEncoder::Workspace> GaussianEncoder::make_workspace(ColumnBlocking blocking) const {
@@ -48,6 +49,7 @@ void GaussianEncoder::forward(const MatrixF& X, TrainableEncoder::Workspace& wor
   const Index d = latent_dim();
   mean = out.topRows(d);
   log_variance = out.bottomRows(d);
+  apply_encoder_scale(scale_, log_variance);
 }
 
 void GaussianEncoder::backward(const MatrixF& X, const MatrixF& grad_mean, const MatrixF& grad_log_variance,
@@ -57,6 +59,11 @@ void GaussianEncoder::backward(const MatrixF& X, const MatrixF& grad_mean, const
   ws.grad_output.resize(2 * d, X.cols());
   ws.grad_output.topRows(d) = grad_mean;
   ws.grad_output.bottomRows(d) = grad_log_variance;
+  if (scale_ != EncoderScale::log_variance) {
+    MatrixF grad_raw = grad_log_variance;
+    multiply_by_encoder_scale_derivative(scale_, ws.network.output.bottomRows(d), grad_raw);
+    ws.grad_output.bottomRows(d) = grad_raw;
+  }
   network_.backward(X, ws.network, ws.grad_output, grad_parameters, nullptr);
 }
 

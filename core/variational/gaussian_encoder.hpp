@@ -4,12 +4,14 @@
 #include <vector>
 
 #include "core/nn/mlp.hpp"
+#include "core/variational/encoder_scale.hpp"
 #include "core/variational/trainable_encoder.hpp"
 
 namespace vigap {
 
-/// An MLP x -> hidden... -> 2d whose first d outputs are the mean μ and last d the
-/// log-variances v of a diagonal Gaussian over z.
+/// An MLP x -> hidden... -> 2d whose first d outputs are the mean μ and last d give the
+/// log-variances v of a diagonal Gaussian over z: v = h itself (EncoderScale::log_variance, the
+/// default) or v = 2 log softplus(h) (softplus_sd, encoders imported from PyTorch).
 class GaussianEncoder final : public TrainableEncoder {
  public:
   struct Workspace final : TrainableEncoder::Workspace {
@@ -18,10 +20,12 @@ class GaussianEncoder final : public TrainableEncoder {
   };
 
   GaussianEncoder() = default;
-  GaussianEncoder(Index data_dim, const std::vector<Index>& hidden_sizes, Index latent_dim, Activation activation);
+  GaussianEncoder(Index data_dim, const std::vector<Index>& hidden_sizes, Index latent_dim, Activation activation,
+                  EncoderScale scale = EncoderScale::log_variance);
 
   Index data_dim() const override { return network_.input_dim(); }
   Index latent_dim() const override { return network_.output_dim() / 2; }
+  EncoderScale scale() const { return scale_; }
   std::string describe() const override;
   Mlp& network() { return network_; }
   const Mlp& network() const { return network_; }
@@ -42,6 +46,7 @@ class GaussianEncoder final : public TrainableEncoder {
 
  private:
   Mlp network_;
+  EncoderScale scale_ = EncoderScale::log_variance;
 };
 
 }  // namespace vigap
