@@ -294,10 +294,13 @@ HmcVsViPosteriorRow local_flow_row(const Study& s, Index budget) {
   const std::optional<LocalFlowOptions> options = local_flow_options_for_budget(s.options.flow, budget);
   r.feasible = options.has_value();
   if (!r.feasible) return r;
-  const LocalPosteriorFit fit = fit_local_posterior(s.model, s.X, PosteriorFamily::flow, s.q, {s.options.gaussian, *options}, stream);
+  const LocalPosteriorFit fit =
+      fit_local_posterior(s.model, s.X, PosteriorFamily::flow, s.q, {s.options.gaussian, *options}, stream);
   r.decoder_evaluations = s.mean_per_datapoint(fit.total_decoder_evaluations());  // = steps · S: no selection
   measure_density(s, fit.approximation(), r, stream);
-  r.details = {{"max_steps", options->max_steps}, {"steps", fit.steps}, {"all_stopped_by_patience", fit.all_stopped_by_rule}};
+  r.details = {{"max_steps", options->max_steps},
+               {"steps", fit.steps},
+               {"all_stopped_by_patience", fit.all_stopped_by_rule}};
   return r;
 }
 

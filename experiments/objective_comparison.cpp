@@ -263,7 +263,8 @@ bool parse_arguments(int argc, char** argv, Arguments& a) {
     throw std::invalid_argument("--grid-shift must be random or none, found '" + a.grid_shift + "'");
   a.comparison.grid.random_shift = a.grid_shift == "random";
   a.comparison.qstar_families =
-      parse_posterior_families(a.families_text, "--qstar-families", ObjectiveComparisonOptions::supported_qstar_families());
+      parse_posterior_families(a.families_text, "--qstar-families",
+                               ObjectiveComparisonOptions::supported_qstar_families());
   a.architecture.validate();
   a.comparison.validate(a.architecture.latent_dim, a.objectives);
   if (a.train_size < 0) throw std::invalid_argument("--train-size must be >= 0, found " + std::to_string(a.train_size));

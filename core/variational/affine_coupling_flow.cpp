@@ -15,8 +15,8 @@ namespace vigap {
 namespace {
 
 /// Throws std::invalid_argument unless the gradients match the workspace's last pass (d x N, N).
-void check_pass_gradients(const AffineCouplingFlow::Workspace& ws, Index d, const MatrixF& grad, const VectorF& grad_log_det,
-                          const std::string& what) {
+void check_pass_gradients(const AffineCouplingFlow::Workspace& ws, Index d, const MatrixF& grad,
+                          const VectorF& grad_log_det, const std::string& what) {
   const Index N = ws.columns;
   if (ws.blocks.size() < static_cast<size_t>(column_block_count(N)) || grad.rows() != d || grad.cols() != N ||
       grad_log_det.size() != N)
@@ -206,7 +206,8 @@ void AffineCouplingFlow::backward(Workspace& ws, const MatrixF& grad_Z, const Ve
                                   VectorF* grad_parameters, MatrixF* grad_Z0) const {
   const Index d = latent_dim();
   const Index N = ws.columns;
-  check_pass_gradients(ws, d, grad_Z, grad_log_det, "backward: gradients or workspace do not match the last forward pass");
+  check_pass_gradients(ws, d, grad_Z, grad_log_det,
+                       "backward: gradients or workspace do not match the last forward pass");
   if (grad_parameters != nullptr && grad_parameters->size() != num_parameters())
     throw std::invalid_argument("AffineCouplingFlow::backward: the parameter gradient must have " +
                                 std::to_string(num_parameters()) + " entries, found " +

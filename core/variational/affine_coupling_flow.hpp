@@ -47,7 +47,8 @@ class AffineCouplingFlow {
  public:
   /// What forward keeps for backward of one fixed column block (core/nn/column_blocks.hpp).
   struct BlockWorkspace {
-    std::vector<MatrixF> inputs;                 ///< inputs[k]: z entering layer k (d x block width); the inverse pass keeps the same
+    /// inputs[k]: z entering layer k (d x block width); the inverse pass keeps the same
+    std::vector<MatrixF> inputs;
     std::vector<MatrixF> masked_inputs;          ///< m_k ⊙ inputs[k]
     std::vector<std::vector<MatrixF>> outputs;   ///< outputs[k][l]: conditioner layer l output (activated)
     std::vector<MatrixF> log_scales;             ///< s of layer k (zero on conditioning rows)

@@ -140,7 +140,8 @@ VectorD FlowPosterior::log_density_with_gradient(const MatrixD& Z, Index S, Matr
     for (Index i = 0; i < n; ++i) {
       const Index b = (first + i) / S;
       for (Index j = 0; j < d; ++j)
-        grad_Z0(j, i) = static_cast<float>(-(Z0_all(j, first + i) - base_mean_(j, b)) * std::exp(-base_log_variance_(j, b)));
+        grad_Z0(j, i) =
+            static_cast<float>(-(Z0_all(j, first + i) - base_mean_(j, b)) * std::exp(-base_log_variance_(j, b)));
     }
     flow.inverse_backward(ws, grad_Z0, VectorF::Constant(n, -1.0f), grad_Zf);
     grad_Z.middleCols(first, n) = grad_Zf.cast<double>();

@@ -122,9 +122,11 @@ LocalPosteriorFit fit_local_posterior(const GenerativeModel& model, const Matrix
                                       const DiagonalGaussian& start, const LocalFitOptions& options,
                                       const RandomStreams& streams) {
   options.validate(family);
-  if (family == PosteriorFamily::flow) return from_flow(optimize_local_flow(model, X, start, options.flow, streams), options.flow);
+  if (family == PosteriorFamily::flow)
+    return from_flow(optimize_local_flow(model, X, start, options.flow, streams), options.flow);
   LocalOptimizationOptions gaussian = options.gaussian;
-  gaussian.family = family == PosteriorFamily::ffg ? LocalGaussianFamily::diagonal : LocalGaussianFamily::full_covariance;
+  gaussian.family =
+      family == PosteriorFamily::ffg ? LocalGaussianFamily::diagonal : LocalGaussianFamily::full_covariance;
   return from_gaussian(optimize_local_gaussian(model, X, start, gaussian, streams), family, gaussian);
 }
 

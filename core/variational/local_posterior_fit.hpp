@@ -41,7 +41,7 @@ struct LocalFitOptions {
 
 /// q*_F of every datapoint of a batch, and what the fit cost, for any local family F.
 struct LocalPosteriorFit {
-  explicit LocalPosteriorFit(PosteriorFamily family, std::variant<DiagonalGaussian, FullCovarianceGaussian, FlowPosterior> q)
+  LocalPosteriorFit(PosteriorFamily family, std::variant<DiagonalGaussian, FullCovarianceGaussian, FlowPosterior> q)
       : family(family), fitted(std::move(q)) {}
 
   PosteriorFamily family;
