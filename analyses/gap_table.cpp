@@ -4,15 +4,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <memory>
 #include <optional>
 #include <stdexcept>
 
 #include "core/elapsed_seconds.hpp"
 #include "core/io/markdown_table.hpp"
 #include "core/progress_reporter.hpp"
-#include "core/variational/flow_posterior.hpp"
-#include "core/variational/full_covariance_gaussian.hpp"
+#include "core/variational/local_posterior_fit.hpp"
 #include "estimators/elbo_estimator.hpp"
 #include "estimators/exact_marginal_likelihood.hpp"
 #include "estimators/kl_divergence_quadrature.hpp"
@@ -50,7 +48,9 @@ bool GapTableOptions::uses_quadrature(Index latent_dim) const {
 void GapTableOptions::validate() const {
   for (PosteriorFamily f : families)
     if (f == PosteriorFamily::amortized)
-      throw std::invalid_argument("GapTableOptions: families lists the q* rows (ffg, full, flow); the amortized row is always there");
+      throw std::invalid_argument("GapTableOptions: families lists the q* rows (" +
+                                  describe_posterior_families(local_posterior_families()) +
+                                  "); the amortized row is always there");
   if (eval_samples < 2)
     throw std::invalid_argument("--eval-samples must be >= 2 (for a standard error), found " + std::to_string(eval_samples));
   gaussian.validate();
@@ -132,44 +132,25 @@ Estimate log_marginal_likelihood(const GenerativeModel& model, const MatrixF& X,
   return e;
 }
 
-/// q*_F of one family row: fits it, fills the row's optimization record, returns q*.
-std::unique_ptr<PosteriorApproximation> fit_family(const GenerativeModel& model, const MatrixF& X,
-                                                   PosteriorFamily family, const DiagonalGaussian& initial,
-                                                   std::optional<DiagonalGaussian>& fitted_ffg,
-                                                   const GapTableOptions& options, const RandomStreams& stream,
-                                                   GapTableRow& row) {
-  const Index count = X.cols();
-  if (family == PosteriorFamily::flow) {
-    const DiagonalGaussian& start = fitted_ffg ? *fitted_ffg : initial;
-    LocalFlowOptimizationResult r = optimize_local_flow(model, X, start, options.flow, stream);
-    Index stopped = 0;
-    for (Index s : r.stopped_at_step) stopped += s < options.flow.max_steps ? 1 : 0;
-    row.optimization = {{"steps", r.steps},
-                        {"converged", r.converged},
-                        {"datapoints_stopped_by_rule", stopped},
-                        {"started_from", fitted_ffg ? "q*_FFG" : initial.describe()},
-                        {"start_or_best", r.selection.to_json()},
-                        {"check_standard_error_at_decision", check_noise_json(r.decision_standard_error)}};
-    row.optimization_summary = stopped_summary(r.steps, stopped, count);
-    return std::make_unique<FlowPosterior>(std::move(r.approximation));
-  }
-  LocalOptimizationOptions gaussian = options.gaussian;
-  gaussian.family = family == PosteriorFamily::ffg ? LocalGaussianFamily::diagonal : LocalGaussianFamily::full_covariance;
-  LocalGaussianOptimization r = optimize_local_gaussian(model, X, initial, gaussian, stream);
-  const Index stopped = std::count(r.stopped_by_rule.begin(), r.stopped_by_rule.end(), true);
-  row.optimization = {{"steps", r.steps},
-                      {"converged", r.all_stopped_by_rule},
+/// q*_F of one family row (the flow from q*_FFG when that row was fitted): fits it, fills the
+/// row's optimization record.
+LocalPosteriorFit fit_family(const GenerativeModel& model, const MatrixF& X, PosteriorFamily family,
+                             const DiagonalGaussian& initial, const std::optional<LocalPosteriorFit>& fitted_ffg,
+                             const GapTableOptions& options, const RandomStreams& stream, GapTableRow& row) {
+  const bool from_ffg = family == PosteriorFamily::flow && fitted_ffg.has_value();
+  const DiagonalGaussian& start = from_ffg ? fitted_ffg->diagonal() : initial;
+  LocalPosteriorFit fit = fit_local_posterior(model, X, family, start, {options.gaussian, options.flow}, stream);
+  const Index stopped = std::count(fit.stopped_by_rule.begin(), fit.stopped_by_rule.end(), true);
+  row.optimization = {{"steps", fit.steps},
+                      {"converged", fit.all_stopped_by_rule},
                       {"datapoints_stopped_by_rule", stopped},
-                      {"gradient_evaluations", r.gradient_evaluations},
-                      {"started_from", initial.describe()},
-                      {"start_or_best", r.selection.to_json()},
-                      {"check_standard_error_at_decision", check_noise_json(r.decision_standard_error)}};
-  row.optimization_summary = stopped_summary(r.steps, stopped, count);
-  if (std::holds_alternative<DiagonalGaussian>(r.optimized)) {
-    fitted_ffg = std::get<DiagonalGaussian>(r.optimized);
-    return std::make_unique<DiagonalGaussian>(*fitted_ffg);
-  }
-  return std::make_unique<FullCovarianceGaussian>(std::get<FullCovarianceGaussian>(r.optimized));
+                      {"gradient_evaluations", fit.gradient_evaluations},
+                      {"decoder_evaluations", fit.total_decoder_evaluations()},
+                      {"started_from", from_ffg ? "q*_FFG" : initial.describe()},
+                      {"start_or_best", fit.selection.to_json()},
+                      {"check_standard_error_at_decision", check_noise_json(fit.final_objective_standard_error)}};
+  row.optimization_summary = stopped_summary(fit.steps, stopped, X.cols());
+  return fit;
 }
 
 }  // namespace
@@ -230,7 +211,7 @@ GapTable compute_gap_table(const GenerativeModel& model, const PosteriorApproxim
           : DiagonalGaussian(MatrixD::Zero(latent_dim, count), MatrixD::Zero(latent_dim, count), "N(0, I)");
   // The flow family contains the diagonal Gaussian (identity flow), so a local flow starts from
   // q*_FFG when that row was fitted before it: its optimum can then only be better.
-  std::optional<DiagonalGaussian> fitted_ffg;
+  std::optional<LocalPosteriorFit> fitted_ffg;
   for (PosteriorFamily family : options.families) {
     GapTableRow row;
     row.family = family;
@@ -238,14 +219,14 @@ GapTable compute_gap_table(const GenerativeModel& model, const PosteriorApproxim
     const RandomStreams stream = streams.with_substream(family_substream(family));
     progress.line("gap-table: fitting " + label + " per datapoint");
     start = std::chrono::steady_clock::now();
-    const std::unique_ptr<PosteriorApproximation> qstar =
-        fit_family(model, X, family, initial, fitted_ffg, options, stream, row);
+    LocalPosteriorFit fit = fit_family(model, X, family, initial, fitted_ffg, options, stream, row);
     row.optimization_seconds = seconds_since(start);
     progress.line("gap-table: L[q*] of " + label + " (" + row.optimization_summary + ")");
     start = std::chrono::steady_clock::now();
-    row.elbo = evaluate_elbo(*qstar, stream);
+    row.elbo = evaluate_elbo(fit.approximation(), stream);
     row.elbo_seconds = seconds_since(start);
-    row.approximation = qstar->describe();
+    row.approximation = fit.approximation().describe();
+    if (family == PosteriorFamily::ffg) fitted_ffg = std::move(fit);
     const GapDecomposition gaps = decompose_gaps(table.log_px, row.elbo, table.amortized_elbo);
     row.approximation_gap = gaps.approximation_gap;
     row.amortization_gap = gaps.amortization_gap;

@@ -13,6 +13,7 @@
 #include "core/io/markdown_table.hpp"
 #include "core/math/mean_and_standard_error.hpp"
 #include "core/progress_reporter.hpp"
+#include "core/variational/local_posterior_fit.hpp"
 #include "estimators/exact_posterior.hpp"
 #include "estimators/importance_sampling.hpp"
 #include "estimators/kl_divergence_quadrature.hpp"
@@ -266,20 +267,19 @@ HmcVsViPosteriorRow hmc_row(const Study& s, Index budget) {
 }
 
 /// A local Gaussian q* (diagonal or full covariance), started from the encoder's q.
-HmcVsViPosteriorRow local_gaussian_row(const Study& s, Index budget, LocalGaussianFamily family) {
+HmcVsViPosteriorRow local_gaussian_row(const Study& s, Index budget, PosteriorFamily family) {
   HmcVsViPosteriorRow r;
   r.budget = budget;
-  const RandomStreams stream = s.row_streams(budget, family == LocalGaussianFamily::diagonal ? diagonal_q : full_q);
-  LocalOptimizationOptions base = s.options.gaussian;
-  base.family = family;
+  const RandomStreams stream = s.row_streams(budget, family == PosteriorFamily::ffg ? diagonal_q : full_q);
+  LocalOptimizationOptions base = s.options.gaussian;  // its family is set by fit_local_posterior
   // Checks take about 10% of a small budget, at most check_samples (their noise decides which
   // parameters are kept: see the configuration's q_star.check_samples_rule).
   base.check_samples = std::clamp<Index>(budget / 20, 2, s.options.gaussian.check_samples);
   const std::optional<LocalOptimizationOptions> options = local_gaussian_options_for_budget(base, budget);
   r.feasible = options.has_value();
   if (!r.feasible) return r;
-  const LocalGaussianOptimization fit = optimize_local_gaussian(s.model, s.X, s.q, *options, stream);
-  r.decoder_evaluations = s.mean_per_datapoint(fit.gradient_evaluations + fit.likelihood_evaluations);
+  const LocalPosteriorFit fit = fit_local_posterior(s.model, s.X, family, s.q, {*options, s.options.flow}, stream);
+  r.decoder_evaluations = s.mean_per_datapoint(fit.total_decoder_evaluations());  // no selection at equal budgets
   measure_density(s, fit.approximation(), r, stream);
   Index stopped = 0;
   for (bool stopped_by_rule : fit.stopped_by_rule) stopped += stopped_by_rule;
@@ -295,10 +295,13 @@ HmcVsViPosteriorRow local_flow_row(const Study& s, Index budget) {
   const std::optional<LocalFlowOptions> options = local_flow_options_for_budget(s.options.flow, budget);
   r.feasible = options.has_value();
   if (!r.feasible) return r;
-  const LocalFlowOptimizationResult fit = optimize_local_flow(s.model, s.X, s.q, *options, stream);
-  r.decoder_evaluations = static_cast<double>(fit.steps * options->samples);
-  measure_density(s, fit.approximation, r, stream);
-  r.details = {{"max_steps", options->max_steps}, {"steps", fit.steps}, {"all_stopped_by_patience", fit.converged}};
+  const LocalPosteriorFit fit =
+      fit_local_posterior(s.model, s.X, PosteriorFamily::flow, s.q, {s.options.gaussian, *options}, stream);
+  r.decoder_evaluations = s.mean_per_datapoint(fit.total_decoder_evaluations());  // = steps · S: no selection
+  measure_density(s, fit.approximation(), r, stream);
+  r.details = {{"max_steps", options->max_steps},
+               {"steps", fit.steps},
+               {"all_stopped_by_patience", fit.all_stopped_by_rule}};
   return r;
 }
 
@@ -361,10 +364,10 @@ void run_budget(const Study& s, Index budget, const ProgressReporter& progress, 
   result.hmc.push_back(hmc_row(s, budget));
   add_seconds(result.hmc_seconds, start);
   if (progress.enabled()) progress.update(prefix + "q* diagonal");
-  result.q_star_diagonal.push_back(local_gaussian_row(s, budget, LocalGaussianFamily::diagonal));
+  result.q_star_diagonal.push_back(local_gaussian_row(s, budget, PosteriorFamily::ffg));
   add_seconds(result.q_star_diagonal_seconds, start);
   if (progress.enabled()) progress.update(prefix + "q* full covariance");
-  result.q_star_full_covariance.push_back(local_gaussian_row(s, budget, LocalGaussianFamily::full_covariance));
+  result.q_star_full_covariance.push_back(local_gaussian_row(s, budget, PosteriorFamily::full));
   add_seconds(result.q_star_full_covariance_seconds, start);
   if (progress.enabled()) progress.update(prefix + "local flow");
   result.local_flow.push_back(local_flow_row(s, budget));

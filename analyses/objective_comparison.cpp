@@ -14,6 +14,7 @@
 #include "core/progress_reporter.hpp"
 #include "core/training/exact_marginal_likelihood_trainer.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
+#include "core/variational/local_posterior_fit.hpp"
 #include "estimators/exact_marginal_likelihood.hpp"
 #include "estimators/gap_decomposition.hpp"
 #include "estimators/kl_divergence_quadrature.hpp"
@@ -73,12 +74,17 @@ QuadratureOptions ObjectiveComparisonOptions::default_quadrature() {
   return quadrature;
 }
 
+std::vector<PosteriorFamily> ObjectiveComparisonOptions::supported_qstar_families() {
+  return {PosteriorFamily::ffg, PosteriorFamily::full};
+}
+
 void ObjectiveComparisonOptions::validate(Index latent_dim, const std::vector<ComparedObjective>& objectives) const {
   if (objectives.empty()) throw std::invalid_argument("--objectives: no objective to compare");
+  const std::vector<PosteriorFamily> supported = supported_qstar_families();
   for (PosteriorFamily f : qstar_families)
-    if (f != PosteriorFamily::ffg && f != PosteriorFamily::full)
-      throw std::invalid_argument("--qstar-families: the objective comparison fits ffg and full, found " +
-                                  vigap::to_string(f));
+    if (std::find(supported.begin(), supported.end(), f) == supported.end())
+      throw std::invalid_argument("--qstar-families: the objective comparison fits " +
+                                  describe_posterior_families(supported) + ", found " + vigap::to_string(f));
   if (qstar_points < 0) throw std::invalid_argument("--qstar-points must be >= 0, found " + std::to_string(qstar_points));
   trainer.validate();
   qstar.validate();
@@ -239,12 +245,13 @@ void measure_qstar(ObjectiveComparisonModel& m, const MatrixF& X_qstar, const Ob
     ObjectiveComparisonQStar row;
     row.family = family;
     const auto part_start = std::chrono::steady_clock::now();
-    LocalOptimizationOptions options = o.qstar;
-    options.family = family == PosteriorFamily::ffg ? LocalGaussianFamily::diagonal : LocalGaussianFamily::full_covariance;
+    LocalFitOptions options;
+    options.gaussian = o.qstar;  // its family is set by fit_local_posterior
     const RandomStreams stream =
         evaluation_streams.slice(0, qstar_count).with_substream(family == PosteriorFamily::ffg ? 2 : 3);
-    const LocalGaussianOptimization r = optimize_local_gaussian(m.vae.decoder, X_qstar, start, options, stream);
+    const LocalPosteriorFit r = fit_local_posterior(m.vae.decoder, X_qstar, family, start, options, stream);
     row.steps = r.steps;
+    row.decoder_evaluations = r.total_decoder_evaluations();
     row.datapoints_stopped_by_rule = std::count(r.stopped_by_rule.begin(), r.stopped_by_rule.end(), true);
     const QuadratureKlDivergence kl =
         kl_divergence_by_quadrature(m.vae.decoder, r.approximation(), X_qstar, subset_log_px, kl_options, stream);
@@ -374,7 +381,10 @@ nlohmann::ordered_json ObjectiveComparison::results_json(bool per_datapoint) con
             {"elbo", to_json(row.elbo, per_datapoint)},
             {"approximation_gap", to_json(row.approximation_gap, per_datapoint)},
             {"amortization_gap", to_json(row.amortization_gap, per_datapoint)},
-            {"optimization", {{"steps", row.steps}, {"datapoints_stopped_by_rule", row.datapoints_stopped_by_rule}}}};
+            {"optimization",
+             {{"steps", row.steps},
+              {"datapoints_stopped_by_rule", row.datapoints_stopped_by_rule},
+              {"decoder_evaluations", row.decoder_evaluations}}}};
       r["qstar_subset"] = q;
     }
     results["models"].push_back(r);

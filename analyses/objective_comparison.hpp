@@ -48,8 +48,8 @@ struct ObjectiveComparisonOptions {
   /// The q* fits (their `family` is set per row): 10 samples per step, at most 1000 steps,
   /// checks every 50, patience 4; started from the encoder's q.
   LocalOptimizationOptions qstar = default_qstar();
-  /// The q* rows, of ffg and full (default both).
-  std::vector<PosteriorFamily> qstar_families{PosteriorFamily::ffg, PosteriorFamily::full};
+  /// The q* rows, of supported_qstar_families() (default both).
+  std::vector<PosteriorFamily> qstar_families = supported_qstar_families();
   /// The first this many test points get q* and the gap decomposition (0: no q*). >= 0.
   Index qstar_points = 50;
   /// The adaptive quadrature that measures every model (tolerance 1e-4 nats: the differences of
@@ -66,6 +66,8 @@ struct ObjectiveComparisonOptions {
   nlohmann::ordered_json to_json(Index latent_dim) const;
 
   static LocalOptimizationOptions default_qstar();
+  /// The families the comparison fits (its q* options are the Gaussian ones): ffg, full.
+  static std::vector<PosteriorFamily> supported_qstar_families();
   static QuadratureOptions default_quadrature();
 };
 
@@ -74,6 +76,7 @@ struct ObjectiveComparisonQStar {
   PosteriorFamily family = PosteriorFamily::ffg;
   Estimate elbo, approximation_gap, amortization_gap;
   Index steps = 0, datapoints_stopped_by_rule = 0;
+  Index decoder_evaluations = 0;  ///< the fit's, over the subset, start-or-best selection included
   double seconds = 0.0;
 };
 

@@ -10,6 +10,7 @@
 #include "core/elapsed_seconds.hpp"
 #include "core/io/json_array.hpp"
 #include "core/io/markdown_table.hpp"
+#include "core/variational/local_posterior_fit.hpp"
 #include "estimators/kl_divergence_quadrature.hpp"
 #include "estimators/posterior_discrepancy.hpp"
 
@@ -130,7 +131,7 @@ struct BatchComputations {
   const ExactPosterior& exact;
   const DiagonalGaussian& q;
   const FullCovarianceGaussian& q_star;
-  const LocalGaussianOptimization& local;
+  const LocalPosteriorFit& local;
   const QuadratureKlDivergence& kl_q;
   const QuadratureKlDivergence& kl_q_star;
   const HmcResult& chains;
@@ -205,7 +206,7 @@ void compare_datapoint(Index b, const BatchComputations& c, const Posterior2dOpt
   r.kl_q_error = c.kl_q.kl_divergence.per_datapoint_standard_error(b);
   r.kl_q_star = c.kl_q_star.kl_divergence.per_datapoint(b);
   r.kl_q_star_error = c.kl_q_star.kl_divergence.per_datapoint_standard_error(b);
-  r.q_star_steps = c.local.steps_taken[bs];
+  r.q_star_steps = c.local.iterations[bs];
   r.q_star_stopped_by_rule = c.local.stopped_by_rule[bs];
 }
 
@@ -245,9 +246,12 @@ Posterior2dComparison compute_posterior_2d(const GenerativeModel& model, const D
 
   // The local q* started from the encoder's q.
   start = std::chrono::steady_clock::now();
-  const LocalGaussianOptimization local = optimize_local_gaussian(model, X, encoder_q, options.local, streams);
+  LocalFitOptions local_options;
+  local_options.gaussian = options.local;  // validate() requires its family to be full_covariance
+  const LocalPosteriorFit local =
+      fit_local_posterior(model, X, PosteriorFamily::full, encoder_q, local_options, streams);
   result.local_optimization_seconds = seconds_since(start);
-  const auto& q_star = std::get<FullCovarianceGaussian>(local.optimized);
+  const FullCovarianceGaussian& q_star = local.full_covariance();
 
   // KL(q‖p) and KL(q*‖p) by quadrature against the exact log p(x).
   start = std::chrono::steady_clock::now();

@@ -9,8 +9,6 @@
 #include <string>
 
 #include "core/progress_reporter.hpp"
-#include "core/variational/diagonal_gaussian.hpp"
-#include "core/variational/full_covariance_gaussian.hpp"
 #include "samplers/hmc_transition.hpp"
 
 namespace vigap {
@@ -83,34 +81,15 @@ namespace {
 /// log π₀(z) and ∇ log π₀(z) of the initial distribution, per column (C columns per datapoint).
 using BaseDensity = std::function<void(const MatrixD& Z, Index chains, VectorD& log_density, MatrixD& gradient)>;
 
-/// ∇_z log q for the Gaussian families (the PosteriorApproximation interface has no gradient).
-BaseDensity gaussian_base_density(const PosteriorApproximation& q) {
-  if (const auto* diagonal = dynamic_cast<const DiagonalGaussian*>(&q)) {
-    return [diagonal](const MatrixD& Z, Index C, VectorD& log_density, MatrixD& gradient) {
-      log_density = diagonal->log_density(Z, C);
-      gradient.resize(Z.rows(), Z.cols());
-      for (Index c = 0; c < Z.cols(); ++c) {
-        const Index b = c / C;
-        for (Index j = 0; j < Z.rows(); ++j)  // scalar std::exp: the same bits at any batch position
-          gradient(j, c) = -(Z(j, c) - diagonal->mean()(j, b)) * std::exp(-diagonal->log_variance()(j, b));
-      }
-    };
-  }
-  if (const auto* full = dynamic_cast<const FullCovarianceGaussian*>(&q)) {
-    return [full](const MatrixD& Z, Index C, VectorD& log_density, MatrixD& gradient) {
-      log_density = full->log_density(Z, C);
-      gradient.resize(Z.rows(), Z.cols());
-      for (Index b = 0; b < full->num_datapoints(); ++b) {
-        const auto L = full->cholesky_factors()[static_cast<size_t>(b)].triangularView<Eigen::Lower>();
-        MatrixD r = Z.middleCols(b * C, C).colwise() - full->mean().col(b);
-        L.solveInPlace(r);
-        L.transpose().solveInPlace(r);
-        gradient.middleCols(b * C, C) = -r;  // -Σ⁻¹ (z - μ)
-      }
-    };
-  }
-  throw std::invalid_argument("annealed_importance_sampling: AIS from q needs the gradient of log q, available for "
-                              "DiagonalGaussian and FullCovarianceGaussian; found \"" + q.describe() + "\"");
+/// log q and ∇_z log q of the approximation (PosteriorApproximation::log_density_with_gradient).
+BaseDensity approximation_base_density(const PosteriorApproximation& q) {
+  if (!q.has_density_gradient())
+    throw std::invalid_argument("annealed_importance_sampling: AIS from q needs the gradient of log q "
+                                "(PosteriorApproximation::has_density_gradient), which \"" + q.describe() +
+                                "\" does not provide");
+  return [&q](const MatrixD& Z, Index C, VectorD& log_density, MatrixD& gradient) {
+    log_density = q.log_density_with_gradient(Z, C, gradient);
+  };
 }
 
 enum class StepMode { fixed, online, schedule };
@@ -402,7 +381,7 @@ AnnealedImportanceSamplingResult ais_from_approximation(const GenerativeModel& m
                                 "; expected " + std::to_string(X.cols()) + " datapoints of latent dimension " +
                                 std::to_string(model.latent_dim()));
   const auto start = std::chrono::steady_clock::now();
-  const BaseDensity base = gaussian_base_density(q);
+  const BaseDensity base = approximation_base_density(q);
   const VectorD path = annealing_betas(options.schedule, options.num_annealing_steps, options.sigmoid_radius);
   auto from_q = [&q](Index C, BatchRng& r) { return q.sample(C, r); };
   const AnnealingRun run = run_with_adaptation(model, X, &base, path, from_q, options, "AIS from q",

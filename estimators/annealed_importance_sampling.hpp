@@ -93,8 +93,9 @@ AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeMo
 /// Forward AIS from a posterior approximation q with a density (q.has_density(), one q per
 /// column of X): z_0 ~ q(z|x), log f_t = (1 - β_t) log q(z|x) + β_t log p(x, z), so
 ///   log w = Σ_t (β_t - β_{t-1}) [log p(x, z_{t-1}) - log q(z_{t-1}|x)].
-/// T = 1 is importance sampling from q. Needs ∇_z log q: supported for DiagonalGaussian and
-/// FullCovarianceGaussian (std::invalid_argument otherwise). Bias: stochastic lower bound.
+/// T = 1 is importance sampling from q. Needs ∇_z log q (q.has_density_gradient(): the diagonal
+/// and full-covariance Gaussians and the flow posteriors; std::invalid_argument otherwise).
+/// Bias: stochastic lower bound.
 /// Randomness: as above with purposes ais_from_q and ais_from_q_pilot.
 AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model,
                                                               const PosteriorApproximation& q, const MatrixF& X,

@@ -4,8 +4,6 @@
 #include <chrono>
 #include <stdexcept>
 
-#include "core/variational/diagonal_gaussian.hpp"
-
 namespace vigap {
 
 ElboKlForm parse_elbo_kl_form(const std::string& name) {
@@ -38,11 +36,11 @@ Estimate estimate_elbo_with_generators(const GenerativeModel& model, const Poste
                        const ElboOptions& options, BatchRng& rng) {
   options.validate();
   const auto start = std::chrono::steady_clock::now();
-  const auto* diagonal = dynamic_cast<const DiagonalGaussian*>(&approximation);
-  if (options.kl_form == ElboKlForm::analytic && diagonal == nullptr)
-    throw std::invalid_argument("estimate_elbo: kl_form analytic needs a DiagonalGaussian approximation, found '" +
-                                approximation.describe() + "'");
-  const bool analytic = diagonal != nullptr && options.kl_form != ElboKlForm::monte_carlo;
+  const bool closed_form = approximation.has_closed_form_kl_to_standard_normal();
+  if (options.kl_form == ElboKlForm::analytic && !closed_form)
+    throw std::invalid_argument("estimate_elbo: kl_form analytic needs an approximation with a closed-form KL to "
+                                "N(0, I) (a DiagonalGaussian), found '" + approximation.describe() + "'");
+  const bool analytic = closed_form && options.kl_form != ElboKlForm::monte_carlo;
 
   LogWeightAccumulator accumulator(std::max<Index>(X.cols(), 1));  // sweep_log_weights reports B = 0
   sweep_log_weights(model, approximation, X, options.samples, options.max_latent_columns_per_call, rng,
@@ -55,7 +53,7 @@ Estimate estimate_elbo_with_generators(const GenerativeModel& model, const Poste
   e.bias_direction = BiasDirection::lower_bound;
   e.bias_note = "on log p(x); unbiased for the ELBO";
   e.per_datapoint = accumulator.mean_log_weight();
-  if (analytic) e.per_datapoint -= diagonal->kl_to_standard_normal();
+  if (analytic) e.per_datapoint -= approximation.kl_to_standard_normal();
   e.per_datapoint_standard_error = accumulator.mean_log_weight_standard_error();
   e.samples_per_datapoint = options.samples;
   e.settings["samples"] = options.samples;

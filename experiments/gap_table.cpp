@@ -52,8 +52,9 @@ int gap_table_main(int argc, char** argv) {
       ("num-datapoints", po::value(&num_datapoints)->default_value(num_datapoints), "test datapoints (>= 1)")
       ("first-datapoint", po::value(&first_datapoint)->default_value(first_datapoint), "index of the first one")
       ("families", po::value(&families_text)->default_value(families_text),
-       "comma-separated q* families: ffg (diagonal Gaussian), full (full covariance), flow (local flow); "
-       "the amortized q is always a row")
+       ("comma-separated q* families: " + describe_posterior_families(local_posterior_families()) +
+        "; the amortized q is always a row")
+           .c_str())
       ("log-px", po::value(&log_px_method)->default_value(log_px_method),
        "log p(x) by auto (quadrature when latent dim <= 3, else AIS), quadrature or ais")
       ("init", po::value(&init)->default_value(init),

@@ -213,7 +213,9 @@ void add_options(po::options_description& d, Arguments& a) {
       ("qstar-points", po::value(&a.comparison.qstar_points)->default_value(a.comparison.qstar_points),
        "the first this many test evaluation points also get q* and the gap decomposition (0: no q*)")
       ("qstar-families", po::value(&a.families_text)->default_value(a.families_text),
-       "q* families: ffg (diagonal Gaussian), full (full covariance), comma-separated")
+       ("comma-separated q* families: " +
+        describe_posterior_families(ObjectiveComparisonOptions::supported_qstar_families()))
+           .c_str())
       ("qstar-samples", po::value(&qstar.samples_per_step)->default_value(qstar.samples_per_step),
        "reparameterized samples per datapoint per q* step")
       ("qstar-max-steps", po::value(&qstar.max_steps)->default_value(qstar.max_steps), "max steps of q*")
@@ -261,7 +263,8 @@ bool parse_arguments(int argc, char** argv, Arguments& a) {
     throw std::invalid_argument("--grid-shift must be random or none, found '" + a.grid_shift + "'");
   a.comparison.grid.random_shift = a.grid_shift == "random";
   a.comparison.qstar_families =
-      parse_posterior_families(a.families_text, "--qstar-families", {PosteriorFamily::ffg, PosteriorFamily::full});
+      parse_posterior_families(a.families_text, "--qstar-families",
+                               ObjectiveComparisonOptions::supported_qstar_families());
   a.architecture.validate();
   a.comparison.validate(a.architecture.latent_dim, a.objectives);
   if (a.train_size < 0) throw std::invalid_argument("--train-size must be >= 0, found " + std::to_string(a.train_size));

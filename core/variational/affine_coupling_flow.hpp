@@ -10,6 +10,7 @@
 // sequential in d. With alternating masks, two layers already let every coordinate depend on
 // every other; one layer represents a correlated 2-D Gaussian exactly (z2' = z2 e^{s} + t(z1),
 // t linear).
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -46,7 +47,8 @@ class AffineCouplingFlow {
  public:
   /// What forward keeps for backward of one fixed column block (core/nn/column_blocks.hpp).
   struct BlockWorkspace {
-    std::vector<MatrixF> inputs;                 ///< inputs[k]: z entering layer k (d x block width)
+    /// inputs[k]: z entering layer k (d x block width); the inverse pass keeps the same
+    std::vector<MatrixF> inputs;
     std::vector<MatrixF> masked_inputs;          ///< m_k ⊙ inputs[k]
     std::vector<std::vector<MatrixF>> outputs;   ///< outputs[k][l]: conditioner layer l output (activated)
     std::vector<MatrixF> log_scales;             ///< s of layer k (zero on conditioning rows)
@@ -97,6 +99,18 @@ class AffineCouplingFlow {
   /// log q_K(z) = log q_0(T⁻¹(z)) - log_det.
   void inverse(const MatrixF& Z, MatrixF& Z0, VectorD& log_det) const;
 
+  /// As inverse(Z, Z0, log_det) (the same bits), keeping in `workspace` what inverse_backward needs.
+  void inverse(const MatrixF& Z, Workspace& workspace, MatrixF& Z0, VectorD& log_det) const;
+
+  /// After inverse(Z, workspace, ...), for a scalar F(Z0, log_det) with ∂F/∂Z0 = grad_Z0 (d x N)
+  /// and ∂F/∂log_det = grad_log_det (N), writes ∂F/∂Z into grad_Z: layer by layer from Z0 back to
+  /// Z, through x = (y - t) ⊙ e^{-s} with (s, t) = NN_k(m_k ⊙ y):
+  ///   ∂F/∂s = (1-m) ⊙ (-∂F/∂x ⊙ x + ∂F/∂log_det),   ∂F/∂t = -(1-m) ⊙ ∂F/∂x ⊙ e^{-s},
+  ///   ∂F/∂y = ∂F/∂x ⊙ e^{-s} + m ⊙ ∂F/∂(m ⊙ y)   (the conditioner's backward pass).
+  /// With F = log q_0(Z0) - log_det this is ∇_z log q_K(z). The parameters' gradient is not computed.
+  void inverse_backward(Workspace& workspace, const MatrixF& grad_Z0, const VectorF& grad_log_det,
+                        MatrixF& grad_Z) const;
+
  private:
   /// out = raw conditioner output (2d x N) of layer k for masked input x; keeps activations in *outputs.
   void conditioner_forward(Index k, const MatrixF& x, std::vector<MatrixF>& outputs) const;
@@ -106,6 +120,15 @@ class AffineCouplingFlow {
   void forward_block(BlockWorkspace& block) const;
   void backward_block(BlockWorkspace& block, VectorF* grad_parameters) const;
   void inverse_block(BlockWorkspace& block) const;
+  /// inverse() on fixed column blocks, block b's memory from block_for(b).
+  void inverse_blocks(const MatrixF& Z, const std::function<BlockWorkspace&(Index)>& block_for, MatrixF& Z0,
+                      VectorD& log_det) const;
+  void inverse_backward_block(BlockWorkspace& block) const;
+  /// The end of layer k's backward pass (forward or inverse map), given ∂F/∂(raw log-scale) in
+  /// block.raw_top, ∂F/∂t in block.shift and layer k's elementwise output/input factor (e^s or
+  /// e^{-s}) in block.z: the conditioner's backward pass (accumulating ∂F/∂θ into
+  /// *grad_parameters when non-null), then block.grad = block.grad ⊙ block.z + m_k ⊙ ∂F/∂(m_k ⊙ input).
+  void conditioner_backward(Index k, BlockWorkspace& block, VectorF* grad_parameters) const;
 
   AffineCouplingFlowArchitecture architecture_;
   std::vector<std::vector<DenseLayer>> conditioners_;

@@ -70,6 +70,17 @@ VectorD DiagonalGaussian::log_density(const MatrixD& Z, Index S) const {
   return out;
 }
 
+VectorD DiagonalGaussian::log_density_with_gradient(const MatrixD& Z, Index S, MatrixD& grad_Z) const {
+  VectorD out = log_density(Z, S);
+  grad_Z.resize(Z.rows(), Z.cols());
+  for (Index c = 0; c < Z.cols(); ++c) {
+    const Index b = c / S;
+    for (Index j = 0; j < Z.rows(); ++j)  // scalar std::exp: the same bits at any batch position
+      grad_Z(j, c) = -(Z(j, c) - mean_(j, b)) * std::exp(-log_variance_(j, b));
+  }
+  return out;
+}
+
 VectorD DiagonalGaussian::kl_to_standard_normal() const {
   VectorD kl(num_datapoints());  // scalar, per column (the same bits at any batch position)
   for (Index b = 0; b < num_datapoints(); ++b) {

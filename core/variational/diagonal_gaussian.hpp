@@ -24,8 +24,13 @@ class DiagonalGaussian final : public PosteriorApproximation {
   VectorD log_density(const MatrixD& Z, Index S) const override;
   MatrixD sample_with_log_density(Index S, BatchRng& generators, VectorD& log_density) const override;
 
+  bool has_density_gradient() const override { return true; }
+  /// log q as log_density, and ∇_z log q(z|x_b) = -(z - μ_b) ⊙ e^{-v_b} per column.
+  VectorD log_density_with_gradient(const MatrixD& Z, Index S, MatrixD& grad_Z) const override;
+
+  bool has_closed_form_kl_to_standard_normal() const override { return true; }
   /// KL(q(z|x_b) ‖ N(0, I)) = ½ Σ_j (μ_j² + e^{v_j} - 1 - v_j), one per datapoint.
-  VectorD kl_to_standard_normal() const;
+  VectorD kl_to_standard_normal() const override;
 
   const MatrixD& mean() const { return mean_; }
   const MatrixD& log_variance() const { return log_variance_; }

@@ -120,4 +120,38 @@ VectorD FlowPosterior::log_density(const MatrixD& Z, Index S) const {
   return base_log_density(Z0_all, S) - log_det_all;
 }
 
+VectorD FlowPosterior::log_density_with_gradient(const MatrixD& Z, Index S, MatrixD& grad_Z) const {
+  check_latents(Z, S, "FlowPosterior::log_density_with_gradient");
+  const Index d = latent_dim();
+  const Index N = Z.cols();
+  const MatrixF Zf = Z.cast<float>();
+  MatrixD Z0_all(d, N);
+  VectorD log_det_all(N);
+  grad_Z.resize(d, N);
+  AffineCouplingFlow::Workspace ws;
+  MatrixF Z0, grad_Z0, grad_Zf;
+  VectorD log_det;
+  // Columns [first, first + n) all pushed through `flow`: every column (shared flow) or one datapoint's S.
+  const auto through = [&](const AffineCouplingFlow& flow, Index first, Index n) {
+    flow.inverse(Zf.middleCols(first, n), ws, Z0, log_det);
+    Z0_all.middleCols(first, n) = Z0.cast<double>();
+    log_det_all.segment(first, n) = log_det;
+    grad_Z0.resize(d, n);
+    for (Index i = 0; i < n; ++i) {
+      const Index b = (first + i) / S;
+      for (Index j = 0; j < d; ++j)
+        grad_Z0(j, i) =
+            static_cast<float>(-(Z0_all(j, first + i) - base_mean_(j, b)) * std::exp(-base_log_variance_(j, b)));
+    }
+    flow.inverse_backward(ws, grad_Z0, VectorF::Constant(n, -1.0f), grad_Zf);
+    grad_Z.middleCols(first, n) = grad_Zf.cast<double>();
+  };
+  if (shares_flow()) {
+    through(flows_.front(), 0, N);
+  } else {
+    for (Index b = 0; b < num_datapoints(); ++b) through(flows_[static_cast<size_t>(b)], b * S, S);
+  }
+  return base_log_density(Z0_all, S) - log_det_all;
+}
+
 }  // namespace vigap

@@ -35,6 +35,12 @@ class FlowPosterior final : public PosteriorApproximation {
   VectorD log_density(const MatrixD& Z, Index S) const override;
   MatrixD sample_with_log_density(Index S, BatchRng& generators, VectorD& log_density) const override;
 
+  bool has_density_gradient() const override { return true; }
+  /// log q as log_density (the same bits), and ∇_z log q(z|x_b) by the flow's inverse backward
+  /// pass (AffineCouplingFlow::inverse_backward) of F = log q_0(z_0|x_b) - log|det ∂T_b/∂z_0|,
+  /// z_0 = T_b⁻¹(z), with ∂F/∂z_0 = -(z_0 - μ_b) ⊙ e^{-v_b} and ∂F/∂log det = -1 (float flows).
+  VectorD log_density_with_gradient(const MatrixD& Z, Index S, MatrixD& grad_Z) const override;
+
   const MatrixD& base_mean() const { return base_mean_; }
   const MatrixD& base_log_variance() const { return base_log_variance_; }
   bool shares_flow() const { return flows_.size() == 1; }

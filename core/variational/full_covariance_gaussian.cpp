@@ -67,4 +67,17 @@ VectorD FullCovarianceGaussian::log_density(const MatrixD& Z, Index S) const {
   return out;
 }
 
+VectorD FullCovarianceGaussian::log_density_with_gradient(const MatrixD& Z, Index S, MatrixD& grad_Z) const {
+  VectorD out = log_density(Z, S);
+  grad_Z.resize(Z.rows(), Z.cols());
+  for (Index b = 0; b < num_datapoints(); ++b) {
+    const auto L = cholesky_factors_[static_cast<size_t>(b)].triangularView<Eigen::Lower>();
+    MatrixD r = Z.middleCols(b * S, S).colwise() - mean_.col(b);
+    L.solveInPlace(r);
+    L.transpose().solveInPlace(r);
+    grad_Z.middleCols(b * S, S) = -r;  // -Σ⁻¹ (z - μ)
+  }
+  return out;
+}
+
 }  // namespace vigap

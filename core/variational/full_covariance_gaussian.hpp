@@ -23,6 +23,10 @@ class FullCovarianceGaussian final : public PosteriorApproximation {
   VectorD log_density(const MatrixD& Z, Index S) const override;
   MatrixD sample_with_log_density(Index S, BatchRng& generators, VectorD& log_density) const override;
 
+  bool has_density_gradient() const override { return true; }
+  /// log q as log_density, and ∇_z log q(z|x_b) = -Σ_b⁻¹ (z - μ_b) = -L_b⁻ᵀ L_b⁻¹ (z - μ_b) per column.
+  VectorD log_density_with_gradient(const MatrixD& Z, Index S, MatrixD& grad_Z) const override;
+
   const MatrixD& mean() const { return mean_; }
   const std::vector<MatrixD>& cholesky_factors() const { return cholesky_factors_; }
 

@@ -162,7 +162,7 @@ LocalFlowOptimizationResult optimize_local_flow_with(const GenerativeModel& mode
   const double log_2pi_half_d = 0.5 * static_cast<double>(d) * std::log(2.0 * std::numbers::pi);
 
   LocalFlowOptimizationResult result{FlowPosterior(initial.mean(), initial.log_variance(), {prototype}), {}, {}, {}, 0,
-                                     false, 0.0, {}, {}};
+                                     false, 0.0, {}, {}, {}};
   VectorD window_sum = VectorD::Zero(B);
   VectorD window_sum_of_squares = VectorD::Zero(B);  // for the check's standard error
   result.decision_standard_error = VectorD::Constant(B, std::numeric_limits<double>::quiet_NaN());
@@ -269,6 +269,7 @@ LocalFlowOptimizationResult optimize_local_flow_with(const GenerativeModel& mode
                                        "locally fitted flow posterior");
   result.steps = step;
   result.converged = active == 0;
+  result.stopped_by_rule = stopped;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

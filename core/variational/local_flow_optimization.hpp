@@ -60,6 +60,8 @@ struct LocalFlowOptimizationResult {
   /// The start (`initial`, identity flows) against the best check's parameters on
   /// selection_samples common draws; `approximation` holds the better of the two per datapoint.
   StartOrBestSelection selection;
+  /// Per datapoint: the patience rule stopped it (at stopped_at_step, which may be max_steps).
+  std::vector<bool> stopped_by_rule;
 };
 
 /// Fits, for each datapoint b separately, a base Gaussian N(μ_b, diag e^{v_b}) and its own affine

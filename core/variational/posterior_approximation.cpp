@@ -25,6 +25,16 @@ MatrixD PosteriorApproximation::sample_with_log_density(Index S, Rng& rng, Vecto
   return Z;
 }
 
+VectorD PosteriorApproximation::log_density_with_gradient(const MatrixD&, Index, MatrixD&) const {
+  throw std::invalid_argument("PosteriorApproximation::log_density_with_gradient: \"" + describe() + "\" " +
+                              (has_density() ? "has no gradient of log q" : "has no density"));
+}
+
+VectorD PosteriorApproximation::kl_to_standard_normal() const {
+  throw std::invalid_argument("PosteriorApproximation::kl_to_standard_normal: \"" + describe() +
+                              "\" has no closed-form KL to N(0, I)");
+}
+
 void PosteriorApproximation::check_generators(const BatchRng& generators, Index S, const char* caller) const {
   if (S < 1) throw std::invalid_argument(std::string(caller) + ": samples per datapoint must be >= 1, found " + std::to_string(S));
   if (!generators.serves(num_datapoints()))

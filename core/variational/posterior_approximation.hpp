@@ -34,6 +34,21 @@ class PosteriorApproximation {
   /// log q(z_c | x_b), b = c / S, for each column c of Z.
   virtual VectorD log_density(const MatrixD& Z, Index samples_per_datapoint) const = 0;
 
+  /// Whether log_density_with_gradient is available (AIS from q anneals along ∇_z log q).
+  virtual bool has_density_gradient() const { return false; }
+
+  /// log q(z_c | x_b), b = c / S, for each column c of Z (as log_density, the same bits), and
+  /// grad_Z.col(c) = ∇_z log q(z | x_b) at z_c (d x (B·S)). Throws std::invalid_argument unless
+  /// has_density_gradient() (the default), naming the approximation.
+  virtual VectorD log_density_with_gradient(const MatrixD& Z, Index samples_per_datapoint, MatrixD& grad_Z) const;
+
+  /// Whether kl_to_standard_normal is available in closed form (the ELBO's analytic-KL form).
+  virtual bool has_closed_form_kl_to_standard_normal() const { return false; }
+
+  /// KL(q(z|x_b) ‖ N(0, I)) per datapoint, in closed form. Throws std::invalid_argument unless
+  /// has_closed_form_kl_to_standard_normal() (the default), naming the approximation.
+  virtual VectorD kl_to_standard_normal() const;
+
   /// Draws as sample() and returns log q of the draws in *log_density (often cheaper than both).
   virtual MatrixD sample_with_log_density(Index samples_per_datapoint, BatchRng& generators,
                                           VectorD& log_density) const;

@@ -11,12 +11,14 @@ const std::vector<PosteriorFamilyInfo>& posterior_families() {
       {PosteriorFamily::amortized, "amortized", "amortized q (encoder)", "the encoder's q(z|x), one network for all x",
        "training the VAE (vigap-train)", std::nullopt, std::nullopt},
       {PosteriorFamily::ffg, "ffg", "q*_FFG (diagonal Gaussian)", "q* diagonal Gaussian",
-       "optimize_local_gaussian (diagonal), from the encoder's q or N(0, I)", std::nullopt, PosteriorFamily::amortized},
-      {PosteriorFamily::full, "full", "q*_full (full-covariance Gaussian)", "q* full-covariance Gaussian",
-       "optimize_local_gaussian (full covariance), from the encoder's q or N(0, I)", PosteriorFamily::ffg,
+       "fit_local_posterior (optimize_local_gaussian, diagonal), from the encoder's q or N(0, I)", std::nullopt,
        PosteriorFamily::amortized},
+      {PosteriorFamily::full, "full", "q*_full (full-covariance Gaussian)", "q* full-covariance Gaussian",
+       "fit_local_posterior (optimize_local_gaussian, full covariance), from the encoder's q or N(0, I)",
+       PosteriorFamily::ffg, PosteriorFamily::amortized},
       {PosteriorFamily::flow, "flow", "q*_flow (local affine coupling flow)", "q* local flow",
-       "optimize_local_flow, from q*_FFG when it was fitted (the flow at identity is that Gaussian)",
+       "fit_local_posterior (optimize_local_flow), from q*_FFG when it was fitted (the flow at identity is that "
+       "Gaussian)",
        PosteriorFamily::ffg, PosteriorFamily::ffg},
   };
   return families;
