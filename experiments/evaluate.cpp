@@ -134,10 +134,6 @@ int evaluate_main(int argc, char** argv) {
   if (uses("quadrature")) quadrature.validate(model.latent_dim());
   const bool needs_encoder = uses("elbo") || uses("iwae") || uses("is") || (uses("ais") && ais_from == "encoder");
   if (needs_encoder) loaded.require_amortized("vigap-evaluate", "elbo, iwae, is and --ais-from encoder use q(z|x)");
-  if (uses("ais") && ais_from == "encoder")
-    loaded.require_gaussian_amortized("vigap-evaluate",
-                                      "AIS from q needs the gradient of log q, which the flow posterior does not "
-                                      "provide (use --ais-from prior)");
 
   Dataset dataset = load_dataset(data, split);
   const EvaluationBinarization binarization =
