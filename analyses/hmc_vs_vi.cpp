@@ -283,7 +283,15 @@ HmcVsViPosteriorRow local_gaussian_row(const Study& s, Index budget, PosteriorFa
   measure_density(s, fit.approximation(), r, stream);
   Index stopped = 0;
   for (bool stopped_by_rule : fit.stopped_by_rule) stopped += stopped_by_rule;
-  r.details = {{"max_steps", options->max_steps}, {"steps", fit.steps}, {"stopped_by_patience", stopped}};
+  // The largest check noise: q* keeps its best check (check 0 is the start), each on fresh draws.
+  double max_check_se = 0.0;
+  for (Index b = 0; b < fit.final_objective_standard_error.size(); ++b)
+    if (std::isfinite(fit.final_objective_standard_error(b)))
+      max_check_se = std::max(max_check_se, fit.final_objective_standard_error(b));
+  r.details = {{"max_steps", options->max_steps},
+               {"steps", fit.steps},
+               {"stopped_by_patience", stopped},
+               {"max_check_standard_error", max_check_se}};
   return r;
 }
 

@@ -104,9 +104,13 @@ TEST_F(HmcVsViBinary, EveryMethodWithinBudgetHmcImprovesAndEstimatesAgreeWithQua
       if (method != "hmc") {
         const double kl = r["kl_divergence_to_posterior"]["value"];
         EXPECT_GE(kl, -1e-3) << method;
-        // q* starts at q and keeps its best check; 0.05 nats covers the check noise.
+        // q* starts at q and keeps its best check (check 0 is the start), each check on fresh
+        // draws: a check whose true ELBO is below the start's by more than 5 + 5 check standard
+        // errors beats check 0 with probability <= 2 Phi(-5) < 6e-7, so over the fit's checks
+        // KL(q*) <= KL(q) + 10 max check se, plus both KLs' quadrature error (1e-3).
         if (method != "local_flow") {
-          EXPECT_LE(kl, kl_q + 0.05) << method << " " << budgets[i];
+          const double check_se = r["details"]["max_check_standard_error"].get<double>();
+          EXPECT_LE(kl, kl_q + 10.0 * check_se + 1e-3) << method << " " << budgets[i] << ", check se " << check_se;
         }
       }
     }
