@@ -1,5 +1,7 @@
 #include "analyses/gap_table.hpp"
 
+#include "analyses/gap_table_block.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -83,158 +85,12 @@ nlohmann::ordered_json GapTableOptions::to_json(Index latent_dim) const {
   return j;
 }
 
-namespace {
-
-
-/// The stopping rule's noise: the per-datapoint standard errors of the checks the decisions were
-/// made on, summarized (NaN entries, datapoints never checked, left out).
-nlohmann::ordered_json check_noise_json(const VectorD& standard_errors) {
-  double sum = 0.0, largest = 0.0;
-  Index n = 0;
-  for (Index b = 0; b < standard_errors.size(); ++b)
-    if (std::isfinite(standard_errors(b))) {
-      sum += standard_errors(b);
-      largest = std::max(largest, standard_errors(b));
-      ++n;
-    }
-  nlohmann::ordered_json j;
-  j["mean"] = n > 0 ? nlohmann::ordered_json(sum / static_cast<double>(n)) : nlohmann::ordered_json(nullptr);
-  j["max"] = n > 0 ? nlohmann::ordered_json(largest) : nlohmann::ordered_json(nullptr);
-  j["datapoints"] = n;
-  return j;
-}
-
-std::uint64_t family_substream(PosteriorFamily family) {
-  return family == PosteriorFamily::ffg ? 1 : family == PosteriorFamily::full ? 2 : 3;
-}
-
-std::string stopped_summary(Index steps, Index stopped, Index count) {
-  return std::to_string(steps) + " steps, " + std::to_string(stopped) + "/" + std::to_string(count) +
-         " stopped by rule";
-}
-
-/// log p(x) by quadrature (with its over-tolerance report) or by AIS.
-Estimate log_marginal_likelihood(const GenerativeModel& model, const MatrixF& X, const GapTableOptions& options,
-                                 const RandomStreams& streams, Index first_datapoint) {
-  if (options.uses_quadrature(model.latent_dim())) {
-    const ExactMarginalLikelihood r = exact_marginal_likelihood(model, X, options.quadrature);
-    Estimate e = r.log_marginal_likelihood;
-    e.settings["unconverged_datapoints"] = r.unconverged;
-    e.settings["datapoints_over_tolerance"] = to_json(r.over_tolerance, first_datapoint);
-    std::fputs(over_tolerance_warning(r.over_tolerance, options.quadrature.tolerance, "log p(x)", first_datapoint).c_str(),
-               stderr);
-    return e;
-  }
-  const AnnealedImportanceSamplingResult r = annealed_importance_sampling(model, X, options.ais, streams);
-  Estimate e = r.estimate;
-  e.settings["mean_acceptance_rate"] = r.acceptance_rate.mean();
-  e.settings["mean_effective_sample_size"] = r.effective_sample_size.mean();
-  return e;
-}
-
-/// q*_F of one family row (the flow from q*_FFG when that row was fitted): fits it, fills the
-/// row's optimization record.
-LocalPosteriorFit fit_family(const GenerativeModel& model, const MatrixF& X, PosteriorFamily family,
-                             const DiagonalGaussian& initial, const std::optional<LocalPosteriorFit>& fitted_ffg,
-                             const GapTableOptions& options, const RandomStreams& stream, GapTableRow& row) {
-  const bool from_ffg = family == PosteriorFamily::flow && fitted_ffg.has_value();
-  const DiagonalGaussian& start = from_ffg ? fitted_ffg->diagonal() : initial;
-  LocalPosteriorFit fit = fit_local_posterior(model, X, family, start, {options.gaussian, options.flow}, stream);
-  const Index stopped = std::count(fit.stopped_by_rule.begin(), fit.stopped_by_rule.end(), true);
-  row.optimization = {{"steps", fit.steps},
-                      {"converged", fit.all_stopped_by_rule},
-                      {"datapoints_stopped_by_rule", stopped},
-                      {"gradient_evaluations", fit.gradient_evaluations},
-                      {"decoder_evaluations", fit.total_decoder_evaluations()},
-                      {"started_from", from_ffg ? "q*_FFG" : initial.describe()},
-                      {"start_or_best", fit.selection.to_json()},
-                      {"check_standard_error_at_decision", check_noise_json(fit.final_objective_standard_error)}};
-  row.optimization_summary = stopped_summary(fit.steps, stopped, X.cols());
-  return fit;
-}
-
-}  // namespace
-
 GapTable compute_gap_table(const GenerativeModel& model, const PosteriorApproximation& amortized,
                            const std::string& amortized_name, const DiagonalGaussian& encoder_q, const MatrixF& X,
                            const GapTableOptions& options, const RandomStreams& streams, Index first_datapoint) {
-  const Index latent_dim = model.latent_dim();
-  options.validate(latent_dim);
-  const Index count = X.cols();
-  if (count < 1) throw std::invalid_argument("compute_gap_table: no datapoints");
-  if (X.rows() != model.data_dim())
-    throw std::invalid_argument("compute_gap_table: data have dimension " + std::to_string(X.rows()) +
-                                ", the model expects " + std::to_string(model.data_dim()));
-  if (encoder_q.num_datapoints() != count || encoder_q.latent_dim() != latent_dim)
-    throw std::invalid_argument("compute_gap_table: the encoder's q covers " + std::to_string(encoder_q.num_datapoints()) +
-                                " datapoints of dimension " + std::to_string(encoder_q.latent_dim()) + ", expected " +
-                                std::to_string(count) + " of dimension " + std::to_string(latent_dim));
-  streams.check_size(count, "compute_gap_table");
-  const auto total_start = std::chrono::steady_clock::now();
-  const ProgressReporter progress = options.show_progress ? ProgressReporter() : ProgressReporter(false);
-
-  GapTable table;
-  table.model = model.describe();
-  table.amortized_name = amortized_name;
-  table.amortized_approximation = amortized.describe();
-  table.log_px_by_quadrature = options.uses_quadrature(latent_dim);
-  table.exact_elbos = latent_dim <= 3;
-  table.init = options.init;
-  table.eval_samples = options.eval_samples;
-
-  progress.line("gap-table: log p(x) by " + std::string(table.log_px_by_quadrature ? "quadrature" : "AIS") + " on " +
-                std::to_string(count) + " datapoints");
-  auto start = std::chrono::steady_clock::now();
-  table.log_px = log_marginal_likelihood(model, X, options, streams, first_datapoint);
-  table.log_px.seconds = table.log_px_seconds = seconds_since(start);
-
-  KlQuadratureOptions kl_options;
-  kl_options.quadrature = options.quadrature;
-  ElboOptions elbo_options;
-  elbo_options.samples = options.eval_samples;
-  elbo_options.kl_form = ElboKlForm::automatic;  // analytic KL for diagonal Gaussians, Monte Carlo otherwise
-  // L[q] of one approximation, from the streams of its row.
-  const auto evaluate_elbo = [&](const PosteriorApproximation& q, const RandomStreams& stream) {
-    if (table.exact_elbos) return kl_divergence_by_quadrature(model, q, X, table.log_px, kl_options, stream).elbo;
-    return estimate_elbo(model, q, X, elbo_options, stream);
-  };
-
-  progress.line("gap-table: L[q] of the " + amortized_name);
-  start = std::chrono::steady_clock::now();
-  table.amortized_elbo = evaluate_elbo(amortized, streams);
-  table.amortized_elbo_seconds = seconds_since(start);
-  table.inference_gap = inference_gap(table.log_px, table.amortized_elbo);
-
-  const DiagonalGaussian initial =
-      options.init == QStarStart::encoder
-          ? encoder_q
-          : DiagonalGaussian(MatrixD::Zero(latent_dim, count), MatrixD::Zero(latent_dim, count), "N(0, I)");
-  // The flow family contains the diagonal Gaussian (identity flow), so a local flow starts from
-  // q*_FFG when that row was fitted before it: its optimum can then only be better.
-  std::optional<LocalPosteriorFit> fitted_ffg;
-  for (PosteriorFamily family : options.families) {
-    GapTableRow row;
-    row.family = family;
-    const std::string& label = posterior_family_info(family).label;
-    const RandomStreams stream = streams.with_substream(family_substream(family));
-    progress.line("gap-table: fitting " + label + " per datapoint");
-    start = std::chrono::steady_clock::now();
-    LocalPosteriorFit fit = fit_family(model, X, family, initial, fitted_ffg, options, stream, row);
-    row.optimization_seconds = seconds_since(start);
-    progress.line("gap-table: L[q*] of " + label + " (" + row.optimization_summary + ")");
-    start = std::chrono::steady_clock::now();
-    row.elbo = evaluate_elbo(fit.approximation(), stream);
-    row.elbo_seconds = seconds_since(start);
-    row.approximation = fit.approximation().describe();
-    if (family == PosteriorFamily::ffg) fitted_ffg = std::move(fit);
-    const GapDecomposition gaps = decompose_gaps(table.log_px, row.elbo, table.amortized_elbo);
-    row.approximation_gap = gaps.approximation_gap;
-    row.amortization_gap = gaps.amortization_gap;
-    row.identity_max_abs_error = gaps.identity_max_abs_error;
-    table.rows.push_back(std::move(row));
-  }
-  table.seconds = seconds_since(total_start);
-  return table;
+  // One block of all the datapoints, through the same assembly as a run spread over processes.
+  return assemble_gap_table(
+      {compute_gap_table_block(model, amortized, amortized_name, encoder_q, X, options, streams, first_datapoint)});
 }
 
 nlohmann::ordered_json GapTable::results_json(bool per_datapoint) const {

@@ -60,6 +60,8 @@ ExactMarginalLikelihood exact_marginal_likelihood(const GenerativeModel& model, 
   result.unconverged = record.unconverged;
   result.stalled = record.stalled;
   result.over_tolerance = record.over_tolerance;
+  result.coarse_nodes = G;
+  result.refinement_nodes = record.nodes_evaluated;
   Estimate& e = result.log_marginal_likelihood;
   e.estimator = "quadrature";
   e.bias_direction = BiasDirection::exact;

@@ -22,6 +22,11 @@ struct ExactMarginalLikelihood {
   /// The unconverged datapoints with their values, estimates and why refinement stopped (also
   /// in log_marginal_likelihood.settings["datapoints_over_tolerance"]).
   std::vector<OverTolerance> over_tolerance;
+  /// The nodes behind samples_per_datapoint = coarse_nodes + ceil(refinement_nodes / B): the coarse
+  /// grid's (shared by every datapoint) and the refined passes' (summed over datapoints), so that
+  /// blocks of datapoints can be joined into the figure of one batch.
+  Index coarse_nodes = 0;
+  Index refinement_nodes = 0;
 };
 
 /// log p(x_b) = log ∫ p(z) p(x_b|z) dz, computed, for every column x_b of X (D x B), as

@@ -10,16 +10,22 @@
 // Standard errors combine the per-datapoint errors of the two terms in quadrature (each term is
 // computed from its own random streams: per datapoint, keyed by --seed, the datapoint's index in
 // the test set, the purpose and the row's substream). Markdown table on stdout, JSON result, progress on stderr.
+// Under `mpirun -np N` the datapoints are handed out in blocks (--block-size) to every rank and
+// rank 0 writes the one JSON, with the same `results`; each finished block is journaled in
+// <out>.journal, and --resume after a crash computes only the blocks missing there.
 #include <cstdio>
 #include <memory>
 #include <string>
 
 #include "analyses/gap_table.hpp"
+#include "analyses/gap_table_block.hpp"
 #include "core/data/dataset.hpp"
 #include "core/io/atomic_file.hpp"
 #include "core/io/json_result_writer.hpp"
 #include "core/io/model_loader.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
+#include "distributed/datapoint_block_run.hpp"
+#include "distributed/mpi_session.hpp"
 #include "experiments/support/command_line.hpp"
 #include "experiments/support/dataset_options.hpp"
 #include "experiments/support/evaluation_data.hpp"
@@ -43,10 +49,12 @@ int gap_table_main(int argc, char** argv) {
   bool per_datapoint = false;
   Index qstar_samples = gaussian.samples_per_step;
   Index check_interval = gaussian.check_interval, patience = gaussian.patience;
+  BlockRunSettings blocks;
 
   po::options_description d("Options");
   add_common_options(d, common, "gap_table.json");
   add_dataset_options(d, data);
+  add_block_run_options(d, blocks);
   d.add_options()
       ("checkpoint", po::value(&checkpoint)->required(), "VAE checkpoint (safetensors) written by vigap-train")
       ("num-datapoints", po::value(&num_datapoints)->default_value(num_datapoints), "test datapoints (>= 1)")
@@ -99,6 +107,7 @@ int gap_table_main(int argc, char** argv) {
   gaussian.check_interval = flow.check_interval = check_interval;
   gaussian.patience = flow.patience = patience;
   table.validate();
+  validate(blocks);
   VIGAP_FUZZ_STOP_AFTER_VALIDATION();  // command-line fuzzer: stop before any I/O
   check_writable_output_path(common.out);
 
@@ -112,13 +121,8 @@ int gap_table_main(int argc, char** argv) {
   const MatrixF X = evaluation_slice(dataset, model.data_dim(), binarization, first_datapoint, num_datapoints);
 
   // The amortized q: the encoder's Gaussian, through the global flow when the checkpoint has one.
-  const DiagonalGaussian encoder_q = amortized_q.gaussian_base(X);
   const std::unique_ptr<PosteriorApproximation> amortized = amortized_q.posterior(X);
   const std::string amortized_name = amortized_q.describe();
-  const RandomStreams streams =
-      RandomStreams::consecutive(common.seed, static_cast<std::uint64_t>(first_datapoint), X.cols());
-  const GapTable result =
-      compute_gap_table(model, *amortized, amortized_name, encoder_q, X, table, streams, first_datapoint);
 
   nlohmann::ordered_json configuration;
   configuration["checkpoint"] = checkpoint;
@@ -132,15 +136,42 @@ int gap_table_main(int argc, char** argv) {
   configuration["num_datapoints"] = X.cols();
   configuration.update(table.to_json(model.latent_dim()));
   configuration["threads"] = common.threads;
-  nlohmann::ordered_json document =
-      make_result_document("gap_table", configuration, dataset_identity(dataset, "test"), common.seed);
+  const nlohmann::ordered_json dataset_json = dataset_identity(dataset, "test");
+
+  // Blocks of datapoints, spread over the MPI ranks (or one after another here), journaled.
+  const DatapointBlocks plan{first_datapoint, X.cols(), blocks.block_size};
+  GapTableOptions block_options = table;
+  block_options.show_progress = false;  // the run shows datapoints done across ranks instead
+  const auto compute_block = [&](Index first, Index count) {
+    const MatrixF Xb = X.middleCols(first - first_datapoint, count);
+    const DiagonalGaussian encoder_q = amortized_q.gaussian_base(Xb);
+    const std::unique_ptr<PosteriorApproximation> amortized_b = amortized_q.posterior(Xb);
+    const RandomStreams streams = RandomStreams::consecutive(common.seed, static_cast<std::uint64_t>(first), count);
+    return compute_gap_table_block(model, *amortized_b, amortized_name, encoder_q, Xb, block_options, streams, first)
+        .to_json();
+  };
+  const std::string journal = journal_path(common.out);
+  BlockRunReport report;
+  const auto payloads = run_datapoint_blocks(
+      plan, blocks, journal,
+      block_run_identity("vigap-gap-table", common.seed, configuration, checkpoint, dataset_json, X, plan), "gap-table",
+      compute_block, &report);
+  if (!payloads) return 0;  // another rank than 0: rank 0 writes the result
+  std::vector<GapTableBlock> parts;
+  for (std::size_t b = 0; b < payloads->size(); ++b)
+    parts.push_back(gap_table_block_from_json((*payloads)[b], "journal " + journal + ", block " + std::to_string(b)));
+  const GapTable result = assemble_gap_table(parts);
+
+  nlohmann::ordered_json document = make_result_document("gap_table", configuration, dataset_json, common.seed);
   document["results"] = result.results_json(per_datapoint);
   document["timings"] = result.timings_json();
+  document["execution"] = report.to_json();
 
   std::printf("%s on %lld test datapoints of %s (from #%lld)\n\n%s", model.describe().c_str(),
               static_cast<long long>(X.cols()), dataset.name.c_str(), static_cast<long long>(first_datapoint),
               result.to_markdown().c_str());
   write_result_json(common.out, document);
+  remove_journal(journal);
   std::printf("\nresults: %s\n", common.out.c_str());
   return 0;
 }
@@ -148,5 +179,5 @@ int gap_table_main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run_binary("vigap-gap-table", [&] { return gap_table_main(argc, argv); });
+  return run_distributable_binary("vigap-gap-table", [&] { return gap_table_main(argc, argv); });
 }

@@ -20,6 +20,7 @@ packages=(
   libgtest-dev                                # tests
   zlib1g-dev                                  # gzip-compressed IDX files
   dataset-fashion-mnist                       # the default data: /usr/share/datasets/fashion-mnist
+  libopenmpi-dev openmpi-bin                  # Open MPI: mpirun -np N spreads datapoints over ranks (distributed/)
   python3-torch                               # PyTorch fixtures of the import tests (run as /usr/bin/python3)
 )
 if [ "$fuzz" -eq 1 ]; then

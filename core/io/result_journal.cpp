@@ -37,16 +37,16 @@ std::uint32_t crc32_of(const std::string& text) {
   return static_cast<std::uint32_t>(crc);
 }
 
-nlohmann::json header_record(const nlohmann::json& identity) {
-  return nlohmann::json{{"vigap_result_journal", kJournalVersion}, {"identity", identity}};
+nlohmann::ordered_json header_record(const nlohmann::ordered_json& identity) {
+  return nlohmann::ordered_json{{"vigap_result_journal", kJournalVersion}, {"identity", identity}};
 }
 
-bool is_header(const nlohmann::json& record) {
+bool is_header(const nlohmann::ordered_json& record) {
   return record.is_object() && record.size() == 2 && record.contains("vigap_result_journal") &&
          record.contains("identity") && record["vigap_result_journal"] == kJournalVersion;
 }
 
-bool is_unit_record(const nlohmann::json& record) {
+bool is_unit_record(const nlohmann::ordered_json& record) {
   return record.is_object() && record.size() == 2 && record.contains("unit") && record.contains("payload") &&
          record["unit"].is_number_integer() && record["unit"].get<std::int64_t>() >= 0;
 }
@@ -69,9 +69,9 @@ int open_for_append(const std::string& path) {
   return fd;
 }
 
-std::string json_text(const nlohmann::json& value) { return value.is_discarded() ? "absent" : value.dump(); }
+std::string json_text(const nlohmann::ordered_json& value) { return value.is_discarded() ? "absent" : value.dump(); }
 
-void collect_differences(const nlohmann::json& recorded, const nlohmann::json& current, const std::string& path,
+void collect_differences(const nlohmann::ordered_json& recorded, const nlohmann::ordered_json& current, const std::string& path,
                          std::vector<std::string>& out) {
   if (recorded.is_object() && current.is_object()) {
     std::map<std::string, int> keys;
@@ -79,7 +79,7 @@ void collect_differences(const nlohmann::json& recorded, const nlohmann::json& c
     for (auto it = current.begin(); it != current.end(); ++it) keys[it.key()] |= 2;
     for (const auto& [key, where] : keys) {
       const std::string child = path.empty() ? key : path + "." + key;
-      const nlohmann::json absent(nlohmann::json::value_t::discarded);
+      const nlohmann::ordered_json absent(nlohmann::ordered_json::value_t::discarded);
       collect_differences(where & 1 ? recorded.at(key) : absent, where & 2 ? current.at(key) : absent, child, out);
     }
     return;
@@ -91,21 +91,21 @@ void collect_differences(const nlohmann::json& recorded, const nlohmann::json& c
 
 }  // namespace
 
-std::vector<std::string> describe_json_differences(const nlohmann::json& recorded, const nlohmann::json& current) {
+std::vector<std::string> describe_json_differences(const nlohmann::ordered_json& recorded, const nlohmann::ordered_json& current) {
   std::vector<std::string> out;
   collect_differences(recorded, current, "", out);
   return out;
 }
 
-std::string format_journal_line(const nlohmann::json& record) {
+std::string format_journal_line(const nlohmann::ordered_json& record) {
   const std::string text = record.dump();
   char checksum[kChecksumDigits + 1];
   std::snprintf(checksum, sizeof checksum, "%08x", static_cast<unsigned>(crc32_of(text)));
   return std::string(checksum) + " " + text + "\n";
 }
 
-nlohmann::json parse_journal_line(const std::string& line) {
-  const nlohmann::json discarded(nlohmann::json::value_t::discarded);
+nlohmann::ordered_json parse_journal_line(const std::string& line) {
+  const nlohmann::ordered_json discarded(nlohmann::ordered_json::value_t::discarded);
   if (line.size() < kChecksumDigits + 2 || line[kChecksumDigits] != ' ') return discarded;
   std::uint32_t recorded = 0;
   for (std::size_t i = 0; i < kChecksumDigits; ++i) {
@@ -118,10 +118,10 @@ nlohmann::json parse_journal_line(const std::string& line) {
   }
   const std::string text = line.substr(kChecksumDigits + 1);
   if (crc32_of(text) != recorded) return discarded;
-  return nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return nlohmann::ordered_json::parse(text, nullptr, /*allow_exceptions=*/false);
 }
 
-ResultJournal::ResultJournal(std::string path, int fd, bool durable, std::map<std::int64_t, nlohmann::json> records)
+ResultJournal::ResultJournal(std::string path, int fd, bool durable, std::map<std::int64_t, nlohmann::ordered_json> records)
     : path_(std::move(path)), fd_(fd), durable_(durable), records_(std::move(records)) {}
 
 ResultJournal::ResultJournal(ResultJournal&& other) noexcept
@@ -148,12 +148,12 @@ void ResultJournal::close() noexcept {
   fd_ = -1;
 }
 
-ResultJournal ResultJournal::create(const std::string& path, const nlohmann::json& identity, bool durable) {
+ResultJournal ResultJournal::create(const std::string& path, const nlohmann::ordered_json& identity, bool durable) {
   write_file_atomically(path, format_journal_line(header_record(identity)));
   return ResultJournal(path, open_for_append(path), durable, {});
 }
 
-ResultJournal ResultJournal::resume(const std::string& path, const nlohmann::json& identity,
+ResultJournal ResultJournal::resume(const std::string& path, const nlohmann::ordered_json& identity,
                                     ResultJournalResumeReport* report, bool durable) {
   ResultJournalResumeReport local;
   ResultJournalResumeReport& r = report ? *report : local;
@@ -164,7 +164,7 @@ ResultJournal ResultJournal::resume(const std::string& path, const nlohmann::jso
   std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw std::runtime_error(system_error(path, "cannot read"));
 
-  std::map<std::int64_t, nlohmann::json> records;
+  std::map<std::int64_t, nlohmann::ordered_json> records;
   std::string kept = format_journal_line(header_record(identity));
   std::size_t start = 0;
   bool first = true;
@@ -173,7 +173,7 @@ ResultJournal ResultJournal::resume(const std::string& path, const nlohmann::jso
     const bool complete = end != std::string::npos;  // a last line without '\n' is torn
     const std::string line = content.substr(start, complete ? end - start : std::string::npos);
     start = complete ? end + 1 : content.size();
-    const nlohmann::json record = complete ? parse_journal_line(line) : nlohmann::json(nlohmann::json::value_t::discarded);
+    const nlohmann::ordered_json record = complete ? parse_journal_line(line) : nlohmann::ordered_json(nlohmann::ordered_json::value_t::discarded);
     if (first) {
       first = false;
       if (!is_header(record)) {  // nothing after a header that cannot be checked is trusted
@@ -208,12 +208,12 @@ ResultJournal ResultJournal::resume(const std::string& path, const nlohmann::jso
   return ResultJournal(path, open_for_append(path), durable, std::move(records));
 }
 
-void ResultJournal::append(std::int64_t unit, const nlohmann::json& payload) {
+void ResultJournal::append(std::int64_t unit, const nlohmann::ordered_json& payload) {
   if (unit < 0) throw std::invalid_argument("journal " + path_ + ": unit " + std::to_string(unit) + " is negative");
   if (records_.count(unit))
     throw std::invalid_argument("journal " + path_ + ": unit " + std::to_string(unit) + " is already recorded");
   if (fd_ < 0) throw std::runtime_error("journal " + path_ + ": closed (removed) before append");
-  write_all(fd_, format_journal_line(nlohmann::json{{"unit", unit}, {"payload", payload}}), path_);
+  write_all(fd_, format_journal_line(nlohmann::ordered_json{{"unit", unit}, {"payload", payload}}), path_);
   if (durable_ && ::fdatasync(fd_) != 0) throw std::runtime_error(system_error(path_, "cannot flush a record to the disk"));
   records_.emplace(unit, payload);
 }

@@ -7,11 +7,12 @@
 namespace vigap {
 
 FlowPosterior::FlowPosterior(MatrixD base_mean, MatrixD base_log_variance, std::vector<AffineCouplingFlow> flows,
-                             std::string name)
+                             std::string name, bool fitted_per_datapoint)
     : base_mean_(std::move(base_mean)),
       base_log_variance_(std::move(base_log_variance)),
       flows_(std::move(flows)),
-      name_(std::move(name)) {
+      name_(std::move(name)),
+      fitted_per_datapoint_(fitted_per_datapoint) {
   if (base_mean_.rows() < 1 || base_mean_.rows() != base_log_variance_.rows() ||
       base_mean_.cols() != base_log_variance_.cols())
     throw std::invalid_argument("FlowPosterior: base mean (" + std::to_string(base_mean_.rows()) + " x " +
@@ -41,7 +42,7 @@ FlowPosterior FlowPosterior::from_encoder(const GaussianEncoder& encoder, const 
 }
 
 std::string FlowPosterior::describe() const {
-  return name_ + " [" + flows_.front().describe() + (shares_flow() ? ", shared" : ", one per datapoint") + "]";
+  return name_ + " [" + flows_.front().describe() + (fitted_per_datapoint() ? ", one per datapoint" : ", shared") + "]";
 }
 
 VectorD FlowPosterior::base_log_density(const MatrixD& Z0, Index S) const {

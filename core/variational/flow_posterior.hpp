@@ -19,8 +19,10 @@ namespace vigap {
 class FlowPosterior final : public PosteriorApproximation {
  public:
   /// base_mean and base_log_variance are d x B; flows holds 1 (shared) or B flows of dimension d.
+  /// fitted_per_datapoint says that the flows were fitted one per datapoint even when B = 1 (so
+  /// describe() says so whatever the batch size: a block of one datapoint describes like any other).
   FlowPosterior(MatrixD base_mean, MatrixD base_log_variance, std::vector<AffineCouplingFlow> flows,
-                std::string name = "affine coupling flow posterior");
+                std::string name = "affine coupling flow posterior", bool fitted_per_datapoint = false);
 
   /// The amortized flow posterior: the encoder's N(μ_φ(x), diag e^{v_φ(x)}) for the columns of X,
   /// pushed through the global flow.
@@ -44,6 +46,7 @@ class FlowPosterior final : public PosteriorApproximation {
   const MatrixD& base_mean() const { return base_mean_; }
   const MatrixD& base_log_variance() const { return base_log_variance_; }
   bool shares_flow() const { return flows_.size() == 1; }
+  bool fitted_per_datapoint() const { return fitted_per_datapoint_ || flows_.size() > 1; }
   const std::vector<AffineCouplingFlow>& flows() const { return flows_; }
   /// The flow of datapoint b.
   const AffineCouplingFlow& flow(Index b) const { return flows_[shares_flow() ? 0 : static_cast<size_t>(b)]; }
@@ -56,6 +59,7 @@ class FlowPosterior final : public PosteriorApproximation {
   MatrixD base_log_variance_;
   std::vector<AffineCouplingFlow> flows_;
   std::string name_;
+  bool fitted_per_datapoint_ = false;
 };
 
 }  // namespace vigap

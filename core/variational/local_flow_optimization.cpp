@@ -266,7 +266,7 @@ LocalFlowOptimizationResult optimize_local_flow_with(const GenerativeModel& mode
     flows[static_cast<size_t>(b)].parameters() = best_parameters.segment(b * block + 2 * d, P);
   }
   result.approximation = FlowPosterior(std::move(mean), std::move(log_variance), std::move(flows),
-                                       "locally fitted flow posterior");
+                                       "locally fitted flow posterior", /*fitted_per_datapoint=*/true);
   result.steps = step;
   result.converged = active == 0;
   result.stopped_by_rule = stopped;
