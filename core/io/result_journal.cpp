@@ -1,6 +1,7 @@
 #include "core/io/result_journal.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -63,10 +64,31 @@ void write_all(int fd, const std::string& bytes, const std::string& path) {
   }
 }
 
+/// The journal is locked (flock) while a run appends to it: a second run on the same journal (a
+/// rerun while the first still runs, or a survivor of a killed job) is refused, never interleaved.
+void lock_or_refuse(int fd, const std::string& path) {
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const bool busy = errno == EWOULDBLOCK;
+    ::close(fd);
+    if (busy)
+      throw std::runtime_error("journal " + path + " is in use by another running process (wait for it to end, or end it)");
+    throw std::runtime_error(system_error(path, "cannot lock"));
+  }
+}
+
 int open_for_append(const std::string& path) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd < 0) throw std::runtime_error(system_error(path, "cannot open for appending"));
+  lock_or_refuse(fd, path);
   return fd;
+}
+
+/// Refuses to replace or reread a journal another process holds open for appending.
+void check_not_in_use(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;  // no journal yet (or unreadable: the read reports it)
+  lock_or_refuse(fd, path);
+  ::close(fd);
 }
 
 std::string json_text(const nlohmann::ordered_json& value) { return value.is_discarded() ? "absent" : value.dump(); }
@@ -149,6 +171,7 @@ void ResultJournal::close() noexcept {
 }
 
 ResultJournal ResultJournal::create(const std::string& path, const nlohmann::ordered_json& identity, bool durable) {
+  check_not_in_use(path);
   write_file_atomically(path, format_journal_line(header_record(identity)));
   return ResultJournal(path, open_for_append(path), durable, {});
 }
@@ -159,6 +182,7 @@ ResultJournal ResultJournal::resume(const std::string& path, const nlohmann::ord
   ResultJournalResumeReport& r = report ? *report : local;
   r = ResultJournalResumeReport{};
   if (!std::filesystem::exists(path)) return create(path, identity, durable);
+  check_not_in_use(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(system_error(path, "cannot open for reading"));
   std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -14,7 +14,7 @@
 namespace vigap {
 namespace {
 
-using nlohmann::ordered_json;
+using json = nlohmann::ordered_json;
 using testing::expect_throw_message;
 using testing::TemporaryDirectory;
 

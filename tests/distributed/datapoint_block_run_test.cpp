@@ -1,0 +1,242 @@
+// vigap-gap-table spread over Open MPI ranks and resumed after a crash (distributed/): the JSON
+// `results` are byte-identical without mpirun and with mpirun -np 1, 2, 3; a run killed with
+// SIGKILL after some blocks were journaled, resumed with --resume, ends with the uninterrupted
+// run's results and computes only the missing blocks; torn and damaged journal lines are
+// recomputed; a resume of another run is refused naming the difference; an error on rank 1 ends
+// the job with a message and exit 2. A tiny random-weight 2-D-latent VAE on synthetic 6 x 6 IDX
+// images (tests/support/synthetic_idx_dataset.hpp), as tests/experiments/same_results_any_split_test.cpp.
+// mpirun runs as root here, hence --allow-run-as-root; --oversubscribe lets 3 ranks share 2 cores.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "core/io/vae_checkpoint.hpp"
+#include "core/random.hpp"
+#include "support/run_binary.hpp"
+#include "support/synthetic_idx_dataset.hpp"
+#include "support/temporary_directory.hpp"
+
+namespace vigap {
+namespace {
+
+using testing::read_json;
+using testing::read_text;
+using testing::TemporaryDirectory;
+
+constexpr Index kImages = 24;
+constexpr Index kSide = 6;
+
+/// popen of a shell command, stdout and stderr captured.
+testing::BinaryRun run_shell(const std::string& command) {
+  testing::BinaryRun run;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return run;
+  char buffer[4096];
+  size_t n = 0;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) run.output.append(buffer, n);
+  const int status = pclose(pipe);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+std::string mpirun(int ranks) {
+  return "mpirun --allow-run-as-root --oversubscribe --bind-to none -np " + std::to_string(ranks) + " ";
+}
+
+std::string binary() { return std::string(VIGAP_BINARY_DIR) + "/vigap-gap-table"; }
+
+/// SIGKILL to every process of session `session` (mpirun and its ranks: Open MPI gives each rank
+/// a process group of its own, so a signal to mpirun's group would miss them).
+void kill_session(pid_t session) {
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+      const std::string name = entry.path().filename();
+      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+      std::ifstream in(entry.path() / "stat");
+      std::string stat;
+      std::getline(in, stat);
+      const std::size_t close = stat.rfind(')');
+      if (close == std::string::npos) continue;
+      std::istringstream fields(stat.substr(close + 2));
+      std::string state;
+      long parent = 0, group = 0, sid = 0;
+      fields >> state >> parent >> group >> sid;
+      if (sid == session) ::kill(static_cast<pid_t>(std::stol(name)), SIGKILL);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+Index journal_records(const std::string& path) {
+  std::ifstream in(path);
+  Index lines = 0;
+  for (std::string line; std::getline(in, line);) ++lines;
+  return lines > 0 ? lines - 1 : 0;  // the header
+}
+
+class DatapointBlockRun : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    scratch_ = new TemporaryDirectory();
+    testing::SyntheticIdxOptions data;
+    data.train_images = 10;
+    data.test_images = kImages;
+    data.side = kSide;
+    data.gzip = false;
+    testing::write_synthetic_idx_dataset(scratch_->path(), data);
+    for (const char* name : {"vae.safetensors", "other.safetensors"}) {
+      Rng rng(name[0] == 'v' ? 91 : 92);
+      VaeArchitecture architecture;
+      architecture.data_dim = kSide * kSide;
+      architecture.latent_dim = 2;
+      architecture.encoder_hidden = {12};
+      architecture.decoder_hidden = {12};
+      Vae vae(architecture);
+      vae.encoder->network().initialize(rng);
+      vae.decoder.network().initialize(rng);
+      save_vae_checkpoint(scratch_->file(name), vae);
+    }
+  }
+  static void TearDownTestSuite() {
+    delete scratch_;
+    scratch_ = nullptr;
+  }
+
+  /// The gap table's arguments (without --out): every q* row, few steps.
+  static std::string arguments(Index count, Index max_steps = 40, const std::string& checkpoint = "vae.safetensors",
+                               int seed = 5) {
+    return "--checkpoint " + scratch_->file(checkpoint) + " --dataset idx --data-dir " + scratch_->path().string() +
+           " --num-datapoints " + std::to_string(count) + " --families ffg,full,flow --qstar-samples 4 --qstar-max-steps " +
+           std::to_string(max_steps) + " --qstar-check-interval 10 --qstar-patience 2 --flow-max-steps 20 --per-datapoint" +
+           " --threads 1 --seed " + std::to_string(seed);
+  }
+
+  static std::string results(const std::string& path) { return read_json(path)["results"].dump(); }
+
+  static TemporaryDirectory* scratch_;
+};
+
+TemporaryDirectory* DatapointBlockRun::scratch_ = nullptr;
+
+TEST_F(DatapointBlockRun, ResultsAreByteIdenticalWithoutMpirunAndOnOneTwoAndThreeRanks) {
+  const std::string args = arguments(10) + " --block-size 3";
+  const auto single = run_shell(binary() + " " + args + " --out " + scratch_->file("single.json"));
+  ASSERT_EQ(single.exit_code, 0) << single.output;
+  const std::string expected = results(scratch_->file("single.json"));
+  EXPECT_EQ(read_json(scratch_->file("single.json"))["execution"]["blocks"], 4);
+  EXPECT_FALSE(std::filesystem::exists(scratch_->file("single.json.journal")));
+  // One block of all ten: the same results as four blocks.
+  const auto whole = run_shell(binary() + " " + arguments(10) + " --block-size 10 --out " + scratch_->file("whole.json"));
+  ASSERT_EQ(whole.exit_code, 0) << whole.output;
+  EXPECT_EQ(results(scratch_->file("whole.json")), expected);
+  for (int ranks : {1, 2, 3}) {
+    const std::string out = scratch_->file("ranks" + std::to_string(ranks) + ".json");
+    const auto r = run_shell(mpirun(ranks) + binary() + " " + args + " --out " + out);
+    ASSERT_EQ(r.exit_code, 0) << ranks << " ranks:\n" << r.output;
+    EXPECT_EQ(results(out), expected) << ranks << " ranks";
+    const nlohmann::json execution = read_json(out)["execution"];
+    EXPECT_EQ(execution["ranks"], ranks);
+    EXPECT_EQ(execution["blocks_computed"], 4);
+    EXPECT_FALSE(std::filesystem::exists(out + ".journal"));
+  }
+}
+
+TEST_F(DatapointBlockRun, KilledRunResumesComputingOnlyTheMissingBlocksAndDamagedRecordsAreRecomputed) {
+  const std::string args = arguments(kImages, 400) + " --block-size 2";  // 12 blocks
+  const std::string out = scratch_->file("killed.json"), journal = out + ".journal";
+  const auto uninterrupted = run_shell(binary() + " " + args + " --out " + scratch_->file("uninterrupted.json"));
+  ASSERT_EQ(uninterrupted.exit_code, 0) << uninterrupted.output;
+  const std::string expected = results(scratch_->file("uninterrupted.json"));
+
+  // Two ranks in a process group of their own; SIGKILL to all of it once two blocks are journaled.
+  const std::string pid_file = scratch_->file("pid");
+  ASSERT_EQ(std::system(("setsid " + mpirun(2) + binary() + " " + args + " --out " + out + " > " +
+                         scratch_->file("killed.log") + " 2>&1 & echo $! > " + pid_file)
+                            .c_str()),
+            0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const pid_t group = static_cast<pid_t>(std::stol(read_text(pid_file)));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (journal_records(journal) < 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  kill_session(group);
+  ASSERT_FALSE(std::filesystem::exists(out)) << "the run finished before it was killed:\n" << read_text(scratch_->file("killed.log"));
+  const Index recorded = journal_records(journal);
+  ASSERT_GE(recorded, 2);
+  ASSERT_LT(recorded, 12);
+  std::filesystem::copy_file(journal, scratch_->file("saved.journal"));
+
+  // Resumed (on one process, not two): the uninterrupted results, only the missing blocks computed.
+  const auto resumed = run_shell(binary() + " " + args + " --resume --out " + out);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(results(out), expected);
+  nlohmann::json execution = read_json(out)["execution"];
+  EXPECT_EQ(execution["blocks_resumed"], recorded);
+  EXPECT_EQ(execution["blocks_computed"], 12 - recorded);
+  EXPECT_FALSE(std::filesystem::exists(journal));
+
+  // A torn last line (a crash during a write) and a flipped byte in the first record: both dropped.
+  std::string text = read_text(scratch_->file("saved.journal"));
+  const std::size_t second_line = text.find('\n') + 1, third_line = text.find('\n', second_line) + 1;
+  text[second_line + (third_line - second_line) / 2] ^= 0x01;  // inside the first block's record
+  const std::string torn = text + text.substr(third_line, (text.find('\n', third_line) - third_line) / 2);
+  std::ofstream(journal, std::ios::binary) << torn;
+  const auto repaired = run_shell(mpirun(2) + binary() + " " + args + " --resume --out " + out);
+  ASSERT_EQ(repaired.exit_code, 0) << repaired.output;
+  EXPECT_EQ(results(out), expected);
+  execution = read_json(out)["execution"];
+  EXPECT_EQ(execution["blocks_resumed"], recorded - 1);
+  EXPECT_EQ(execution["journal_lines_dropped"], 2);
+  EXPECT_NE(repaired.output.find("torn or damaged"), std::string::npos) << repaired.output;
+
+  // A resume of another run is refused naming what differs, and writes nothing.
+  std::filesystem::remove(out);
+  const std::vector<std::pair<std::string, std::string>> others = {
+      {arguments(kImages, 400, "vae.safetensors", 6) + " --block-size 2", "seed: recorded"},
+      {arguments(kImages, 400, "other.safetensors") + " --block-size 2", "checkpoint_sha256"},
+      {arguments(kImages - 2, 400) + " --block-size 2", "num_datapoints: recorded 24, now 22"},
+      {arguments(kImages, 400) + " --block-size 3", "block_size: recorded 2, now 3"}};
+  for (const auto& [other, fragment] : others) {
+    std::filesystem::copy_file(scratch_->file("saved.journal"), journal, std::filesystem::copy_options::overwrite_existing);
+    const auto refused = run_shell(binary() + " " + other + " --resume --out " + out);
+    EXPECT_EQ(refused.exit_code, 2) << refused.output;
+    EXPECT_NE(refused.output.find("records another run"), std::string::npos) << refused.output;
+    EXPECT_NE(refused.output.find(fragment), std::string::npos) << fragment << ":\n" << refused.output;
+    EXPECT_FALSE(std::filesystem::exists(out));
+    EXPECT_EQ(read_text(journal), read_text(scratch_->file("saved.journal"))) << "the journal must stay as it was";
+  }
+  std::filesystem::remove(journal);
+  const auto missing = run_shell(binary() + " " + args + " --resume --out " + out);
+  EXPECT_EQ(missing.exit_code, 2) << missing.output;
+  EXPECT_NE(missing.output.find("no journal"), std::string::npos) << missing.output;
+}
+
+TEST_F(DatapointBlockRun, AnErrorOnRankOneEndsTheJobWithExitTwoAndAMessage) {
+  const std::string out = scratch_->file("failed.json");
+  // Rank 1 reads another checkpoint: rank 0 refuses it, naming the difference.
+  const auto mismatch = run_shell(mpirun(1) + binary() + " " + arguments(6) + " --out " + out + " : -np 1 " + binary() +
+                                  " " + arguments(6, 40, "other.safetensors") + " --out " + out);
+  EXPECT_EQ(mismatch.exit_code, 2) << mismatch.output;
+  EXPECT_NE(mismatch.output.find("rank 1 runs another configuration than rank 0"), std::string::npos) << mismatch.output;
+  EXPECT_NE(mismatch.output.find("checkpoint_sha256"), std::string::npos) << mismatch.output;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  // Rank 1 cannot read its checkpoint at all: it ends the job, with the exit code a single process
+  // would have (1: the file cannot be read).
+  const auto single = run_shell(binary() + " " + arguments(6, 40, "missing.safetensors") + " --out " + out);
+  const auto broken = run_shell(mpirun(1) + binary() + " " + arguments(6) + " --out " + out + " : -np 1 " + binary() +
+                                " " + arguments(6, 40, "missing.safetensors") + " --out " + out);
+  EXPECT_NE(broken.exit_code, 0) << broken.output;
+  EXPECT_EQ(broken.exit_code, single.exit_code) << broken.output;
+  EXPECT_NE(broken.output.find("vigap-gap-table (rank 1): error:"), std::string::npos) << broken.output;
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+}  // namespace
+}  // namespace vigap
