@@ -67,6 +67,7 @@ TEST(ResultJournal, RecordsComeBackBitForBitOnResume) {
   }
   EXPECT_FALSE(resumed.contains(1));
   resumed.append(1, payload(9));  // appending continues after a resume
+  { const ResultJournal closed = std::move(resumed); }  // a journal is locked while open
   ResultJournal again = ResultJournal::resume(path, kIdentity, &report, false);
   EXPECT_EQ(report.records_kept, 6);
   EXPECT_EQ(again.records().at(1), payload(9));
@@ -128,10 +129,26 @@ TEST(ResultJournal, DamagedHeaderDropsEverything) {
   // The file is a fresh journal for this run.
   EXPECT_EQ(read_all(path), format_journal_line(json{{"vigap_result_journal", 1}, {"identity", kIdentity}}));
 
+  { const ResultJournal closed = std::move(resumed); }  // a journal is locked while open
   write_all(path, "");  // an empty file has no header either
   ResultJournal::resume(path, kIdentity, &report, false);
   EXPECT_TRUE(report.header_damaged);
   EXPECT_EQ(report.lines_dropped, 0);
+}
+
+TEST(ResultJournal, AJournalInUseIsRefused) {
+  TemporaryDirectory dir;
+  const std::string path = dir.file("run.journal");
+  ResultJournal open = ResultJournal::create(path, kIdentity, /*durable=*/false);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    try {
+      if (attempt == 0) ResultJournal::resume(path, kIdentity, nullptr, false);
+      else ResultJournal::create(path, kIdentity, false);
+      FAIL() << "a journal open for appending was reopened";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("in use by another running process"), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(ResultJournal, ResumeOfAnotherRunIsRefusedNamingEachDifference) {
