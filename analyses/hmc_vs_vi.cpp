@@ -504,8 +504,9 @@ nlohmann::ordered_json HmcVsVi::starts_json() const {
   j["amortized_q"] = amortized_approximation;
   j["hmc"] = hmc_init == HmcStart::encoder ? "draws of the amortized q: " + amortized_approximation
                                            : std::string("draws of the prior N(0, I)");
-  j["q_star_diagonal"] = j["q_star_full_covariance"] =
-      "the encoder's Gaussian (q* is a Gaussian family): " + encoder_gaussian;
+  const std::string q_star_start = "the encoder's Gaussian (q* is a Gaussian family): " + encoder_gaussian;
+  j["q_star_diagonal"] = q_star_start;
+  j["q_star_full_covariance"] = q_star_start;
   j["local_flow"] = "the encoder's Gaussian with identity flows: " + encoder_gaussian;
   j["ais_from_prior"] = "the prior N(0, I)";
   j["ais_from_encoder_q"] = "the amortized q: " + amortized_approximation;
