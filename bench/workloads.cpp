@@ -13,8 +13,10 @@
 
 #include <chrono>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 
+#include "core/io/model_loader.hpp"
 #include "core/io/vae_checkpoint.hpp"
 #include "core/training/vae_trainer.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
@@ -43,6 +45,20 @@ std::vector<Index> decoder_sizes(const VaeArchitecture& a) {
   std::vector<Index> sizes{a.latent_dim};
   sizes.insert(sizes.end(), a.decoder_hidden.begin(), a.decoder_hidden.end());
   sizes.push_back(a.data_dim);
+  return sizes;
+}
+
+/// The layer widths of a loaded MLP decoder: latent_dim, the architecture's "decoder_hidden", data_dim.
+/// Throws std::invalid_argument naming the checkpoint when its architecture lists no MLP decoder.
+std::vector<Index> decoder_sizes(const LoadedModel& loaded) {
+  const auto hidden = loaded.architecture.find("decoder_hidden");
+  if (hidden == loaded.architecture.end() || !hidden->is_array())
+    throw std::invalid_argument("checkpoint " + loaded.source +
+                                ": bench-workloads counts FLOPs from an MLP decoder's layer sizes, and its "
+                                "architecture has no 'decoder_hidden' list");
+  std::vector<Index> sizes{loaded.generative_model().latent_dim()};
+  for (const auto& width : *hidden) sizes.push_back(width.get<Index>());
+  sizes.push_back(loaded.generative_model().data_dim());
   return sizes;
 }
 
@@ -96,45 +112,47 @@ nlohmann::ordered_json run_training(const BenchOptions& o, Rng& rng) {
           {"train_elbo", -summary.epochs.front().train_objective}};
 }
 
-nlohmann::ordered_json run_ais(const BenchOptions& o, const Vae& vae, const MatrixF& X, Rng& rng) {
+nlohmann::ordered_json run_ais(const BenchOptions& o, const LoadedModel& loaded, const MatrixF& X, Rng& rng) {
   AisOptions options;
   options.num_annealing_steps = o.ais_steps;
   options.chains = 16;
   options.leapfrog_steps = 10;
   options.show_progress = false;
   const auto start = std::chrono::steady_clock::now();
-  const AnnealedImportanceSamplingResult r = annealed_importance_sampling(vae.decoder, X, options, rng);
+  const AnnealedImportanceSamplingResult r = annealed_importance_sampling(loaded.generative_model(), X, options, rng);
   const double seconds = seconds_since(start);
   const double rows = static_cast<double>(r.gradient_evaluations);
   return {{"seconds", seconds},
           {"seconds_per_datapoint", seconds / static_cast<double>(X.cols())},
           {"decoder_forward_backward_rows", rows},
           {"rows_per_second", rows / seconds},
-          {"flops", rows * 2.0 * 2.0 * multiply_adds_per_column(decoder_sizes(vae.architecture))},
+          {"flops", rows * 2.0 * 2.0 * multiply_adds_per_column(decoder_sizes(loaded))},
           {"mean_log_px", r.estimate.value}};
 }
 
-nlohmann::ordered_json run_iwae(const BenchOptions& o, const Vae& vae, const MatrixF& X, Rng& rng) {
+nlohmann::ordered_json run_iwae(const BenchOptions& o, const LoadedModel& loaded, const MatrixF& X, Rng& rng) {
+  const AmortizedApproximation& amortized = loaded.require_amortized("bench-workloads", "the iwae workload's q(z|x)");
   IwaeBoundOptions options;
   options.samples = o.iwae_samples;
   const auto start = std::chrono::steady_clock::now();
-  const DiagonalGaussian q = DiagonalGaussian::from_encoder(*vae.encoder, X);
-  const Estimate e = estimate_iwae_bound(vae.decoder, q, X, options, rng);
+  const std::unique_ptr<PosteriorApproximation> q = amortized.posterior(X);
+  const Estimate e = estimate_iwae_bound(loaded.generative_model(), *q, X, options, rng);
   const double seconds = seconds_since(start);
   const double rows = static_cast<double>(X.cols() * o.iwae_samples);
   return {{"seconds", seconds},
           {"decoder_forward_rows", rows},
           {"rows_per_second", rows / seconds},
-          {"flops", rows * 2.0 * multiply_adds_per_column(decoder_sizes(vae.architecture))},
+          {"flops", rows * 2.0 * multiply_adds_per_column(decoder_sizes(loaded))},
           {"mean_iwae", e.value}};
 }
 
-nlohmann::ordered_json run_quadrature(const Vae& vae, const MatrixF& X) {
+nlohmann::ordered_json run_quadrature(const LoadedModel& loaded, const MatrixF& X) {
+  const GenerativeModel& model = loaded.generative_model();
   QuadratureOptions options;
   const auto start = std::chrono::steady_clock::now();
-  const ExactMarginalLikelihood r = exact_marginal_likelihood(vae.decoder, X, options);
+  const ExactMarginalLikelihood r = exact_marginal_likelihood(model, X, options);
   const double seconds = seconds_since(start);
-  const Index d = vae.architecture.latent_dim;
+  const Index d = model.latent_dim();
   const double coarse_nodes = std::pow(static_cast<double>(options.coarse_nodes(d)), static_cast<double>(d));
   const double refined_nodes = std::pow(static_cast<double>(options.refined_nodes(d)), static_cast<double>(d));
   double refined_passes = 0.0;
@@ -142,8 +160,8 @@ nlohmann::ordered_json run_quadrature(const Vae& vae, const MatrixF& X) {
   const double decoder_rows = coarse_nodes + refined_passes * refined_nodes;
   // The coarse pass: the decoder once per node, then one product X^T [log σ(L) - log σ(-L)]
   // (2 D FLOPs per datapoint-node pair); refined passes: decoder forward per node and datapoint.
-  const double flops = decoder_rows * 2.0 * multiply_adds_per_column(decoder_sizes(vae.architecture)) +
-                       2.0 * static_cast<double>(vae.architecture.data_dim) * coarse_nodes *
+  const double flops = decoder_rows * 2.0 * multiply_adds_per_column(decoder_sizes(loaded)) +
+                       2.0 * static_cast<double>(model.data_dim()) * coarse_nodes *
                            static_cast<double>(X.cols());
   return {{"seconds", seconds},
           {"datapoints", X.cols()},
@@ -156,7 +174,8 @@ nlohmann::ordered_json run_quadrature(const Vae& vae, const MatrixF& X) {
           {"unconverged", r.unconverged}};
 }
 
-nlohmann::ordered_json run_local_q(const BenchOptions& o, const Vae& vae, const MatrixF& X, Rng& rng) {
+nlohmann::ordered_json run_local_q(const BenchOptions& o, const LoadedModel& loaded, const MatrixF& X, Rng& rng) {
+  const AmortizedApproximation& amortized = loaded.require_amortized("bench-workloads", "q*'s start (the local-q workload)");
   LocalOptimizationOptions options;
   options.max_steps = o.local_steps;
   options.check_interval = o.local_steps;  // checks only at the start and the end
@@ -164,16 +183,16 @@ nlohmann::ordered_json run_local_q(const BenchOptions& o, const Vae& vae, const 
   options.patience = o.local_steps;
   options.learning_rate = 1e-2;
   options.learning_rate_half_life = 0.0;  // plain Adam, as the reference
-  const DiagonalGaussian initial = DiagonalGaussian::from_encoder(*vae.encoder, X);
+  const DiagonalGaussian initial = amortized.gaussian_base(X);
   const auto start = std::chrono::steady_clock::now();
-  const LocalGaussianOptimization r = optimize_local_gaussian(vae.decoder, X, initial, options, rng);
+  const LocalGaussianOptimization r = optimize_local_gaussian(loaded.generative_model(), X, initial, options, rng);
   const double seconds = seconds_since(start);
   const double rows = static_cast<double>(r.gradient_evaluations);
   return {{"seconds", seconds},
           {"steps", r.steps},
           {"decoder_forward_backward_rows", rows},
           {"rows_per_second", rows / seconds},
-          {"flops", rows * 2.0 * 2.0 * multiply_adds_per_column(decoder_sizes(vae.architecture))},
+          {"flops", rows * 2.0 * 2.0 * multiply_adds_per_column(decoder_sizes(loaded))},
           {"mean_final_check_elbo", r.best_check_elbo.mean()}};
 }
 
@@ -201,7 +220,7 @@ int main(int argc, char** argv) {
       result = run_training(o, rng);
     } else {
       if (o.checkpoint.empty()) throw std::invalid_argument("--checkpoint is required for workload " + o.workload);
-      const Vae vae = load_vae_checkpoint(o.checkpoint);
+      const LoadedModel loaded = load_model(o.checkpoint);
       const bool quadrature = o.workload == "quadrature";
       const Index n = o.datapoints > 0 ? o.datapoints : (quadrature ? 10000 : 100);
       DatasetOptions data;
@@ -209,13 +228,13 @@ int main(int argc, char** argv) {
       if (n > test.size()) throw std::invalid_argument("--datapoints: at most " + std::to_string(test.size()));
       const MatrixF X = binarize_evaluation_set(test.images.leftCols(n), Binarization::threshold, 0.5f);
       if (o.workload == "ais") {
-        result = run_ais(o, vae, X, rng);
+        result = run_ais(o, loaded, X, rng);
       } else if (o.workload == "iwae") {
-        result = run_iwae(o, vae, X, rng);
+        result = run_iwae(o, loaded, X, rng);
       } else if (quadrature) {
-        result = run_quadrature(vae, X);
+        result = run_quadrature(loaded, X);
       } else if (o.workload == "local-q") {
-        result = run_local_q(o, vae, X, rng);
+        result = run_local_q(o, loaded, X, rng);
       } else {
         throw std::invalid_argument("--workload: expected training, ais, iwae, quadrature or local-q, found '" +
                                     o.workload + "'");
