@@ -110,10 +110,12 @@ int import_main(int argc, char** argv) {
                           "Imports a PyTorch MLP VAE's state_dict as a vigap checkpoint.", d, common))
     return 0;
   if (!ts.decoder.empty()) return import_torchscript(ts, o, checkpoint);
-  if (input.empty()) throw std::invalid_argument("--input is required (or --torchscript-decoder)");
-  for (const auto& [name, value] : {std::pair{"--encoder", &o.encoder}, {"--decoder", &o.decoder},
-                                    {"--activation", &o.activation}})
-    if (value->empty()) throw std::invalid_argument(std::string(name) + " is required with --input");
+  // Required without --torchscript-decoder; checked in the order (and with the words) of
+  // Boost.Program_options' own check, which reported them before --torchscript-decoder existed.
+  for (const auto& [name, value] : {std::pair{"activation", &o.activation}, {"binarization", &o.binarization},
+                                    {"decoder", &o.decoder}, {"encoder", &o.encoder}, {"input", &input}})
+    if (value->empty())
+      throw std::invalid_argument("the option '--" + std::string(name) + "' is required but missing (see vigap-import --help)");
   const VaeImportDescription description = VaeImportDescription::parse(o);
   VIGAP_FUZZ_STOP_AFTER_VALIDATION();  // command-line fuzzer: stop before any I/O
   check_writable_output_path(checkpoint);

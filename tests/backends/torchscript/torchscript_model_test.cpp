@@ -200,20 +200,8 @@ TEST_F(TorchScriptModelTest, TheLoadedModelRecordsTheManifest) {
   EXPECT_EQ(loaded.model->data_dim(), 784);
 }
 
-/// A copy of manifest `name` with `edit` applied, written to <dir>/<new_name>.json.
-std::string edited_manifest(const std::string& name, const std::string& new_name,
-                            const std::function<void(nlohmann::ordered_json&)>& edit) {
-  const std::string dir = testing::torchscript_fixture_directory();
-  nlohmann::ordered_json j = nlohmann::ordered_json::parse(testing::read_text(name));
-  edit(j);
-  const std::string path = dir + "/" + new_name + ".json";
-  std::ofstream(path) << j.dump(2);
-  return path;
-}
-
 TEST_F(TorchScriptModelTest, BadModulesAndManifestsAreRefusedNamingTheFile) {
   const std::string dir = testing::torchscript_fixture_directory();
-  const std::string forward = testing::forward_manifest();
   // Output of the wrong shape, and NaN for some z: at import (the probe batch) and at evaluation.
   TorchScriptImportOptions wrong{.decoder_file = dir + "/wrong_shape.pt", .latent_dim = 2, .data_dim = 784};
   expect_refused([&] { make_torchscript_manifest(wrong, dir + "/x.json"); },
@@ -237,18 +225,18 @@ TEST_F(TorchScriptModelTest, BadModulesAndManifestsAreRefusedNamingTheFile) {
   expect_refused([&] { TorchScriptModel(entry, 2, 784); },
                                               "TorchScript module " + dir + "/decoder.pt has no method 'log_likelihood'");
   // A wrong SHA-256, a missing module, an unknown output or scale, a newer file format.
-  const std::string bad_hash = edited_manifest(forward, "bad_hash", [](auto& j) { j["decoder"]["sha256"] = std::string(64, '0'); });
+  const std::string bad_hash = testing::bad_torchscript_manifest("bad_hash");
   expect_refused([&] { testing::load_torchscript(bad_hash); },
                                               "manifest " + bad_hash + ": module " + dir + "/decoder.pt has SHA-256 ");
-  const std::string missing = edited_manifest(forward, "missing", [](auto& j) { j["decoder"]["file"] = "gone.pt"; });
+  const std::string missing = testing::bad_torchscript_manifest("missing_module");
   expect_refused([&] { testing::load_torchscript(missing); },
                                               "module file " + dir + "/gone.pt cannot be opened");
-  const std::string unknown = edited_manifest(forward, "unknown_output", [](auto& j) { j["decoder"]["output"] = "poisson"; });
+  const std::string unknown = testing::bad_torchscript_manifest("unknown_output");
   expect_refused(
       [&] { testing::load_torchscript(unknown); },
       "manifest " + unknown + ", decoder 'output': expected one of bernoulli-logits, gaussian-mean, "
       "gaussian-mean-log-variance, log-likelihood-method, found 'poisson'");
-  const std::string scale = edited_manifest(forward, "unknown_scale", [](auto& j) { j["encoder"]["scale"] = "sd"; });
+  const std::string scale = testing::bad_torchscript_manifest("unknown_scale");
   expect_refused([&] { testing::load_torchscript(scale); },
                                               "encoder 'scale': expected one of log-variance, log-sd, softplus-sd, found 'sd'");
   entry.path = dir + "/newer_format.pt";
@@ -258,7 +246,7 @@ TEST_F(TorchScriptModelTest, BadModulesAndManifestsAreRefusedNamingTheFile) {
                                               "re-export it under PyTorch <= 1.13");
   entry.path = dir + "/reference.json";
   expect_refused([&] { TorchScriptModel(entry, 2, 784); },
-                                              "TorchScript decoder " + dir + "/reference.json: torch::jit::load refused it");
+                                              "TorchScript decoder " + dir + "/reference.json: torch::jit::load cannot read it");
 }
 
 }  // namespace
