@@ -102,14 +102,16 @@ TorchScriptDecoderEntry decoder_from_likelihood(const std::string& likelihood) {
 Index data_dim_from_decoder(const TorchScriptDecoderEntry& d, Index latent_dim) {
   const std::vector<long> shape = torchscript_forward_output_shape(d.path, {2, static_cast<long>(latent_dim)}, "decoder");
   const bool doubled = d.output == TorchScriptDecoderOutput::gaussian_mean_log_variance;
-  if (shape.size() != 2 || shape[0] != 2 || shape[1] < 1 || (doubled && shape[1] % 2 != 0)) {
+  long per_row = 1;  // [2, D] or [2, ...] (an image decoder's [2, C, H, W]): D = the entries per row
+  for (size_t i = 1; i < shape.size(); ++i) per_row *= shape[i];
+  if (shape.size() < 2 || shape[0] != 2 || per_row < 1 || (doubled && per_row % 2 != 0)) {
     std::string s;
     for (long v : shape) s += (s.empty() ? "" : ", ") + std::to_string(v);
     throw std::invalid_argument("TorchScript decoder " + d.path + ": forward(z) on z of shape [2, " +
                                 std::to_string(latent_dim) + "] returned shape [" + s + "], expected [2, " +
                                 (doubled ? "2D" : "D") + "]");
   }
-  return doubled ? shape[1] / 2 : shape[1];
+  return doubled ? per_row / 2 : per_row;
 }
 
 /// Latent columns of vigap-import's probe batch: more than one block, so the padding is exercised.

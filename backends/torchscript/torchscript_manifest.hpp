@@ -17,7 +17,10 @@
 //    "binarization": "dynamic" | "threshold:<t>" | "none",   // optional, default "none"
 //    "source": {...}}                                          // optional, free-form, recorded
 //
-// Inputs are float32 tensors, one row per datapoint or latent (PyTorch's batch-first layout).
+// Inputs are float32 tensors, one row per datapoint or latent (PyTorch's batch-first layout):
+// z [N, d] and x [N, D]. Outputs are [N, K] or [N, ...] with K entries per row (an image
+// decoder's [N, 1, 28, 28] for D = 784), read row-major as out.view(N, -1); a decoder that wants
+// images as input reshapes x itself (x.view(-1, 1, 28, 28)).
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>

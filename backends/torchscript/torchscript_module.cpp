@@ -159,10 +159,12 @@ std::string shape_string(const torch::Tensor& t) {
 }
 
 MatrixF matrix_from_tensor(const torch::Tensor& t, Index N, Index K, const std::string& what, const std::string& path) {
-  if (t.dim() != 2 || t.size(0) != N || t.size(1) != K || t.scalar_type() != torch::kFloat32)
+  // [N, K], or [N, ...] with K entries per row (an image decoder's [N, C, H, W]), read row-major as x.view(N, -1).
+  if (t.dim() < 2 || t.size(0) != N || t.numel() != N * K || t.scalar_type() != torch::kFloat32)
     throw std::invalid_argument(what + " of " + path + ": expected a float32 tensor of shape [" + std::to_string(N) +
                                 ", " + std::to_string(K) + "], found " + std::string(c10::toString(t.scalar_type())) +
-                                " " + shape_string(t));
+                                " " + shape_string(t) + " (a [" + std::to_string(N) + ", ...] tensor with " +
+                                std::to_string(K) + " entries per row, flattened as x.view(N, -1), also works)");
   const torch::Tensor c = t.detach().contiguous();
   MatrixF m(K, N);
   std::copy(c.data_ptr<float>(), c.data_ptr<float>() + N * K, m.data());

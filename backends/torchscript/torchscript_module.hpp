@@ -47,9 +47,10 @@ class TorchCallScope {
 /// (column-major d x N is row-major N x d): the caller keeps `m` alive and unchanged.
 torch::Tensor tensor_view(MatrixF& m);
 
-/// The contiguous float32 CPU copy of `t` ([N, K]) as a K x N column-major matrix. Throws
-/// std::invalid_argument "<what> of <path>: expected a float32 tensor of shape [N, K], found ..."
-/// when the shape or dtype differs.
+/// The contiguous float32 CPU copy of `t` ([N, K], or [N, ...] with K entries per row, flattened
+/// row-major as x.view(N, -1): an image decoder's [N, C, H, W]) as a K x N column-major matrix.
+/// Throws std::invalid_argument "<what> of <path>: expected a float32 tensor of shape [N, K],
+/// found ..." when the shape or dtype differs.
 MatrixF matrix_from_tensor(const torch::Tensor& t, Index N, Index K, const std::string& what, const std::string& path);
 
 /// "[2, 784]" for a tensor's sizes.

@@ -14,6 +14,8 @@ Writes into the directory:
   encoder_split.pt       the same encoder returning one [N, 4] tensor (mean, then log-sd halves)
   wrong_shape.pt         forward(z) -> [N, 783]
   nan_for_large_z.pt     forward(z) -> logits, NaN in the rows where z[:, 0] > 1
+  conv_decoder.pt        an untrained transposed-convolution decoder, forward(z) -> logits [N, 1, 28, 28]
+                         (for the position-independence check of LibTorch's convolution kernels)
   newer_format.pt        decoder.pt with its version record set to 99 (as a newer PyTorch may write)
 and reference.json: the vigap-import options of vae.pt.
 """
@@ -89,6 +91,18 @@ class NanForLargeZ(Decoder):
         return torch.where(bad, torch.full_like(logits, float("nan")), logits)
 
 
+class ConvDecoder(nn.Module):
+    def __init__(self, latent_dim=2):
+        super().__init__()
+        self.fc = nn.Linear(latent_dim, 32 * 7 * 7)
+        self.up1 = nn.ConvTranspose2d(32, 16, kernel_size=4, stride=2, padding=1)
+        self.up2 = nn.ConvTranspose2d(16, 1, kernel_size=4, stride=2, padding=1)
+
+    def forward(self, z):
+        h = F.relu(self.fc(z)).view(-1, 32, 7, 7)
+        return self.up2(F.relu(self.up1(h)))
+
+
 def rewrite_version(source, target, version):
     with zipfile.ZipFile(source) as zin, zipfile.ZipFile(target, "w", zipfile.ZIP_STORED) as zout:
         for item in zin.infolist():
@@ -110,7 +124,8 @@ def main():
     torch.save(vae.state_dict(), os.path.join(out, "vae.pt"))
     for name, module in [("decoder", Decoder(vae)), ("decoder_method", DecoderWithLikelihood(vae)),
                          ("encoder", Encoder(vae)), ("encoder_split", SplitLogSdEncoder(vae)),
-                         ("wrong_shape", WrongShape(vae)), ("nan_for_large_z", NanForLargeZ(vae))]:
+                         ("wrong_shape", WrongShape(vae)), ("nan_for_large_z", NanForLargeZ(vae)),
+                         ("conv_decoder", ConvDecoder())]:
         torch.jit.save(torch.jit.script(module.eval()), os.path.join(out, name + ".pt"))
     rewrite_version(os.path.join(out, "decoder.pt"), os.path.join(out, "newer_format.pt"), 99)
     reference = {"import_options": "--encoder enc1,enc2 --decoder dec1,dec2 --activation tanh --encoder-head split "

@@ -47,6 +47,11 @@ inline std::string method_manifest() {
                                          .binarization = "dynamic"});
 }
 
+/// The transposed-convolution decoder (output [N, 1, 28, 28]), without an encoder.
+inline std::string conv_manifest() {
+  return torchscript_manifest("conv", {.decoder_file = "conv_decoder.pt", .likelihood = "bernoulli", .latent_dim = 2});
+}
+
 /// vae.pt imported natively (vigap-import's description in reference.json), as a checkpoint file.
 inline std::string native_checkpoint() {
   const std::string dir = torchscript_fixture_directory();

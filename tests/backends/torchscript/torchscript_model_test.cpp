@@ -1,7 +1,8 @@
 // TorchScriptModel and TorchScriptEncoder against the same MLP VAE imported natively: log p(x|z)
 // and ∇_z agree to float32 rounding through the forward (logits) path and the user's
 // log_likelihood(x, z) method; autograd gradients match finite differences; a column's result is
-// the same bits at every position of a block, in every batch and at any thread count; and every
+// the same bits at every position of a block, in every batch and at any thread count (also for a
+// transposed-convolution decoder, whose output is [N, 1, 28, 28]); and every
 // bad module or manifest is refused with a message naming the file.
 #include <gtest/gtest.h>
 #include <omp.h>
@@ -124,7 +125,8 @@ TEST_F(TorchScriptModelTest, AColumnsResultIsTheSameBitsAtEveryPositionInEveryBa
   Rng rng(13);
   const MatrixF x = binary_data(784, 1, rng);
   const MatrixD z0 = standard_normal_matrix(2, 1, rng);
-  for (const LoadedModel* loaded : {&models().forward, &models().method}) {
+  const LoadedModel conv = testing::load_torchscript(testing::conv_manifest());  // LibTorch's convolution kernels
+  for (const LoadedModel* loaded : {&models().forward, &models().method, &conv}) {
     MatrixD g_alone;
     const double alone = loaded->model->log_likelihood_with_gradient(x, z0, 1, g_alone)(0);
     for (const Index width : {Index{5}, Index{32}, Index{33}, Index{64}}) {
