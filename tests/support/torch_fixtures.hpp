@@ -1,10 +1,12 @@
 #pragma once
-// The PyTorch fixtures of the import tests (test support): tests/support/make_torch_vae_fixtures.py
-// run once per test process with Debian's python3-torch (/usr/bin/python3; the PATH's python may
-// lack torch), into a temporary directory. A failure to build them fails the test (never a skip).
+// The PyTorch fixtures of the import and TorchScript tests (test support): a script of
+// tests/support/ (make_torch_vae_fixtures.py, make_torchscript_fixtures.py) run once per test
+// process with Debian's python3-torch (/usr/bin/python3; the PATH's python may lack torch), into
+// a temporary directory. A failure to build them fails the test (never a skip).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -16,23 +18,31 @@
 
 namespace vigap::testing {
 
-/// The directory holding the fixtures; "" (after a test failure saying why) if they could not be built.
-inline std::string torch_fixture_directory() {
-  static std::unique_ptr<TemporaryDirectory> directory;
-  static std::string status;
-  if (!directory) {
-    directory = std::make_unique<TemporaryDirectory>();
-    const std::string command = "/usr/bin/python3 " + std::string(VIGAP_SOURCE_DIR) +
-                                "/tests/support/make_torch_vae_fixtures.py " + directory->path().string() + " 2>&1";
-    status = std::system(command.c_str()) == 0 ? "ok" : "failed: " + command;
+/// The directory holding the fixtures tests/support/<script> writes (run once per test process
+/// and script); "" (after a test failure saying why) if they could not be built.
+inline std::string python_fixture_directory(const std::string& script) {
+  struct Built {
+    std::unique_ptr<TemporaryDirectory> directory;
+    std::string status;
+  };
+  static std::map<std::string, Built> built;
+  Built& b = built[script];
+  if (!b.directory) {
+    b.directory = std::make_unique<TemporaryDirectory>();
+    const std::string command = "/usr/bin/python3 " + std::string(VIGAP_SOURCE_DIR) + "/tests/support/" + script + " " +
+                                b.directory->path().string() + " 2>&1";
+    b.status = std::system(command.c_str()) == 0 ? "ok" : "failed: " + command;
   }
-  if (status != "ok") {
+  if (b.status != "ok") {
     ADD_FAILURE() << "the PyTorch fixtures could not be built (scripts/install_dependencies.sh installs python3-torch): "
-                  << status;
+                  << b.status;
     return "";
   }
-  return directory->path().string();
+  return b.directory->path().string();
 }
+
+/// The directory of the import tests' fixtures (make_torch_vae_fixtures.py).
+inline std::string torch_fixture_directory() { return python_fixture_directory("make_torch_vae_fixtures.py"); }
 
 /// reference.json of the fixtures.
 inline const nlohmann::json& torch_fixture_reference() {
