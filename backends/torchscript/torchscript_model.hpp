@@ -15,11 +15,12 @@
 
 #include "backends/torchscript/torchscript_manifest.hpp"
 #include "core/models/generative_model.hpp"
+#include "core/nn/column_blocks.hpp"
 
 namespace vigap {
 
-/// Latent columns per module call.
-inline constexpr Index kTorchScriptBlockWidth = 32;
+/// Latent columns per module call: the native backend's fixed block width.
+inline constexpr Index kTorchScriptBlockWidth = kColumnBlockWidth;
 
 /// p(z) = N(0, I) and p(x|z) given by the TorchScript module of `decoder`:
 /// - output bernoulli_logits, gaussian_mean, gaussian_mean_log_variance: forward(z [N,d]) gives
@@ -43,11 +44,11 @@ class TorchScriptModel final : public GenerativeModel {
   std::string describe() const override;
   const TorchScriptDecoderEntry& decoder() const { return decoder_; }
 
-  /// Throws std::invalid_argument naming the module file, the expected and the found shapes when
-  /// the module's output on a batch of `probe_latents` (d x N) has the wrong shape or type, and
-  /// naming the offending column's z when an output (or log-likelihood) is NaN or ±inf.
-  /// Every evaluation below checks the same.
-  void check_module(const MatrixD& probe_latents) const;
+  /// Runs the module on the latents `probe_latents` (d x N) and, for the method, the data
+  /// `probe_data` (D x N): throws std::invalid_argument naming the module file, the expected and
+  /// the found shapes when an output has the wrong shape or type, and naming the offending
+  /// column's z when an output (or log-likelihood) is NaN or ±inf. Every evaluation checks the same.
+  void check_module(const MatrixD& probe_latents, const MatrixF& probe_data) const;
 
   VectorD log_likelihood(const MatrixF& X, const MatrixD& Z, Index samples_per_datapoint) const override;
   VectorD log_likelihood_with_gradient(const MatrixF& X, const MatrixD& Z, Index samples_per_datapoint,
