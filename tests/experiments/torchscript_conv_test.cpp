@@ -181,6 +181,22 @@ class TorchScriptConvBinaries : public ::testing::Test {
   }
 };
 
+TEST_F(TorchScriptConvBinaries, VigapImportWritesTheManifestThePythonFixtureWrote) {
+  const std::string dir = testing::torch_conv_fixture_directory();
+  ASSERT_FALSE(dir.empty());
+  const auto run = testing::run_binary("vigap-import", "--torchscript-decoder " + dir + "/decoder.pt --torchscript-encoder " +
+                                                           dir + "/encoder.pt --latent-dim 2 --binarization threshold:0.5"
+                                                           " --checkpoint " + out.file("conv.json"));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  nlohmann::json imported = testing::read_json(out.file("conv.json")), fixture = testing::read_json(dir + "/vigap-torchscript.json");
+  for (nlohmann::json* m : {&imported, &fixture}) {  // what differs by construction: where and by whom
+    m->erase("source");
+    (*m)["decoder"].erase("file");
+    (*m)["encoder"].erase("file");
+  }
+  EXPECT_EQ(imported.dump(1), fixture.dump(1));
+}
+
 TEST_F(TorchScriptConvBinaries, EvaluateGapTableAndPosteriorPictureRunOnTheManifest) {
   ASSERT_FALSE(testing::torch_conv_fixture_directory().empty());
   // vigap-evaluate: quadrature, IWAE and the ELBO in one table (AIS: the in-process test above).
