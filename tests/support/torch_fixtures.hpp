@@ -1,8 +1,9 @@
 #pragma once
 // The PyTorch fixtures (test support), built with Debian's python3-torch (/usr/bin/python3; the
-// PATH's python may lack torch): tests/support/make_torch_vae_fixtures.py (the import tests), once
-// per test process into a temporary directory, and make_torch_conv_fixture.py (the conv TorchScript
-// tests), once per build tree (see torch_conv_fixture_directory). A failure to build them fails
+// PATH's python may lack torch): tests/support/make_torch_vae_fixtures.py (the import tests) and
+// make_torchscript_fixtures.py (the TorchScript backend's tests), once per test process into a
+// temporary directory, and make_torch_conv_fixture.py (the conv TorchScript tests), once per
+// build tree (see torch_conv_fixture_directory). A failure to build them fails
 // the test (never a skip).
 #include <gtest/gtest.h>
 
@@ -26,8 +27,9 @@ namespace vigap::testing {
 /// The directory into which tests/support/<script> wrote its fixtures, run once per test process
 /// and script as `/usr/bin/python3 <script> <directory> <arguments>`; "" (after a test failure
 /// saying why, with the script's output) if it failed.
-inline std::string python_fixture_directory(const std::string& script, const std::string& arguments,
-                                            const std::string& what_installs_it) {
+inline std::string python_fixture_directory(
+    const std::string& script, const std::string& arguments = "",
+    const std::string& what_installs_it = "scripts/install_dependencies.sh installs python3-torch") {
   struct Built {
     std::unique_ptr<TemporaryDirectory> directory;
     std::string status;
