@@ -53,10 +53,7 @@ inline std::string python_fixture_directory(
 }
 
 /// The directory holding the import tests' fixtures (make_torch_vae_fixtures.py).
-inline std::string torch_fixture_directory() {
-  return python_fixture_directory("make_torch_vae_fixtures.py", "",
-                                  "scripts/install_dependencies.sh installs python3-torch");
-}
+inline std::string torch_fixture_directory() { return python_fixture_directory("make_torch_vae_fixtures.py"); }
 
 /// <directory>/reference.json, read once (null for "").
 inline const nlohmann::json& python_fixture_reference(const std::string& directory) {
