@@ -5,7 +5,11 @@
 //   ais         AIS from the prior on 100 test points x 16 chains, T = 500, L = 10;
 //   iwae        IWAE-5000 of 100 test points with the checkpoint's encoder;
 //   quadrature  exact log p(x) of a 2-D-latent model on all 10,000 test points;
-//   local-q     q* (diagonal Gaussian) of 100 test points, a fixed number of Adam steps, S = 50.
+//   local-q     q* (diagonal Gaussian) of 100 test points, a fixed number of Adam steps, S = 50;
+//   ais-model   AIS from the prior through load_model, so any model format (a vigap checkpoint or a
+//               TorchScript manifest), on --dataset's test images, with --chains, --leapfrog-steps
+//               and --ais-adaptation (bench/run_torchscript_benchmark.py: TorchScript against the
+//               native MLP, and the conv decoder against PyTorch's own AIS).
 // Test images are binarized at 0.5 (deterministic), so that both implementations see the same bits.
 // Prints one JSON object on stdout: seconds, the work done (decoder columns, FLOPs counted from
 // the layer shapes), throughput and the peak resident memory of this process.
@@ -82,6 +86,9 @@ struct BenchOptions {
   Index ais_steps = 500;
   Index iwae_samples = 5000;
   Index local_steps = 500;
+  Index chains = 16;             // ais-model
+  Index leapfrog_steps = 10;     // ais-model
+  std::string ais_adaptation = "pilot";  // ais-model
 };
 
 nlohmann::ordered_json run_training(const BenchOptions& o, Rng& rng) {
@@ -112,22 +119,29 @@ nlohmann::ordered_json run_training(const BenchOptions& o, Rng& rng) {
           {"train_elbo", -summary.epochs.front().train_objective}};
 }
 
-nlohmann::ordered_json run_ais(const BenchOptions& o, const LoadedModel& loaded, const MatrixF& X, Rng& rng) {
-  AisOptions options;
-  options.num_annealing_steps = o.ais_steps;
-  options.chains = 16;
-  options.leapfrog_steps = 10;
-  options.show_progress = false;
+/// AIS from the prior on X, timed: seconds, the gradient rows it evaluated and the mean log p̂(x).
+nlohmann::ordered_json timed_ais(const GenerativeModel& model, const MatrixF& X, const AisOptions& options, Rng& rng) {
   const auto start = std::chrono::steady_clock::now();
-  const AnnealedImportanceSamplingResult r = annealed_importance_sampling(loaded.generative_model(), X, options, rng);
+  const AnnealedImportanceSamplingResult r = annealed_importance_sampling(model, X, options, rng);
   const double seconds = seconds_since(start);
   const double rows = static_cast<double>(r.gradient_evaluations);
   return {{"seconds", seconds},
           {"seconds_per_datapoint", seconds / static_cast<double>(X.cols())},
           {"decoder_forward_backward_rows", rows},
           {"rows_per_second", rows / seconds},
-          {"flops", rows * 2.0 * 2.0 * multiply_adds_per_column(decoder_sizes(loaded))},
           {"mean_log_px", r.estimate.value}};
+}
+
+nlohmann::ordered_json run_ais(const BenchOptions& o, const LoadedModel& loaded, const MatrixF& X, Rng& rng) {
+  AisOptions options;
+  options.num_annealing_steps = o.ais_steps;
+  options.chains = 16;
+  options.leapfrog_steps = 10;
+  options.show_progress = false;
+  nlohmann::ordered_json result = timed_ais(loaded.generative_model(), X, options, rng);
+  result["flops"] = result["decoder_forward_backward_rows"].get<double>() * 2.0 * 2.0 *
+                    multiply_adds_per_column(decoder_sizes(loaded));
+  return result;
 }
 
 nlohmann::ordered_json run_iwae(const BenchOptions& o, const LoadedModel& loaded, const MatrixF& X, Rng& rng) {
@@ -196,6 +210,26 @@ nlohmann::ordered_json run_local_q(const BenchOptions& o, const LoadedModel& loa
           {"mean_final_check_elbo", r.best_check_elbo.mean()}};
 }
 
+/// AIS from the prior on X through whatever load_model read (no FLOP count: the model may be any
+/// module; the rows are the cost measure).
+nlohmann::ordered_json run_ais_model(const BenchOptions& o, const LoadedModel& loaded, const MatrixF& X, Rng& rng) {
+  AisOptions options;
+  options.num_annealing_steps = o.ais_steps;
+  options.chains = o.chains;
+  options.leapfrog_steps = o.leapfrog_steps;
+  options.step_size_adaptation = parse_ais_step_size_adaptation(o.ais_adaptation);
+  options.show_progress = false;
+  nlohmann::ordered_json result = timed_ais(*loaded.model, X, options, rng);
+  result["flops"] = nullptr;
+  result["model_format"] = loaded.format;
+  result["model"] = loaded.model->describe();
+  result["chains"] = o.chains;
+  result["annealing_steps"] = o.ais_steps;
+  result["leapfrog_steps"] = o.leapfrog_steps;
+  result["step_size_adaptation"] = o.ais_adaptation;
+  return result;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -205,12 +239,17 @@ int main(int argc, char** argv) {
     po::options_description description("Options");
     add_common_options(description, common, "");
     description.add_options()("workload", po::value(&o.workload)->required(),
-                              "training | ais | iwae | quadrature | local-q")(
+                              "training | ais | iwae | quadrature | local-q | ais-model")(
         "checkpoint", po::value(&o.checkpoint), "model for ais, iwae, local-q (50-D) and quadrature (2-D)")(
         "datapoints", po::value(&o.datapoints), "test points (default: 100; quadrature 10000)")(
         "ais-steps", po::value(&o.ais_steps)->default_value(500), "AIS T")(
         "iwae-samples", po::value(&o.iwae_samples)->default_value(5000), "IWAE K")(
-        "local-steps", po::value(&o.local_steps)->default_value(500), "q* Adam steps");
+        "local-steps", po::value(&o.local_steps)->default_value(500), "q* Adam steps")(
+        "chains", po::value(&o.chains)->default_value(16), "ais-model: chains per datapoint")(
+        "leapfrog-steps", po::value(&o.leapfrog_steps)->default_value(10), "ais-model: L")(
+        "ais-adaptation", po::value(&o.ais_adaptation)->default_value("pilot"), "ais-model: none, online or pilot");
+    DatasetOptions data;
+    add_dataset_options(description, data);
     if (!parse_command_line(argc, argv, "bench-workloads", "One workload of the vigap/PyTorch benchmark.",
                             description, common))
       return 0;
@@ -218,12 +257,19 @@ int main(int argc, char** argv) {
     nlohmann::ordered_json result;
     if (o.workload == "training") {
       result = run_training(o, rng);
+    } else if (o.workload == "ais-model") {
+      if (o.checkpoint.empty()) throw std::invalid_argument("--checkpoint is required for workload ais-model");
+      const LoadedModel loaded = load_model(o.checkpoint);
+      const Index n = o.datapoints > 0 ? o.datapoints : 20;
+      const Dataset test = load_dataset(data, "test");
+      if (n > test.size()) throw std::invalid_argument("--datapoints: at most " + std::to_string(test.size()));
+      result = run_ais_model(o, loaded, binarize_evaluation_set(test.images.leftCols(n), Binarization::threshold, 0.5f), rng);
+      result["datapoints"] = n;
     } else {
       if (o.checkpoint.empty()) throw std::invalid_argument("--checkpoint is required for workload " + o.workload);
       const LoadedModel loaded = load_model(o.checkpoint);
       const bool quadrature = o.workload == "quadrature";
       const Index n = o.datapoints > 0 ? o.datapoints : (quadrature ? 10000 : 100);
-      DatasetOptions data;
       const Dataset test = load_dataset(data, "test");
       if (n > test.size()) throw std::invalid_argument("--datapoints: at most " + std::to_string(test.size()));
       const MatrixF X = binarize_evaluation_set(test.images.leftCols(n), Binarization::threshold, 0.5f);
@@ -241,7 +287,9 @@ int main(int argc, char** argv) {
       }
       result["datapoints"] = n;
     }
-    result["gflops_per_second"] = result["flops"].get<double>() / result["seconds"].get<double>() / 1e9;
+    result["gflops_per_second"] = result["flops"].is_null()
+                                      ? nlohmann::ordered_json(nullptr)
+                                      : nlohmann::ordered_json(result["flops"].get<double>() / result["seconds"].get<double>() / 1e9);
     result["implementation"] = "vigap";
     result["workload"] = o.workload;
     result["threads"] = common.threads;
