@@ -209,7 +209,7 @@ std::vector<LogLogSlope> study_slopes(const EstimatorVarianceSweep& elbo, const 
 
 EstimatorVarianceStudy run_estimator_variance_study(const TrainableEncoder& encoder, const TrainableDecoder& decoder,
                                                     const MatrixF& X, const EstimatorVarianceStudyOptions& options,
-                                                    const RandomStreams& streams) {
+                                                    const RandomStreams& streams, const ProgressReporter& progress) {
   options.validate();
   const Index count = X.cols();
   if (count < 1) throw std::invalid_argument("run_estimator_variance_study: no datapoints");
@@ -221,7 +221,6 @@ EstimatorVarianceStudy run_estimator_variance_study(const TrainableEncoder& enco
                                 std::to_string(decoder.latent_dim()) + " -> " + std::to_string(decoder.data_dim()) +
                                 " do not fit together");
   streams.check_size(count, "run_estimator_variance_study");
-  const ProgressReporter progress = options.show_progress ? ProgressReporter() : ProgressReporter(false);
   const auto total_start = std::chrono::steady_clock::now();
 
   EstimatorVarianceStudy study;

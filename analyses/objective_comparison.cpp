@@ -249,7 +249,7 @@ void measure_qstar(ObjectiveComparisonModel& m, const MatrixF& X_qstar, const Ob
     options.gaussian = o.qstar;  // its family is set by fit_local_posterior
     const RandomStreams stream =
         evaluation_streams.slice(0, qstar_count).with_substream(family == PosteriorFamily::ffg ? 2 : 3);
-    const LocalPosteriorFit r = fit_local_posterior(m.vae.decoder, X_qstar, family, start, options, stream);
+    const LocalPosteriorFit r = fit_local_posterior(m.vae.decoder, X_qstar, family, start, options, stream, progress);
     row.steps = r.steps;
     row.decoder_evaluations = r.total_decoder_evaluations();
     row.datapoints_stopped_by_rule = std::count(r.stopped_by_rule.begin(), r.stopped_by_rule.end(), true);
@@ -324,11 +324,11 @@ ObjectiveComparison run_objective_comparison(const Vae& initial, const std::vect
                                              const MatrixF& train, const MatrixF& validation,
                                              const MatrixF& train_points, const MatrixF& test_points,
                                              const ObjectiveComparisonOptions& options, const Rng& training_rng,
-                                             const RandomStreams& evaluation_streams) {
+                                             const RandomStreams& evaluation_streams,
+                                             const ProgressReporter& progress) {
   options.validate(initial.decoder.latent_dim(), objectives);
   check_inputs(initial, train, validation, train_points, test_points, evaluation_streams);
   const auto total_start = std::chrono::steady_clock::now();
-  const ProgressReporter progress = options.show_progress ? ProgressReporter() : ProgressReporter(false);
   ObjectiveComparison c;
   c.grid_checked = has_exact_objective(objectives);
   c.grid_spacing = options.grid.spacing();

@@ -232,7 +232,7 @@ void check_inputs(const GenerativeModel& model, const DiagonalGaussian& encoder_
 
 Posterior2dComparison compute_posterior_2d(const GenerativeModel& model, const DiagonalGaussian& encoder_q,
                                            const MatrixF& X, const Posterior2dOptions& options,
-                                           const RandomStreams& streams) {
+                                           const RandomStreams& streams, const ProgressReporter& progress) {
   check_inputs(model, encoder_q, X, options, streams);
   const Index B = X.cols();
   Posterior2dComparison result;
@@ -249,7 +249,7 @@ Posterior2dComparison compute_posterior_2d(const GenerativeModel& model, const D
   LocalFitOptions local_options;
   local_options.gaussian = options.local;  // validate() requires its family to be full_covariance
   const LocalPosteriorFit local =
-      fit_local_posterior(model, X, PosteriorFamily::full, encoder_q, local_options, streams);
+      fit_local_posterior(model, X, PosteriorFamily::full, encoder_q, local_options, streams, progress);
   result.local_optimization_seconds = seconds_since(start);
   const FullCovarianceGaussian& q_star = local.full_covariance();
 

@@ -79,7 +79,7 @@ nlohmann::ordered_json run_training(const BenchOptions& o, Rng& rng) {
   options.epochs = 1;
   const MatrixF no_validation(train.dimension(), 0);
   const VaeTrainingSummary summary =
-      train_vae(*vae.encoder, vae.decoder, train.images, no_validation, options, rng, ProgressReporter(false));
+      train_vae(*vae.encoder, vae.decoder, train.images, no_validation, options, rng);
   const double examples = static_cast<double>(train.size());
   const double seconds = summary.epochs.front().seconds;
   // Per example: decoder forward + both backward products; encoder forward, weight gradients and
@@ -101,7 +101,6 @@ nlohmann::ordered_json run_ais(const BenchOptions& o, const Vae& vae, const Matr
   options.num_annealing_steps = o.ais_steps;
   options.chains = 16;
   options.leapfrog_steps = 10;
-  options.show_progress = false;
   const auto start = std::chrono::steady_clock::now();
   const AnnealedImportanceSamplingResult r = annealed_importance_sampling(vae.decoder, X, options, rng);
   const double seconds = seconds_since(start);

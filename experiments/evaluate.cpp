@@ -11,6 +11,7 @@
 #include "core/io/atomic_file.hpp"
 #include "core/io/json_result_writer.hpp"
 #include "core/io/model_loader.hpp"
+#include "core/progress_reporter.hpp"
 #include "estimators/annealed_importance_sampling.hpp"
 #include "estimators/bidirectional_monte_carlo.hpp"
 #include "estimators/kl_divergence_quadrature.hpp"
@@ -185,12 +186,13 @@ int evaluate_main(int argc, char** argv) {
     print_row(label, e, seconds);
   };
 
+  const ProgressReporter progress;
   for (const std::string& name : names) {
     // Each estimator has its own purpose, so its noise is independent of the others' (KL combines
     // their errors in quadrature).
     const auto start = std::chrono::steady_clock::now();
     if (name == "elbo") {
-      Estimate e = estimate_elbo(model, *q, X, elbo, streams);
+      Estimate e = estimate_elbo(model, *q, X, elbo, streams, progress);
       elbo_estimate = e;
       record("elbo", "ELBO (S=" + std::to_string(elbo.samples) + ")", e, seconds_since(start));
     } else if (name == "iwae") {
@@ -199,20 +201,20 @@ int evaluate_main(int argc, char** argv) {
         o.samples = K;
         const auto k_start = std::chrono::steady_clock::now();
         // Substream K: each row has its own noise, unchanged by the other K of the list.
-        Estimate e = estimate_iwae_bound(model, *q, X, o, streams.with_substream(static_cast<std::uint64_t>(K)));
+        Estimate e = estimate_iwae_bound(model, *q, X, o, streams.with_substream(static_cast<std::uint64_t>(K)), progress);
         offer_log_marginal(e, 0);
         record("iwae_" + std::to_string(K), "IWAE (K=" + std::to_string(K) + ")", e, seconds_since(k_start));
       }
     } else if (name == "is") {
-      ImportanceSamplingResult r = estimate_log_marginal_likelihood_by_importance_sampling(model, *q, X, importance, streams);
+      ImportanceSamplingResult r = estimate_log_marginal_likelihood_by_importance_sampling(model, *q, X, importance, streams, progress);
       offer_log_marginal(r.log_marginal_likelihood, 1);
       record("importance_sampling", "IS, encoder (K=" + std::to_string(importance.samples) + ")",
              r.log_marginal_likelihood, seconds_since(start));
       results["importance_sampling"]["mean_effective_sample_size"] = r.effective_sample_size.mean();
     } else if (name == "ais") {
       AnnealedImportanceSamplingResult r = ais_from == "prior"
-                                               ? annealed_importance_sampling(model, X, ais, streams)
-                                               : annealed_importance_sampling(model, *q, X, ais, streams);
+                                               ? annealed_importance_sampling(model, X, ais, streams, progress)
+                                               : annealed_importance_sampling(model, *q, X, ais, streams, progress);
       offer_log_marginal(r.estimate, 2);
       record("ais", "AIS from " + ais_from + " (T=" + std::to_string(ais.num_annealing_steps) + ")", r.estimate,
              seconds_since(start));
@@ -243,7 +245,7 @@ int evaluate_main(int argc, char** argv) {
       // Simulated pair j is keyed like datapoint first_datapoint + j, so splitting a run into
       // ranges of --first-datapoint reproduces the pairs of the whole run.
       const BidirectionalMonteCarloResult r = bidirectional_monte_carlo(
-          model, ais, RandomStreams::consecutive(common.seed, static_cast<std::uint64_t>(first_datapoint), n));
+          model, ais, RandomStreams::consecutive(common.seed, static_cast<std::uint64_t>(first_datapoint), n), progress);
       record("bdmc_lower", "BDMC lower (simulated data)", r.forward.estimate, r.seconds);
       record("bdmc_upper", "BDMC upper (simulated data)", r.reverse.estimate, r.seconds);
       results["bdmc_sandwich_width"] = {{"mean", r.mean_gap}, {"max", r.gap.maxCoeff()}, {"num_datapoints", n}};

@@ -90,26 +90,26 @@ namespace {
 LocalFlowOptimizationResult optimize_local_flow_with(const GenerativeModel& model, const MatrixF& X,
                                                      const DiagonalGaussian& initial, const LocalFlowOptions& options,
                                                      BatchRng& initialization_rng, BatchRng& draw_rng,
-                                                     BatchRng& selection_rng);
+                                                     BatchRng& selection_rng, const ProgressReporter& progress);
 }  // namespace
 
 LocalFlowOptimizationResult optimize_local_flow(const GenerativeModel& model, const MatrixF& X,
                                                 const DiagonalGaussian& initial, const LocalFlowOptions& options,
-                                                Rng& rng) {
+                                                Rng& rng, const ProgressReporter& progress) {
   BatchRng one(std::vector<Rng>{rng});
-  LocalFlowOptimizationResult result = optimize_local_flow_with(model, X, initial, options, one, one, one);
+  LocalFlowOptimizationResult result = optimize_local_flow_with(model, X, initial, options, one, one, one, progress);
   rng = one[0];
   return result;
 }
 
 LocalFlowOptimizationResult optimize_local_flow(const GenerativeModel& model, const MatrixF& X,
                                                 const DiagonalGaussian& initial, const LocalFlowOptions& options,
-                                                const RandomStreams& streams) {
+                                                const RandomStreams& streams, const ProgressReporter& progress) {
   streams.check_size(X.cols(), "optimize_local_flow");
   BatchRng initialization_rng = streams.generators(StreamPurpose::flow_initialization);
   BatchRng draw_rng = streams.generators(StreamPurpose::local_flow_draws);
   BatchRng selection_rng = streams.generators(StreamPurpose::local_flow_selection);
-  return optimize_local_flow_with(model, X, initial, options, initialization_rng, draw_rng, selection_rng);
+  return optimize_local_flow_with(model, X, initial, options, initialization_rng, draw_rng, selection_rng, progress);
 }
 
 namespace {
@@ -118,7 +118,7 @@ namespace {
 LocalFlowOptimizationResult optimize_local_flow_with(const GenerativeModel& model, const MatrixF& X,
                                                      const DiagonalGaussian& initial, const LocalFlowOptions& options,
                                                      BatchRng& initialization_rng, BatchRng& draw_rng,
-                                                     BatchRng& selection_rng) {
+                                                     BatchRng& selection_rng, const ProgressReporter& progress) {
   options.validate();
   const auto start = std::chrono::steady_clock::now();
   const Index d = model.latent_dim();
@@ -239,8 +239,12 @@ LocalFlowOptimizationResult optimize_local_flow_with(const GenerativeModel& mode
         }
       }
       result.trajectory.push_back({step, mean, active});
+      if (progress.enabled())
+        progress.update("local flow q*: step " + std::to_string(step) + ", " + std::to_string(active) + "/" +
+                        std::to_string(B) + " datapoints active, mean window ELBO " + std::to_string(mean));
     }
   }
+  progress.finish();
   result.best_window_elbo = best;
   // Datapoints never checked (max_steps < check_interval) keep their last parameters.
   for (Index b = 0; b < B; ++b)

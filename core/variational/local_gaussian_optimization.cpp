@@ -8,7 +8,6 @@
 #include <stdexcept>
 
 #include "core/nn/columnwise_adam.hpp"
-#include "core/progress_reporter.hpp"
 
 namespace vigap {
 
@@ -169,27 +168,29 @@ namespace {
 LocalGaussianOptimization optimize_local_gaussian_with(const GenerativeModel& model, const MatrixF& X,
                                                        const DiagonalGaussian& initial,
                                                        const LocalOptimizationOptions& options, BatchRng& gradient_rng,
-                                                       BatchRng& check_rng, BatchRng& selection_rng);
+                                                       BatchRng& check_rng, BatchRng& selection_rng,
+                                                       const ProgressReporter& progress);
 }  // namespace
 
 LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, const MatrixF& X,
                                                   const DiagonalGaussian& initial,
-                                                  const LocalOptimizationOptions& options, Rng& rng) {
+                                                  const LocalOptimizationOptions& options, Rng& rng,
+                                                  const ProgressReporter& progress) {
   BatchRng gradient_rng(std::vector<Rng>{split_rng(rng)});
   BatchRng check_rng(std::vector<Rng>{split_rng(rng)});
   BatchRng selection_rng(std::vector<Rng>{split_rng(rng)});
-  return optimize_local_gaussian_with(model, X, initial, options, gradient_rng, check_rng, selection_rng);
+  return optimize_local_gaussian_with(model, X, initial, options, gradient_rng, check_rng, selection_rng, progress);
 }
 
 LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, const MatrixF& X,
                                                   const DiagonalGaussian& initial,
                                                   const LocalOptimizationOptions& options,
-                                                  const RandomStreams& streams) {
+                                                  const RandomStreams& streams, const ProgressReporter& progress) {
   streams.check_size(X.cols(), "optimize_local_gaussian");
   BatchRng gradient_rng = streams.generators(StreamPurpose::local_optimization_gradient);
   BatchRng check_rng = streams.generators(StreamPurpose::local_optimization_check);
   BatchRng selection_rng = streams.generators(StreamPurpose::local_optimization_selection);
-  return optimize_local_gaussian_with(model, X, initial, options, gradient_rng, check_rng, selection_rng);
+  return optimize_local_gaussian_with(model, X, initial, options, gradient_rng, check_rng, selection_rng, progress);
 }
 
 namespace {
@@ -197,7 +198,8 @@ namespace {
 LocalGaussianOptimization optimize_local_gaussian_with(const GenerativeModel& model, const MatrixF& X,
                                                        const DiagonalGaussian& initial,
                                                        const LocalOptimizationOptions& options, BatchRng& gradient_rng,
-                                                       BatchRng& check_rng, BatchRng& selection_rng) {
+                                                       BatchRng& check_rng, BatchRng& selection_rng,
+                                                       const ProgressReporter& progress) {
   options.validate();
   const Index d = model.latent_dim();
   const Index B = X.cols();
@@ -232,7 +234,6 @@ LocalGaussianOptimization optimize_local_gaussian_with(const GenerativeModel& mo
   std::vector<Index> active(static_cast<size_t>(B));
   for (Index b = 0; b < B; ++b) active[static_cast<size_t>(b)] = b;
   MatrixF X_active = X;
-  const ProgressReporter progress;
 
   // Estimates the ELBO of every active datapoint, updates the best values, freezes the converged.
   auto check = [&](Index step) {

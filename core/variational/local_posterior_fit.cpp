@@ -120,14 +120,14 @@ Index LocalPosteriorFit::fit_decoder_evaluations() const {
 
 LocalPosteriorFit fit_local_posterior(const GenerativeModel& model, const MatrixF& X, PosteriorFamily family,
                                       const DiagonalGaussian& start, const LocalFitOptions& options,
-                                      const RandomStreams& streams) {
+                                      const RandomStreams& streams, const ProgressReporter& progress) {
   options.validate(family);
   if (family == PosteriorFamily::flow)
-    return from_flow(optimize_local_flow(model, X, start, options.flow, streams), options.flow);
+    return from_flow(optimize_local_flow(model, X, start, options.flow, streams, progress), options.flow);
   LocalOptimizationOptions gaussian = options.gaussian;
   gaussian.family =
       family == PosteriorFamily::ffg ? LocalGaussianFamily::diagonal : LocalGaussianFamily::full_covariance;
-  return from_gaussian(optimize_local_gaussian(model, X, start, gaussian, streams), family, gaussian);
+  return from_gaussian(optimize_local_gaussian(model, X, start, gaussian, streams, progress), family, gaussian);
 }
 
 }  // namespace vigap

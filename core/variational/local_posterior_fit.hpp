@@ -99,8 +99,9 @@ struct LocalPosteriorFit {
 /// (purposes local_optimization_* or flow_initialization / local_flow_*), so q*_b does not
 /// depend on the other datapoints of X. Not an estimator: final_objective is a diagnostic.
 /// Throws std::invalid_argument for the amortized family, invalid options or mismatched shapes.
+/// `progress` gets the fit's status lines.
 LocalPosteriorFit fit_local_posterior(const GenerativeModel& model, const MatrixF& X, PosteriorFamily family,
                                       const DiagonalGaussian& start, const LocalFitOptions& options,
-                                      const RandomStreams& streams);
+                                      const RandomStreams& streams, const ProgressReporter& progress = quiet_progress());
 
 }  // namespace vigap

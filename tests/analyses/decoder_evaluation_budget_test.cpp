@@ -122,7 +122,6 @@ TEST(DecoderEvaluationBudget, LocalFlowAndAisSpendWhatTheRulesPredict) {
 
   AisOptions ais;
   ais.chains = 8;
-  ais.show_progress = false;
   for (const AisStepSizeAdaptation adaptation : {AisStepSizeAdaptation::pilot, AisStepSizeAdaptation::none}) {
     ais.step_size_adaptation = adaptation;
     for (const Index budget : {200, 1000}) {

@@ -24,7 +24,6 @@ EstimatorVarianceStudyOptions small_options() {
   o.iwae_samples = {1, 4};
   o.iwae_datapoints = 0;
   o.replicates = 1000;
-  o.show_progress = false;
   return o;
 }
 

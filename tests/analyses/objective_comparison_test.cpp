@@ -63,7 +63,6 @@ ObjectiveComparisonOptions small_options() {
   o.grid.cells_per_dimension = 64;
   o.qstar.max_steps = 300;
   o.qstar_points = 6;
-  o.show_progress = false;
   return o;
 }
 

@@ -90,7 +90,6 @@ TEST_F(PerDatapointStreams, AnnealedImportanceSamplingAndBdmc) {
   o.num_annealing_steps = 15;
   o.chains = 3;
   o.leapfrog_steps = 4;
-  o.show_progress = false;
   for (const AisStepSizeAdaptation adaptation :
        {AisStepSizeAdaptation::none, AisStepSizeAdaptation::online, AisStepSizeAdaptation::pilot}) {
     o.step_size_adaptation = adaptation;
