@@ -16,7 +16,7 @@
 
 namespace vigap {
 
-/// Settings of run_estimator_variance_study.
+/// Settings of compute_estimator_variance_study.
 struct EstimatorVarianceStudyOptions {
   /// The ELBO sample counts S of the first sweep: increasing, >= 1, at least one.
   std::vector<Index> elbo_samples{1, 2, 5, 10, 50, 100};
@@ -117,9 +117,9 @@ double log_log_slope(const std::vector<Index>& xs, const std::vector<double>& ys
 /// for every variant of one count (common random numbers), so a count's results depend neither on
 /// the other counts, the other datapoints nor the thread count. Throws std::invalid_argument on
 /// bad options or shapes. `progress` gets a status line per count and variant.
-EstimatorVarianceStudy run_estimator_variance_study(const TrainableEncoder& encoder, const TrainableDecoder& decoder,
-                                                    const MatrixF& X, const EstimatorVarianceStudyOptions& options,
-                                                    const RandomStreams& streams,
-                                                    const ProgressReporter& progress = quiet_progress());
+EstimatorVarianceStudy compute_estimator_variance_study(const TrainableEncoder& encoder, const TrainableDecoder& decoder,
+                                                        const MatrixF& X, const EstimatorVarianceStudyOptions& options,
+                                                        const RandomStreams& streams,
+                                                        const ProgressReporter& progress = quiet_progress());
 
 }  // namespace vigap

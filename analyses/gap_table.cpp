@@ -134,13 +134,13 @@ Estimate log_marginal_likelihood(const GenerativeModel& model, const MatrixF& X,
 
 /// q*_F of one family row (the flow from q*_FFG when that row was fitted): fits it, fills the
 /// row's optimization record.
-LocalPosteriorFit fit_family(const GenerativeModel& model, const MatrixF& X, PosteriorFamily family,
-                             const DiagonalGaussian& initial, const std::optional<LocalPosteriorFit>& fitted_ffg,
-                             const GapTableOptions& options, const RandomStreams& stream, GapTableRow& row,
-                             const ProgressReporter& progress) {
+LocalPosteriorFitResult fit_family(const GenerativeModel& model, const MatrixF& X, PosteriorFamily family,
+                                   const DiagonalGaussian& initial, const std::optional<LocalPosteriorFitResult>& fitted_ffg,
+                                   const GapTableOptions& options, const RandomStreams& stream, GapTableRow& row,
+                                   const ProgressReporter& progress) {
   const bool from_ffg = family == PosteriorFamily::flow && fitted_ffg.has_value();
   const DiagonalGaussian& start = from_ffg ? fitted_ffg->diagonal() : initial;
-  LocalPosteriorFit fit = fit_local_posterior(model, X, family, start, {options.gaussian, options.flow}, stream, progress);
+  LocalPosteriorFitResult fit = fit_local_posterior(model, X, family, start, {options.gaussian, options.flow}, stream, progress);
   const Index stopped = std::count(fit.stopped_by_rule.begin(), fit.stopped_by_rule.end(), true);
   row.optimization = {{"steps", fit.steps},
                       {"converged", fit.all_stopped_by_rule},
@@ -212,7 +212,7 @@ GapTable compute_gap_table(const GenerativeModel& model, const PosteriorApproxim
           : DiagonalGaussian(MatrixD::Zero(latent_dim, count), MatrixD::Zero(latent_dim, count), "N(0, I)");
   // The flow family contains the diagonal Gaussian (identity flow), so a local flow starts from
   // q*_FFG when that row was fitted before it: its optimum can then only be better.
-  std::optional<LocalPosteriorFit> fitted_ffg;
+  std::optional<LocalPosteriorFitResult> fitted_ffg;
   for (PosteriorFamily family : options.families) {
     GapTableRow row;
     row.family = family;
@@ -220,7 +220,7 @@ GapTable compute_gap_table(const GenerativeModel& model, const PosteriorApproxim
     const RandomStreams stream = streams.with_substream(family_substream(family));
     progress.line("gap-table: fitting " + label + " per datapoint");
     start = std::chrono::steady_clock::now();
-    LocalPosteriorFit fit = fit_family(model, X, family, initial, fitted_ffg, options, stream, row, progress);
+    LocalPosteriorFitResult fit = fit_family(model, X, family, initial, fitted_ffg, options, stream, row, progress);
     row.optimization_seconds = seconds_since(start);
     progress.line("gap-table: L[q*] of " + label + " (" + row.optimization_summary + ")");
     start = std::chrono::steady_clock::now();

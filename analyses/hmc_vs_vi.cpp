@@ -278,7 +278,7 @@ HmcVsViPosteriorRow local_gaussian_row(const Study& s, Index budget, PosteriorFa
   const std::optional<LocalOptimizationOptions> options = local_gaussian_options_for_budget(base, budget);
   r.feasible = options.has_value();
   if (!r.feasible) return r;
-  const LocalPosteriorFit fit = fit_local_posterior(s.model, s.X, family, s.q, {*options, s.options.flow}, stream);
+  const LocalPosteriorFitResult fit = fit_local_posterior(s.model, s.X, family, s.q, {*options, s.options.flow}, stream);
   r.decoder_evaluations = s.mean_per_datapoint(fit.total_decoder_evaluations());  // no selection at equal budgets
   measure_density(s, fit.approximation(), r, stream);
   Index stopped = 0;
@@ -303,7 +303,7 @@ HmcVsViPosteriorRow local_flow_row(const Study& s, Index budget) {
   const std::optional<LocalFlowOptions> options = local_flow_options_for_budget(s.options.flow, budget);
   r.feasible = options.has_value();
   if (!r.feasible) return r;
-  const LocalPosteriorFit fit =
+  const LocalPosteriorFitResult fit =
       fit_local_posterior(s.model, s.X, PosteriorFamily::flow, s.q, {s.options.gaussian, *options}, stream);
   r.decoder_evaluations = s.mean_per_datapoint(fit.total_decoder_evaluations());  // = steps · S: no selection
   measure_density(s, fit.approximation(), r, stream);

@@ -38,7 +38,7 @@ std::vector<ComparedObjective> parse_compared_objectives(const std::string& text
 /// Whether one of `objectives` is the exact marginal likelihood.
 bool has_exact_objective(const std::vector<ComparedObjective>& objectives);
 
-/// Settings of run_objective_comparison.
+/// Settings of compute_objective_comparison.
 struct ObjectiveComparisonOptions {
   /// Training, the same for every objective (its `objective` is set per model, and
   /// freeze_decoder for the exact model's encoder fit). Defaults: VaeTrainerOptions' (10 epochs,
@@ -136,11 +136,11 @@ struct ObjectiveComparison {
 /// training points, 1 for the test points and 2 / 3 for the ffg / full q* rows.
 /// Throws std::invalid_argument on bad options or shapes. `progress` gets one line per stage and
 /// the status lines of the training and of the q* fits.
-ObjectiveComparison run_objective_comparison(const Vae& initial, const std::vector<ComparedObjective>& objectives,
-                                             const MatrixF& train, const MatrixF& validation,
-                                             const MatrixF& train_points, const MatrixF& test_points,
-                                             const ObjectiveComparisonOptions& options, const Rng& training_rng,
-                                             const RandomStreams& evaluation_streams,
-                                             const ProgressReporter& progress = quiet_progress());
+ObjectiveComparison compute_objective_comparison(const Vae& initial, const std::vector<ComparedObjective>& objectives,
+                                                 const MatrixF& train, const MatrixF& validation,
+                                                 const MatrixF& train_points, const MatrixF& test_points,
+                                                 const ObjectiveComparisonOptions& options, const Rng& training_rng,
+                                                 const RandomStreams& evaluation_streams,
+                                                 const ProgressReporter& progress = quiet_progress());
 
 }  // namespace vigap

@@ -17,7 +17,7 @@
 
 namespace vigap {
 
-/// Settings of compute_posterior_2d. The messages of validate() name the options of
+/// Settings of compute_posterior_2d_comparison. The messages of validate() name the options of
 /// vigap-posterior-2d.
 struct Posterior2dOptions {
   /// Grid nodes per axis (odd, >= 11; --grid-nodes): the grid is centred on E[z|x].
@@ -126,9 +126,9 @@ struct Posterior2dComparison {
 /// datapoint's results do not depend on the others in X. Throws std::invalid_argument for a
 /// latent dimension other than 2, inconsistent shapes or bad options. `progress` gets q*'s status
 /// lines.
-Posterior2dComparison compute_posterior_2d(const GenerativeModel& model, const DiagonalGaussian& encoder_q,
-                                           const MatrixF& X, const Posterior2dOptions& options,
-                                           const RandomStreams& streams,
-                                           const ProgressReporter& progress = quiet_progress());
+Posterior2dComparison compute_posterior_2d_comparison(const GenerativeModel& model, const DiagonalGaussian& encoder_q,
+                                                      const MatrixF& X, const Posterior2dOptions& options,
+                                                      const RandomStreams& streams,
+                                                      const ProgressReporter& progress = quiet_progress());
 
 }  // namespace vigap

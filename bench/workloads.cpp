@@ -165,7 +165,7 @@ nlohmann::ordered_json run_local_q(const BenchOptions& o, const Vae& vae, const 
   options.learning_rate_half_life = 0.0;  // plain Adam, as the reference
   const DiagonalGaussian initial = DiagonalGaussian::from_encoder(*vae.encoder, X);
   const auto start = std::chrono::steady_clock::now();
-  const LocalGaussianOptimization r = optimize_local_gaussian(vae.decoder, X, initial, options, rng);
+  const LocalGaussianOptimizationResult r = optimize_local_gaussian(vae.decoder, X, initial, options, rng);
   const double seconds = seconds_since(start);
   const double rows = static_cast<double>(r.gradient_evaluations);
   return {{"seconds", seconds},

@@ -288,7 +288,7 @@ int estimator_variance_main(int argc, char** argv) {
   const RandomStreams streams =
       RandomStreams::consecutive(a.common.seed, static_cast<std::uint64_t>(a.first_datapoint), X.cols());
   const ProgressReporter progress;
-  const EstimatorVarianceStudy study = run_estimator_variance_study(encoder, decoder, X, a.study, streams, progress);
+  const EstimatorVarianceStudy study = compute_estimator_variance_study(encoder, decoder, X, a.study, streams, progress);
   document["results"] = study.results_json(a.per_datapoint);
   document["timings"] = study.timings_json();
 

@@ -379,8 +379,8 @@ int objective_comparison_main(int argc, char** argv) {
       a.common.seed + 3, 0, std::max(data.train_points.cols(), data.test_points.cols()));
   const ProgressReporter progress;
   const ObjectiveComparison comparison =
-      run_objective_comparison(initial, a.objectives, data.train.images, data.validation.images, data.train_points,
-                               data.test_points, a.comparison, training_rng, evaluation_streams, progress);
+      compute_objective_comparison(initial, a.objectives, data.train.images, data.validation.images, data.train_points,
+                                   data.test_points, a.comparison, training_rng, evaluation_streams, progress);
   if (!a.checkpoint_dir.empty()) save_checkpoints(a, comparison, data.train.name);
   document["results"] = comparison.results_json(a.per_datapoint);
   document["timings"] = comparison.timings_json();

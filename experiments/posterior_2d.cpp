@@ -293,7 +293,7 @@ int posterior_2d_main(int argc, char** argv) {
               dataset.name.c_str());
   const DiagonalGaussian q = amortized_q.gaussian_base(X);
   const ProgressReporter progress;
-  const Posterior2dComparison result = compute_posterior_2d(model, q, X, c.options, streams, progress);
+  const Posterior2dComparison result = compute_posterior_2d_comparison(model, q, X, c.options, streams, progress);
   document["timings"] = result.timings_json();
   document["results"] = result.results_json(labels);
 

@@ -160,19 +160,19 @@ double LocalOptimizationOptions::learning_rate_at(Index step) const {
   return learning_rate * std::exp2(-static_cast<double>(step) / learning_rate_half_life);
 }
 
-const PosteriorApproximation& LocalGaussianOptimization::approximation() const {
+const PosteriorApproximation& LocalGaussianOptimizationResult::approximation() const {
   return std::visit([](const auto& q) -> const PosteriorApproximation& { return q; }, optimized);
 }
 
 namespace {
-LocalGaussianOptimization optimize_local_gaussian_with(const GenerativeModel& model, const MatrixF& X,
+LocalGaussianOptimizationResult optimize_local_gaussian_with(const GenerativeModel& model, const MatrixF& X,
                                                        const DiagonalGaussian& initial,
                                                        const LocalOptimizationOptions& options, BatchRng& gradient_rng,
                                                        BatchRng& check_rng, BatchRng& selection_rng,
                                                        const ProgressReporter& progress);
 }  // namespace
 
-LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, const MatrixF& X,
+LocalGaussianOptimizationResult optimize_local_gaussian(const GenerativeModel& model, const MatrixF& X,
                                                   const DiagonalGaussian& initial,
                                                   const LocalOptimizationOptions& options, Rng& rng,
                                                   const ProgressReporter& progress) {
@@ -182,7 +182,7 @@ LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, 
   return optimize_local_gaussian_with(model, X, initial, options, gradient_rng, check_rng, selection_rng, progress);
 }
 
-LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, const MatrixF& X,
+LocalGaussianOptimizationResult optimize_local_gaussian(const GenerativeModel& model, const MatrixF& X,
                                                   const DiagonalGaussian& initial,
                                                   const LocalOptimizationOptions& options,
                                                   const RandomStreams& streams, const ProgressReporter& progress) {
@@ -195,7 +195,7 @@ LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, 
 
 namespace {
 
-LocalGaussianOptimization optimize_local_gaussian_with(const GenerativeModel& model, const MatrixF& X,
+LocalGaussianOptimizationResult optimize_local_gaussian_with(const GenerativeModel& model, const MatrixF& X,
                                                        const DiagonalGaussian& initial,
                                                        const LocalOptimizationOptions& options, BatchRng& gradient_rng,
                                                        BatchRng& check_rng, BatchRng& selection_rng,
@@ -226,7 +226,7 @@ LocalGaussianOptimization optimize_local_gaussian_with(const GenerativeModel& mo
   std::vector<Index> checks_without_improvement(static_cast<size_t>(B), 0);
   ColumnwiseAdam adam(P, B, options.adam);
 
-  LocalGaussianOptimization result(initial);  // replaced by q* at the end
+  LocalGaussianOptimizationResult result(initial);  // replaced by q* at the end
   result.steps_taken.assign(static_cast<size_t>(B), 0);
   result.stopped_by_rule.assign(static_cast<size_t>(B), false);
   std::vector<VectorD> check_values, check_errors;

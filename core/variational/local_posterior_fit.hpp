@@ -40,8 +40,8 @@ struct LocalFitOptions {
 };
 
 /// q*_F of every datapoint of a batch, and what the fit cost, for any local family F.
-struct LocalPosteriorFit {
-  LocalPosteriorFit(PosteriorFamily family, std::variant<DiagonalGaussian, FullCovarianceGaussian, FlowPosterior> q)
+struct LocalPosteriorFitResult {
+  LocalPosteriorFitResult(PosteriorFamily family, std::variant<DiagonalGaussian, FullCovarianceGaussian, FlowPosterior> q)
       : family(family), fitted(std::move(q)) {}
 
   PosteriorFamily family;
@@ -100,8 +100,8 @@ struct LocalPosteriorFit {
 /// depend on the other datapoints of X. Not an estimator: final_objective is a diagnostic.
 /// Throws std::invalid_argument for the amortized family, invalid options or mismatched shapes.
 /// `progress` gets the fit's status lines.
-LocalPosteriorFit fit_local_posterior(const GenerativeModel& model, const MatrixF& X, PosteriorFamily family,
-                                      const DiagonalGaussian& start, const LocalFitOptions& options,
-                                      const RandomStreams& streams, const ProgressReporter& progress = quiet_progress());
+LocalPosteriorFitResult fit_local_posterior(const GenerativeModel& model, const MatrixF& X, PosteriorFamily family,
+                                            const DiagonalGaussian& start, const LocalFitOptions& options,
+                                            const RandomStreams& streams, const ProgressReporter& progress = quiet_progress());
 
 }  // namespace vigap

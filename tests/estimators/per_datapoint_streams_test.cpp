@@ -162,7 +162,7 @@ TEST_F(PerDatapointStreams, LocalOptimization) {
     o.patience = 2;  // datapoints stop at different steps: the active set shrinks differently
     expect_split_independent(
         [&](const MatrixF& X, const DiagonalGaussian& q, const RandomStreams& s) {
-          const LocalGaussianOptimization r = optimize_local_gaussian(problem_.model, X, q, o, s);
+          const LocalGaussianOptimizationResult r = optimize_local_gaussian(problem_.model, X, q, o, s);
           VectorD v = r.best_check_elbo;
           for (Index b = 0; b < X.cols(); ++b) v(b) += 1e-3 * static_cast<double>(r.steps_taken[static_cast<size_t>(b)]);
           return v;
