@@ -104,13 +104,16 @@ struct EvaluationRun {
   const EvaluationOptions& options;
   const RandomStreams& streams;
   Index first_datapoint = 0;
+  const ProgressReporter& progress;
   Evaluation result;
   std::optional<Estimate> elbo, best_log_marginal;
   int best_rank = -1;  // quadrature 3 > ais 2 > is 1 > iwae 0
 
   EvaluationRun(const GenerativeModel& model_, const PosteriorApproximation* q_, const MatrixF& X_,
-                const EvaluationOptions& options_, const RandomStreams& streams_, Index first_datapoint_)
-      : model(model_), q(q_), X(X_), options(options_), streams(streams_), first_datapoint(first_datapoint_) {}
+                const EvaluationOptions& options_, const RandomStreams& streams_, Index first_datapoint_,
+                const ProgressReporter& progress_)
+      : model(model_), q(q_), X(X_), options(options_), streams(streams_), first_datapoint(first_datapoint_),
+        progress(progress_) {}
 
   void offer_log_marginal(const Estimate& e, int rank) {
     if (rank > best_rank) {
@@ -126,7 +129,7 @@ struct EvaluationRun {
 
   void run_elbo() {
     const auto start = std::chrono::steady_clock::now();
-    elbo = estimate_elbo(model, *q, X, options.elbo, streams);
+    elbo = estimate_elbo(model, *q, X, options.elbo, streams, progress);
     add("elbo", "ELBO (S=" + std::to_string(options.elbo.samples) + ")", *elbo, seconds_since(start));
   }
 
@@ -136,7 +139,7 @@ struct EvaluationRun {
       o.samples = K;
       const auto start = std::chrono::steady_clock::now();
       // Substream K: each row has its own noise, unchanged by the other K of the list.
-      const Estimate e = estimate_iwae_bound(model, *q, X, o, streams.with_substream(static_cast<std::uint64_t>(K)));
+      const Estimate e = estimate_iwae_bound(model, *q, X, o, streams.with_substream(static_cast<std::uint64_t>(K)), progress);
       offer_log_marginal(e, 0);
       add("iwae_" + std::to_string(K), "IWAE (K=" + std::to_string(K) + ")", e, seconds_since(start));
     }
@@ -145,7 +148,7 @@ struct EvaluationRun {
   void run_importance_sampling() {
     const auto start = std::chrono::steady_clock::now();
     const ImportanceSamplingResult r =
-        estimate_log_marginal_likelihood_by_importance_sampling(model, *q, X, options.importance, streams);
+        estimate_log_marginal_likelihood_by_importance_sampling(model, *q, X, options.importance, streams, progress);
     offer_log_marginal(r.log_marginal_likelihood, 1);
     add("importance_sampling", "IS, encoder (K=" + std::to_string(options.importance.samples) + ")",
         r.log_marginal_likelihood, seconds_since(start))
@@ -155,8 +158,8 @@ struct EvaluationRun {
   void run_ais() {
     const auto start = std::chrono::steady_clock::now();
     const AnnealedImportanceSamplingResult r = options.ais_from == AisStart::prior
-                                                   ? annealed_importance_sampling(model, X, options.ais, streams)
-                                                   : annealed_importance_sampling(model, *q, X, options.ais, streams);
+                                                   ? annealed_importance_sampling(model, X, options.ais, streams, progress)
+                                                   : annealed_importance_sampling(model, *q, X, options.ais, streams, progress);
     offer_log_marginal(r.estimate, 2);
     EvaluationRow& row = add("ais",
                              "AIS from " + to_string(options.ais_from) +
@@ -195,7 +198,7 @@ struct EvaluationRun {
     // ranges of --first-datapoint reproduces the pairs of the whole run.
     const BidirectionalMonteCarloResult r = bidirectional_monte_carlo(
         model, options.ais,
-        RandomStreams::consecutive(streams.run_seed(), static_cast<std::uint64_t>(first_datapoint), n));
+        RandomStreams::consecutive(streams.run_seed(), static_cast<std::uint64_t>(first_datapoint), n), progress);
     add("bdmc_lower", "BDMC lower (simulated data)", r.forward.estimate, r.seconds);
     add("bdmc_upper", "BDMC upper (simulated data)", r.reverse.estimate, r.seconds);
     result.bdmc_sandwich_width = BdmcSandwichWidth{r.mean_gap, r.gap.maxCoeff(), n};
@@ -218,7 +221,8 @@ struct EvaluationRun {
 }  // namespace
 
 Evaluation compute_evaluation(const GenerativeModel& model, const PosteriorApproximation* amortized, const MatrixF& X,
-                              const EvaluationOptions& options, const RandomStreams& streams, Index first_datapoint) {
+                              const EvaluationOptions& options, const RandomStreams& streams, Index first_datapoint,
+                              const ProgressReporter& progress) {
   options.validate(model.latent_dim());
   if (X.cols() < 1) throw std::invalid_argument("compute_evaluation: no datapoints");
   if (X.rows() != model.data_dim())
@@ -235,7 +239,7 @@ Evaluation compute_evaluation(const GenerativeModel& model, const PosteriorAppro
   if (first_datapoint < 0) throw std::invalid_argument("compute_evaluation: first_datapoint must be >= 0");
   streams.check_size(X.cols(), "compute_evaluation");
 
-  EvaluationRun run(model, amortized, X, options, streams, first_datapoint);
+  EvaluationRun run(model, amortized, X, options, streams, first_datapoint, progress);
   for (EvaluationEstimator estimator : options.estimators) run.run(estimator);
   if (run.elbo && run.best_log_marginal) {
     Estimate kl = kl_to_posterior_from_estimates(*run.best_log_marginal, *run.elbo);

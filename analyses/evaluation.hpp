@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/models/generative_model.hpp"
+#include "core/progress_reporter.hpp"
 #include "core/random_streams.hpp"
 #include "core/variational/posterior_approximation.hpp"
 #include "estimators/adaptive_quadrature.hpp"
@@ -125,6 +126,7 @@ struct Evaluation {
 /// Throws std::invalid_argument on invalid options, mismatched shapes, or when an estimator needs q
 /// and `amortized` is null.
 Evaluation compute_evaluation(const GenerativeModel& model, const PosteriorApproximation* amortized, const MatrixF& X,
-                              const EvaluationOptions& options, const RandomStreams& streams, Index first_datapoint);
+                              const EvaluationOptions& options, const RandomStreams& streams, Index first_datapoint = 0,
+                              const ProgressReporter& progress = quiet_progress());
 
 }  // namespace vigap

@@ -115,7 +115,7 @@ std::string stopped_summary(Index steps, Index stopped, Index count) {
 
 /// log p(x) by quadrature (with its over-tolerance report) or by AIS.
 Estimate log_marginal_likelihood(const GenerativeModel& model, const MatrixF& X, const GapTableOptions& options,
-                                 const RandomStreams& streams, Index first_datapoint) {
+                                 const RandomStreams& streams, Index first_datapoint, const ProgressReporter& progress) {
   if (options.uses_quadrature(model.latent_dim())) {
     const ExactMarginalLikelihood r = exact_marginal_likelihood(model, X, options.quadrature);
     Estimate e = r.log_marginal_likelihood;
@@ -125,7 +125,7 @@ Estimate log_marginal_likelihood(const GenerativeModel& model, const MatrixF& X,
                stderr);
     return e;
   }
-  const AnnealedImportanceSamplingResult r = annealed_importance_sampling(model, X, options.ais, streams);
+  const AnnealedImportanceSamplingResult r = annealed_importance_sampling(model, X, options.ais, streams, progress);
   Estimate e = r.estimate;
   e.settings["mean_acceptance_rate"] = r.acceptance_rate.mean();
   e.settings["mean_effective_sample_size"] = r.effective_sample_size.mean();
@@ -134,12 +134,13 @@ Estimate log_marginal_likelihood(const GenerativeModel& model, const MatrixF& X,
 
 /// q*_F of one family row (the flow from q*_FFG when that row was fitted): fits it, fills the
 /// row's optimization record.
-LocalPosteriorFit fit_family(const GenerativeModel& model, const MatrixF& X, PosteriorFamily family,
-                             const DiagonalGaussian& initial, const std::optional<LocalPosteriorFit>& fitted_ffg,
-                             const GapTableOptions& options, const RandomStreams& stream, GapTableRow& row) {
+LocalPosteriorFitResult fit_family(const GenerativeModel& model, const MatrixF& X, PosteriorFamily family,
+                                   const DiagonalGaussian& initial, const std::optional<LocalPosteriorFitResult>& fitted_ffg,
+                                   const GapTableOptions& options, const RandomStreams& stream, GapTableRow& row,
+                                   const ProgressReporter& progress) {
   const bool from_ffg = family == PosteriorFamily::flow && fitted_ffg.has_value();
   const DiagonalGaussian& start = from_ffg ? fitted_ffg->diagonal() : initial;
-  LocalPosteriorFit fit = fit_local_posterior(model, X, family, start, {options.gaussian, options.flow}, stream);
+  LocalPosteriorFitResult fit = fit_local_posterior(model, X, family, start, {options.gaussian, options.flow}, stream, progress);
   const Index stopped = std::count(fit.stopped_by_rule.begin(), fit.stopped_by_rule.end(), true);
   row.optimization = {{"steps", fit.steps},
                       {"converged", fit.all_stopped_by_rule},
@@ -157,7 +158,8 @@ LocalPosteriorFit fit_family(const GenerativeModel& model, const MatrixF& X, Pos
 
 GapTable compute_gap_table(const GenerativeModel& model, const PosteriorApproximation& amortized,
                            const std::string& amortized_name, const DiagonalGaussian& encoder_q, const MatrixF& X,
-                           const GapTableOptions& options, const RandomStreams& streams, Index first_datapoint) {
+                           const GapTableOptions& options, const RandomStreams& streams, Index first_datapoint,
+                           const ProgressReporter& progress) {
   const Index latent_dim = model.latent_dim();
   options.validate(latent_dim);
   const Index count = X.cols();
@@ -171,7 +173,6 @@ GapTable compute_gap_table(const GenerativeModel& model, const PosteriorApproxim
                                 std::to_string(count) + " of dimension " + std::to_string(latent_dim));
   streams.check_size(count, "compute_gap_table");
   const auto total_start = std::chrono::steady_clock::now();
-  const ProgressReporter progress = options.show_progress ? ProgressReporter() : ProgressReporter(false);
 
   GapTable table;
   table.model = model.describe();
@@ -185,7 +186,7 @@ GapTable compute_gap_table(const GenerativeModel& model, const PosteriorApproxim
   progress.line("gap-table: log p(x) by " + std::string(table.log_px_by_quadrature ? "quadrature" : "AIS") + " on " +
                 std::to_string(count) + " datapoints");
   auto start = std::chrono::steady_clock::now();
-  table.log_px = log_marginal_likelihood(model, X, options, streams, first_datapoint);
+  table.log_px = log_marginal_likelihood(model, X, options, streams, first_datapoint, progress);
   table.log_px.seconds = table.log_px_seconds = seconds_since(start);
 
   KlQuadratureOptions kl_options;
@@ -196,7 +197,7 @@ GapTable compute_gap_table(const GenerativeModel& model, const PosteriorApproxim
   // L[q] of one approximation, from the streams of its row.
   const auto evaluate_elbo = [&](const PosteriorApproximation& q, const RandomStreams& stream) {
     if (table.exact_elbos) return kl_divergence_by_quadrature(model, q, X, table.log_px, kl_options, stream).elbo;
-    return estimate_elbo(model, q, X, elbo_options, stream);
+    return estimate_elbo(model, q, X, elbo_options, stream, progress);
   };
 
   progress.line("gap-table: L[q] of the " + amortized_name);
@@ -211,7 +212,7 @@ GapTable compute_gap_table(const GenerativeModel& model, const PosteriorApproxim
           : DiagonalGaussian(MatrixD::Zero(latent_dim, count), MatrixD::Zero(latent_dim, count), "N(0, I)");
   // The flow family contains the diagonal Gaussian (identity flow), so a local flow starts from
   // q*_FFG when that row was fitted before it: its optimum can then only be better.
-  std::optional<LocalPosteriorFit> fitted_ffg;
+  std::optional<LocalPosteriorFitResult> fitted_ffg;
   for (PosteriorFamily family : options.families) {
     GapTableRow row;
     row.family = family;
@@ -219,7 +220,7 @@ GapTable compute_gap_table(const GenerativeModel& model, const PosteriorApproxim
     const RandomStreams stream = streams.with_substream(family_substream(family));
     progress.line("gap-table: fitting " + label + " per datapoint");
     start = std::chrono::steady_clock::now();
-    LocalPosteriorFit fit = fit_family(model, X, family, initial, fitted_ffg, options, stream, row);
+    LocalPosteriorFitResult fit = fit_family(model, X, family, initial, fitted_ffg, options, stream, row, progress);
     row.optimization_seconds = seconds_since(start);
     progress.line("gap-table: L[q*] of " + label + " (" + row.optimization_summary + ")");
     start = std::chrono::steady_clock::now();

@@ -278,7 +278,7 @@ HmcVsViPosteriorRow local_gaussian_row(const Study& s, Index budget, PosteriorFa
   const std::optional<LocalOptimizationOptions> options = local_gaussian_options_for_budget(base, budget);
   r.feasible = options.has_value();
   if (!r.feasible) return r;
-  const LocalPosteriorFit fit = fit_local_posterior(s.model, s.X, family, s.q, {*options, s.options.flow}, stream);
+  const LocalPosteriorFitResult fit = fit_local_posterior(s.model, s.X, family, s.q, {*options, s.options.flow}, stream);
   r.decoder_evaluations = s.mean_per_datapoint(fit.total_decoder_evaluations());  // no selection at equal budgets
   measure_density(s, fit.approximation(), r, stream);
   Index stopped = 0;
@@ -303,7 +303,7 @@ HmcVsViPosteriorRow local_flow_row(const Study& s, Index budget) {
   const std::optional<LocalFlowOptions> options = local_flow_options_for_budget(s.options.flow, budget);
   r.feasible = options.has_value();
   if (!r.feasible) return r;
-  const LocalPosteriorFit fit =
+  const LocalPosteriorFitResult fit =
       fit_local_posterior(s.model, s.X, PosteriorFamily::flow, s.q, {s.options.gaussian, *options}, stream);
   r.decoder_evaluations = s.mean_per_datapoint(fit.total_decoder_evaluations());  // = steps · S: no selection
   measure_density(s, fit.approximation(), r, stream);
@@ -393,13 +393,14 @@ void run_budget(const Study& s, Index budget, const ProgressReporter& progress, 
 }  // namespace
 
 HmcVsVi compute_hmc_vs_vi(const GenerativeModel& model, const DiagonalGaussian& encoder_q, const MatrixF& X,
-                          const HmcVsViOptions& options, const RandomStreams& streams) {
-  return compute_hmc_vs_vi(model, encoder_q, encoder_q, X, options, streams);
+                          const HmcVsViOptions& options, const RandomStreams& streams,
+                          const ProgressReporter& progress) {
+  return compute_hmc_vs_vi(model, encoder_q, encoder_q, X, options, streams, progress);
 }
 
 HmcVsVi compute_hmc_vs_vi(const GenerativeModel& model, const PosteriorApproximation& amortized_q,
                           const DiagonalGaussian& encoder_q, const MatrixF& X, const HmcVsViOptions& options,
-                          const RandomStreams& streams) {
+                          const RandomStreams& streams, const ProgressReporter& progress) {
   options.validate();
   if (model.latent_dim() != 2)
     throw std::invalid_argument("compute_hmc_vs_vi needs latent dimension 2 (exact posteriors on a grid), found " +
@@ -419,7 +420,6 @@ HmcVsVi compute_hmc_vs_vi(const GenerativeModel& model, const PosteriorApproxima
                                 std::to_string(count) + " of dimension 2");
   streams.check_size(count, "compute_hmc_vs_vi");
   const auto total_start = std::chrono::steady_clock::now();
-  const ProgressReporter progress = options.show_progress ? ProgressReporter() : ProgressReporter(false);
 
   HmcVsVi result;
   result.budgets = options.budgets;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/models/generative_model.hpp"
+#include "core/progress_reporter.hpp"
 #include "core/random_streams.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
 #include "core/variational/local_flow_optimization.hpp"
@@ -60,14 +61,12 @@ struct HmcVsViOptions {
   AisOptions ais = [] {
     AisOptions o;
     o.chains = 8;
-    o.show_progress = false;
     return o;
   }();
   Index grid_nodes = 101;        ///< nodes per axis of the total-variation grid (>= 11)
   double grid_half_width = 5.0;  ///< its half-width in exact posterior standard deviations per axis (>= 2)
   Index cells_per_bin = 5;       ///< grid cells per histogram bin side for the total variation (>= 1)
   Index vi_draws = 20000;        ///< draws of each variational q for its moments (no decoder evaluations; >= 2)
-  bool show_progress = true;     ///< a status line on stderr (only when it is a terminal)
 
   /// Throws std::invalid_argument naming the option (--budgets, --hmc-chains, --grid-nodes, ...,
   /// warmup_fraction) before any work.
@@ -164,8 +163,11 @@ struct HmcVsVi {
 /// not depend on the other datapoints, budgets or methods, nor on the thread count (HMC's divergences
 /// and max R-hat in `details` are totals over the datapoints). Throws std::invalid_argument on
 /// inconsistent shapes or options (options.validate()) or a latent dimension other than 2.
+/// `progress` gets one status line per budget and method (the methods' own runs stay quiet, so
+/// that line stays readable).
 HmcVsVi compute_hmc_vs_vi(const GenerativeModel& model, const DiagonalGaussian& encoder_q, const MatrixF& X,
-                          const HmcVsViOptions& options, const RandomStreams& streams);
+                          const HmcVsViOptions& options, const RandomStreams& streams,
+                          const ProgressReporter& progress = quiet_progress());
 
 /// As above with an amortized q that need not be Gaussian (the encoder pushed through a flow):
 /// `amortized_q` is measured in the amortized row, gives HMC's starting draws (HmcStart::encoder),
@@ -175,6 +177,6 @@ HmcVsVi compute_hmc_vs_vi(const GenerativeModel& model, const DiagonalGaussian& 
 /// Both cover the columns of X.
 HmcVsVi compute_hmc_vs_vi(const GenerativeModel& model, const PosteriorApproximation& amortized_q,
                           const DiagonalGaussian& encoder_q, const MatrixF& X, const HmcVsViOptions& options,
-                          const RandomStreams& streams);
+                          const RandomStreams& streams, const ProgressReporter& progress = quiet_progress());
 
 }  // namespace vigap

@@ -102,7 +102,7 @@ nlohmann::ordered_json run_training(const BenchOptions& o, Rng& rng) {
   options.epochs = 1;
   const MatrixF no_validation(train.dimension(), 0);
   const VaeTrainingSummary summary =
-      train_vae(*vae.encoder, vae.decoder, train.images, no_validation, options, rng, ProgressReporter(false));
+      train_vae(*vae.encoder, vae.decoder, train.images, no_validation, options, rng);
   const double examples = static_cast<double>(train.size());
   const double seconds = summary.epochs.front().seconds;
   // Per example: decoder forward + both backward products; encoder forward, weight gradients and
@@ -137,7 +137,6 @@ nlohmann::ordered_json run_ais(const BenchOptions& o, const LoadedModel& loaded,
   options.num_annealing_steps = o.ais_steps;
   options.chains = 16;
   options.leapfrog_steps = 10;
-  options.show_progress = false;
   nlohmann::ordered_json result = timed_ais(loaded.generative_model(), X, options, rng);
   result["flops"] = result["decoder_forward_backward_rows"].get<double>() * 2.0 * 2.0 *
                     multiply_adds_per_column(decoder_sizes(loaded));
@@ -199,7 +198,7 @@ nlohmann::ordered_json run_local_q(const BenchOptions& o, const LoadedModel& loa
   options.learning_rate_half_life = 0.0;  // plain Adam, as the reference
   const DiagonalGaussian initial = amortized.gaussian_base(X);
   const auto start = std::chrono::steady_clock::now();
-  const LocalGaussianOptimization r = optimize_local_gaussian(loaded.generative_model(), X, initial, options, rng);
+  const LocalGaussianOptimizationResult r = optimize_local_gaussian(loaded.generative_model(), X, initial, options, rng);
   const double seconds = seconds_since(start);
   const double rows = static_cast<double>(r.gradient_evaluations);
   return {{"seconds", seconds},
@@ -218,7 +217,6 @@ nlohmann::ordered_json run_ais_model(const BenchOptions& o, const LoadedModel& l
   options.chains = o.chains;
   options.leapfrog_steps = o.leapfrog_steps;
   options.step_size_adaptation = parse_ais_step_size_adaptation(o.ais_adaptation);
-  options.show_progress = false;
   nlohmann::ordered_json result = timed_ais(*loaded.model, X, options, rng);
   result["flops"] = nullptr;
   result["model_format"] = loaded.format;

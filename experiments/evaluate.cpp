@@ -8,6 +8,7 @@
 #include "core/io/atomic_file.hpp"
 #include "core/io/json_result_writer.hpp"
 #include "core/io/model_loader.hpp"
+#include "core/progress_reporter.hpp"
 #include "experiments/support/command_line.hpp"
 #include "experiments/support/dataset_options.hpp"
 #include "experiments/support/evaluation_data.hpp"
@@ -116,7 +117,8 @@ int evaluate_main(int argc, char** argv) {
   std::printf("%s on %lld %s datapoints of %s\n\n", model.describe().c_str(), static_cast<long long>(X.cols()),
               split.c_str(), dataset.name.c_str());
   std::fflush(stdout);
-  const Evaluation result = compute_evaluation(model, q.get(), X, evaluation, streams, first_datapoint);
+  const ProgressReporter progress;
+  const Evaluation result = compute_evaluation(model, q.get(), X, evaluation, streams, first_datapoint, progress);
   document["results"] = result.results_json(per_datapoint);
   document["timings"] = result.timings_json();
   std::printf("%s", result.to_markdown().c_str());

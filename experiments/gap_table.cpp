@@ -19,6 +19,7 @@
 #include "core/io/atomic_file.hpp"
 #include "core/io/json_result_writer.hpp"
 #include "core/io/model_loader.hpp"
+#include "core/progress_reporter.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
 #include "experiments/support/command_line.hpp"
 #include "experiments/support/dataset_options.hpp"
@@ -117,8 +118,9 @@ int gap_table_main(int argc, char** argv) {
   const std::string amortized_name = amortized_q.describe();
   const RandomStreams streams =
       RandomStreams::consecutive(common.seed, static_cast<std::uint64_t>(first_datapoint), X.cols());
+  const ProgressReporter progress;
   const GapTable result =
-      compute_gap_table(model, *amortized, amortized_name, encoder_q, X, table, streams, first_datapoint);
+      compute_gap_table(model, *amortized, amortized_name, encoder_q, X, table, streams, first_datapoint, progress);
 
   nlohmann::ordered_json configuration;
   configuration["checkpoint"] = checkpoint;

@@ -28,6 +28,7 @@
 #include "core/io/atomic_file.hpp"
 #include "core/io/json_result_writer.hpp"
 #include "core/io/model_loader.hpp"
+#include "core/progress_reporter.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
 #include "experiments/support/command_line.hpp"
 #include "experiments/support/dataset_options.hpp"
@@ -302,7 +303,8 @@ int hmc_vs_vi_main(int argc, char** argv) {
   // depend neither on the other datapoints, nor on the other budgets or methods, nor on --threads.
   const RandomStreams streams = RandomStreams::consecutive(common.seed, static_cast<std::uint64_t>(first_datapoint), B);
   const std::unique_ptr<PosteriorApproximation> q = amortized_q.posterior(X);
-  const HmcVsVi result = compute_hmc_vs_vi(model, *q, amortized_q.gaussian_base(X), X, study, streams);
+  const ProgressReporter progress;
+  const HmcVsVi result = compute_hmc_vs_vi(model, *q, amortized_q.gaussian_base(X), X, study, streams, progress);
   document["configuration"]["starting_distributions"] = result.starts_json();
   document["results"] = result.results_json();
   document["timings"] = result.timings_json();

@@ -42,7 +42,6 @@ EvaluationOptions all_estimators() {
   o.importance.samples = 10000;
   o.ais.num_annealing_steps = 1000;
   o.ais.chains = 32;
-  o.ais.show_progress = false;
   o.bdmc_datapoints = 4;
   return o;
 }

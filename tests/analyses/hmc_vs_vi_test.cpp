@@ -31,7 +31,6 @@ HmcVsViOptions small_options(std::vector<Index> budgets) {
   o.vi_draws = 2000;
   o.flow.flow.num_layers = 2;
   o.flow.flow.hidden_sizes = {8};
-  o.show_progress = false;
   return o;
 }
 

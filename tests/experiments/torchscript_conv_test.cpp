@@ -124,7 +124,6 @@ TEST(TorchScriptConvDecoder, QuadratureIsExactAndAisAgreesWithItWithinItsError) 
   options.num_annealing_steps = 300;
   options.chains = 8;
   options.leapfrog_steps = 5;
-  options.show_progress = false;
   const AnnealedImportanceSamplingResult ais = annealed_importance_sampling(*m.loaded.model, *q, m.X, options, rng);
   const VectorD error = ais.estimate.per_datapoint - m.exact.log_marginal_likelihood.per_datapoint;
   std::cout << "[ conv 2-D ] quadrature log p(x) " << exact << ", AIS from q " << ais.estimate.value << " ± "
