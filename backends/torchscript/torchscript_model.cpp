@@ -110,7 +110,8 @@ VectorD evaluate_block(const BlockEvaluation& e, Index count, bool gradient, Blo
                               ws.grad_output);
       if (e.decoder.output == TorchScriptDecoderOutput::gaussian_mean)
         ws.grad_output.conservativeResize(e.data_dim, W);  // the fixed log-variances have no input
-      seed = torchscript::tensor_view(ws.grad_output);
+      // The output may be image-shaped ([W, 1, 28, 28]): the seed takes its shape (same order).
+      seed = torchscript::tensor_view(ws.grad_output).reshape(result.sizes()).to(result.scalar_type());
     }
   }
   if (gradient) {
