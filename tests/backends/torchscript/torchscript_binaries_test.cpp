@@ -56,13 +56,19 @@ TEST_F(TorchScriptBinaries, QuadratureAgreesWithTheNativeImportThroughBothDecode
 TEST_F(TorchScriptBinaries, AisAgreesWithQuadratureWithinItsError) {
   const nlohmann::json r = evaluate(testing::forward_manifest(),
                                     "--estimators ais,quadrature --num-datapoints 4 --ais-steps 300 --ais-chains 8 "
-                                    "--threads 2 --seed " + testing::test_seed_argument(31), "ais");
+                                    "--per-datapoint --threads 2 --seed " + testing::test_seed_argument(31), "ais");
   ASSERT_FALSE(r.is_null());
   const double ais = r["ais"]["value"].get<double>(), se = r["ais"]["monte_carlo_standard_error"].get<double>();
   const double exact = r["quadrature"]["value"].get<double>();
-  // log of the AIS estimate is a stochastic lower bound: within 3.9 standard errors (a two-sided
-  // failure probability ~1e-4) plus a bias allowance of 0.1 nats below, 3.9 SE above.
-  EXPECT_LT(ais, exact + 3.9 * se) << "AIS " << ais << " ± " << se << ", quadrature " << exact;
+  // Upper side, exact for any weight distribution: AIS's p̂_b is unbiased for p(x_b), independently
+  // per datapoint, so E[Π_b p̂_b / p_b] = 1 and by Markov's inequality
+  // P(Σ_b (log p̂_b - log p_b) >= ln 1e4) <= 1e-4; quadrature's own error is below 1e-4 a datapoint.
+  double error_sum = 0.0;
+  for (size_t b = 0; b < 4; ++b)
+    error_sum += r["ais"]["per_datapoint"][b].get<double>() - r["quadrature"]["per_datapoint"][b].get<double>();
+  EXPECT_LT(error_sum, std::log(1e4) + 4 * 1e-4) << "AIS " << ais << " ± " << se << ", quadrature " << exact;
+  // Lower side: log p̂ is biased low by the annealing's finite budget, which no standard error
+  // bounds; 3.9 SE plus 0.1 nats is a claim about this budget (T = 300, 8 chains) on this model.
   EXPECT_GT(ais, exact - 0.1 - 3.9 * se) << "AIS " << ais << " ± " << se << ", quadrature " << exact;
 }
 
