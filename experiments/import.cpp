@@ -14,9 +14,7 @@
 #include "core/io/vae_checkpoint.hpp"
 #include "core/io/vae_import.hpp"
 #include "experiments/support/command_line.hpp"
-#ifdef VIGAP_HAS_TORCHSCRIPT
 #include "backends/torchscript/torchscript_format.hpp"
-#endif
 
 namespace po = boost::program_options;
 using namespace vigap;
@@ -48,7 +46,6 @@ void add_torchscript_options(po::options_description& d, TorchScriptOptions& ts)
 
 /// vigap-import --torchscript-decoder: checks the modules and writes the manifest.
 int import_torchscript(const TorchScriptOptions& ts, const VaeImportOptions& o, const std::string& manifest) {
-#ifdef VIGAP_HAS_TORCHSCRIPT
   const TorchScriptImportOptions options{.decoder_file = ts.decoder, .encoder_file = ts.encoder,
                                          .likelihood = o.likelihood, .encoder_output = ts.encoder_output,
                                          .encoder_scale = o.encoder_scale, .latent_dim = ts.latent_dim,
@@ -63,10 +60,6 @@ int import_torchscript(const TorchScriptOptions& ts, const VaeImportOptions& o, 
   if (m.encoder) std::printf("checked %s (sha256 %s)\n", ts.encoder.c_str(), m.encoder->sha256.c_str());
   std::printf("manifest: %s\n", manifest.c_str());
   return 0;
-#else
-  throw std::invalid_argument("--torchscript-decoder: this vigap was built without the TorchScript backend "
-                              "(configure with -DVIGAP_TORCHSCRIPT=ON and LibTorch installed)");
-#endif
 }
 
 int import_main(int argc, char** argv) {

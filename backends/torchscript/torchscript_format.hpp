@@ -1,6 +1,9 @@
 #pragma once
 // The "vigap-torchscript" model format of load_model (a manifest, torchscript_manifest.hpp), and
 // writing a manifest from module files after checking them (vigap-import --torchscript-decoder).
+// Torch-free: detecting a manifest reads JSON only; loading one and checking modules call the
+// backend's LibTorch code in its plugin (torchscript_plugin_loader.hpp), which a process loads
+// the first time it needs it, so that binaries never given a manifest never start LibTorch.
 #include <optional>
 #include <string>
 
@@ -10,17 +13,16 @@
 
 namespace vigap {
 
-/// Detects a manifest (is_torchscript_manifest); loads it: checks each module's SHA-256, loads the
-/// TorchScriptModel and, when the manifest has one, the TorchScriptEncoder; the LoadedModel's
-/// architecture is the manifest's JSON and its metadata "binarization", "binarization_threshold",
-/// "torchscript_manifest" (the JSON) and "torchscript_version" (LibTorch's). Not trainable.
+/// Detects a manifest (is_torchscript_manifest, no LibTorch); loads it through the plugin
+/// (load_torchscript_manifest of libtorch/torchscript_loading.hpp): checks each module's SHA-256,
+/// loads the TorchScriptModel and, when the manifest has one, the TorchScriptEncoder; the
+/// LoadedModel's architecture is the manifest's JSON and its metadata "binarization",
+/// "binarization_threshold", "torchscript_manifest" (the JSON) and "torchscript_version"
+/// (LibTorch's). Not trainable.
 ModelFormat torchscript_model_format();
 
 /// Adds torchscript_model_format() to load_model's registry once (later calls do nothing).
 void register_torchscript_model_format();
-
-/// The LoadedModel of a parsed manifest read from `manifest_path` (as torchscript_model_format).
-LoadedModel load_torchscript_manifest(const TorchScriptManifest& manifest, const std::string& manifest_path);
 
 /// What vigap-import --torchscript-decoder writes. Paths as given on the command line.
 struct TorchScriptImportOptions {
@@ -39,7 +41,8 @@ struct TorchScriptImportOptions {
 /// Builds the manifest for `options` to be written at `manifest_path` (module paths stored
 /// relative to its directory when they are inside it, else absolute), loads the modules, runs
 /// them on a probe batch (shapes and finiteness, as TorchScriptModel::check_module) and records
-/// each module's SHA-256. Throws std::invalid_argument naming the option or file.
+/// each module's SHA-256. Throws std::invalid_argument naming the option or file. Runs in the
+/// plugin (make_torchscript_manifest_with_libtorch).
 TorchScriptManifest make_torchscript_manifest(const TorchScriptImportOptions& options, const std::string& manifest_path);
 
 }  // namespace vigap

@@ -11,9 +11,7 @@
 #include <string_view>
 
 #include "core/version.hpp"
-#ifdef VIGAP_HAS_TORCHSCRIPT
 #include "backends/torchscript/torchscript_format.hpp"
-#endif
 
 namespace po = boost::program_options;
 
@@ -92,9 +90,8 @@ int run_binary(const std::string& program, const std::function<int()>& body) {
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   try {
-#ifdef VIGAP_HAS_TORCHSCRIPT
-    register_torchscript_model_format();  // load_model reads vigap-torchscript manifests in every binary
-#endif
+    // load_model reads vigap-torchscript manifests in every binary; LibTorch starts only for one.
+    register_torchscript_model_format();
     return body();
   } catch (const std::invalid_argument& e) {
     std::cerr << program << ": error: " << e.what() << "\n";

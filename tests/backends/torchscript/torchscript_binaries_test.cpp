@@ -6,9 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 
 #include "support/experiment_binary_test.hpp"
 #include "support/run_binary.hpp"
+#include "support/temporary_directory.hpp"
 #include "support/test_seed.hpp"
 #include "support/torchscript_fixtures.hpp"
 
@@ -126,6 +128,45 @@ TEST_F(TorchScriptBinaries, ImportWritesAManifestThatEvaluates) {
   const nlohmann::json r = evaluate(out.file("m.json"), "--estimators elbo --elbo-samples 5 --num-datapoints 3 --threads 1", "e");
   ASSERT_FALSE(r.is_null());
   EXPECT_LT(r["elbo"]["value"].get<double>(), 0.0);
+}
+
+// LibTorch lives in the plugin libvigap_torchscript.so beside the binaries
+// (backends/torchscript/torchscript_plugin.hpp): a binary that never meets a manifest never loads
+// it, and one that cannot find it refuses a manifest saying where it looked.
+TEST_F(TorchScriptBinaries, LibTorchIsLoadedOnlyForAManifest) {
+  const auto loaded_objects = [&](const std::string& arguments) {
+    return testing::run_command("LD_DEBUG=files " + std::string(VIGAP_BINARY_DIR) + "/vigap-evaluate " + arguments).output;
+  };
+  const std::string native = loaded_objects("--checkpoint " + testing::native_checkpoint() +
+                                            " --estimators elbo --elbo-samples 2 --num-datapoints 2 --out " +
+                                            out.file("n.json"));
+  ASSERT_NE(native.find("libstdc++"), std::string::npos) << "LD_DEBUG=files printed nothing:\n" << native;
+  EXPECT_EQ(native.find("libtorch"), std::string::npos) << native;
+  EXPECT_EQ(native.find("libvigap_torchscript"), std::string::npos);
+  const std::string manifest = loaded_objects("--checkpoint " + testing::forward_manifest() +
+                                              " --estimators elbo --elbo-samples 2 --num-datapoints 2 --out " +
+                                              out.file("m.json"));
+  EXPECT_NE(manifest.find("libvigap_torchscript.so"), std::string::npos) << manifest;
+  EXPECT_NE(manifest.find("libtorch"), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(out.file("m.json")));
+}
+
+TEST_F(TorchScriptBinaries, ABinaryWithoutThePluginRefusesAManifestSayingWhere) {
+  testing::TemporaryDirectory alone;
+  const std::string copy = alone.file("vigap-evaluate");
+  std::filesystem::copy_file(std::string(VIGAP_BINARY_DIR) + "/vigap-evaluate", copy);
+  std::filesystem::permissions(copy, std::filesystem::perms::owner_all);
+  const auto refused = testing::run_command(copy + " --checkpoint " + testing::forward_manifest() +
+                                            " --estimators elbo --num-datapoints 2 --out " + alone.file("r.json"));
+  EXPECT_EQ(refused.exit_code, 2) << refused.output;
+  const std::string& text = refused.output;
+  EXPECT_NE(text.find("need the backend's plugin " + alone.file("libvigap_torchscript.so") + ", which does not exist"),
+            std::string::npos) << text;
+  EXPECT_FALSE(std::filesystem::exists(alone.file("r.json")));
+  // A native checkpoint needs no plugin.
+  const auto native = testing::run_command(copy + " --checkpoint " + testing::native_checkpoint() +
+                                           " --estimators elbo --elbo-samples 2 --num-datapoints 2 --out " + alone.file("n.json"));
+  EXPECT_EQ(native.exit_code, 0) << native.output;
 }
 
 struct BadTorchScriptImport {

@@ -11,9 +11,9 @@
 #include <cmath>
 #include <fstream>
 
-#include "backends/torchscript/torchscript_encoder.hpp"
-#include "backends/torchscript/torchscript_model.hpp"
-#include "backends/torchscript/torchscript_runtime.hpp"
+#include "backends/torchscript/libtorch/torchscript_encoder.hpp"
+#include "backends/torchscript/libtorch/torchscript_model.hpp"
+#include "backends/torchscript/libtorch/torchscript_runtime.hpp"
 #include "core/models/trainable_decoder.hpp"
 #include "support/expect_throw_message.hpp"
 #include "support/finite_difference.hpp"

@@ -1,11 +1,11 @@
-#include "backends/torchscript/torchscript_model.hpp"
+#include "backends/torchscript/libtorch/torchscript_model.hpp"
 
 #include <cmath>
 #include <stdexcept>
 
 #include <torch/csrc/autograd/autograd.h>
 
-#include "backends/torchscript/torchscript_module.hpp"
+#include "backends/torchscript/libtorch/torchscript_module.hpp"
 #include "core/models/decoder_likelihood.hpp"
 #include "core/parallel/worker_pool.hpp"
 

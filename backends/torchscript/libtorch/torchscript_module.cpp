@@ -1,4 +1,4 @@
-#include "backends/torchscript/torchscript_module.hpp"
+#include "backends/torchscript/libtorch/torchscript_module.hpp"
 
 #include <ATen/Parallel.h>
 #include <caffe2/serialize/versions.h>
@@ -12,7 +12,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "backends/torchscript/torchscript_runtime.hpp"
+#include "backends/torchscript/libtorch/torchscript_runtime.hpp"
 #include "core/io/zip_archive.hpp"
 
 namespace vigap {

@@ -1,8 +1,8 @@
-#include "backends/torchscript/torchscript_encoder.hpp"
+#include "backends/torchscript/libtorch/torchscript_encoder.hpp"
 
 #include <stdexcept>
 
-#include "backends/torchscript/torchscript_module.hpp"
+#include "backends/torchscript/libtorch/torchscript_module.hpp"
 #include "core/nn/column_blocks.hpp"
 #include "core/parallel/worker_pool.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
