@@ -131,12 +131,12 @@ VectorD picture_grid(const std::vector<AggregatePosterior>& aggregates, Index no
 }  // namespace
 
 AggregatePosteriorReport compute_aggregate_posterior_report(const std::vector<EncodedSplit>& splits,
-                                                            const AggregatePosteriorReportOptions& options, Rng& rng) {
+                                                            const AggregatePosteriorReportOptions& options, Rng& rng,
+                                                            const ProgressReporter& progress) {
   check_splits(splits, options);
   AggregatePosteriorReport report;
   report.latent_dim = splits.front().q.latent_dim();
   report.active_threshold = options.active_threshold;
-  const ProgressReporter progress = options.show_progress ? ProgressReporter() : ProgressReporter(false);
   std::vector<AggregatePosterior> aggregates;
   for (const EncodedSplit& s : splits) {
     AggregatePosteriorSplitReport r;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/progress_reporter.hpp"
 #include "core/random.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
 #include "estimators/active_units.hpp"
@@ -38,7 +39,6 @@ struct AggregatePosteriorReportOptions {
   double active_threshold = 0.01;
   /// Nodes per axis of the 2-D picture grid (>= 11; --picture-grid-nodes).
   Index picture_grid_nodes = 121;
-  bool show_progress = true;  ///< one line per stage on stderr (only when it is a terminal)
 
   static AggregateMonteCarloOptions default_monte_carlo();
   /// Throws std::invalid_argument naming the option, what was expected and what was found.
@@ -106,8 +106,10 @@ struct AggregatePosteriorReport {
 /// unbiased, with standard errors. Randomness: split s (in the given order) takes the stream
 /// split_rng(rng) and its Monte Carlo row the stream split_rng of that. Throws
 /// std::invalid_argument for bad options, quadrature above latent dimension 2, no splits, splits
-/// of differing latent dimension or fewer than 2 datapoints.
+/// of differing latent dimension or fewer than 2 datapoints. `progress` gets one status line per
+/// split and stage.
 AggregatePosteriorReport compute_aggregate_posterior_report(const std::vector<EncodedSplit>& splits,
-                                                            const AggregatePosteriorReportOptions& options, Rng& rng);
+                                                            const AggregatePosteriorReportOptions& options, Rng& rng,
+                                                            const ProgressReporter& progress = quiet_progress());
 
 }  // namespace vigap

@@ -27,7 +27,7 @@ std::optional<HmcOptions> hmc_options_for_budget(const HmcOptions& base, Index b
 
 /// The most q* can spend per datapoint: S · max_steps gradient columns plus check_samples forward
 /// columns at each check (step 0, every check_interval steps, and the last step). The patience
-/// rule may stop a datapoint earlier (LocalGaussianOptimization reports what was spent).
+/// rule may stop a datapoint earlier (LocalGaussianOptimizationResult reports what was spent).
 Index local_gaussian_max_decoder_evaluations(const LocalOptimizationOptions& options);
 
 /// `base` with the largest max_steps whose local_gaussian_max_decoder_evaluations <= budget and

@@ -207,21 +207,20 @@ std::vector<LogLogSlope> study_slopes(const EstimatorVarianceSweep& elbo, const 
 
 }  // namespace
 
-EstimatorVarianceStudy run_estimator_variance_study(const TrainableEncoder& encoder, const TrainableDecoder& decoder,
-                                                    const MatrixF& X, const EstimatorVarianceStudyOptions& options,
-                                                    const RandomStreams& streams) {
+EstimatorVarianceStudy compute_estimator_variance_study(const TrainableEncoder& encoder, const TrainableDecoder& decoder,
+                                                        const MatrixF& X, const EstimatorVarianceStudyOptions& options,
+                                                        const RandomStreams& streams, const ProgressReporter& progress) {
   options.validate();
   const Index count = X.cols();
-  if (count < 1) throw std::invalid_argument("run_estimator_variance_study: no datapoints");
+  if (count < 1) throw std::invalid_argument("compute_estimator_variance_study: no datapoints");
   if (X.rows() != decoder.data_dim() || encoder.data_dim() != decoder.data_dim() ||
       encoder.latent_dim() != decoder.latent_dim())
-    throw std::invalid_argument("run_estimator_variance_study: data of dimension " + std::to_string(X.rows()) +
+    throw std::invalid_argument("compute_estimator_variance_study: data of dimension " + std::to_string(X.rows()) +
                                 ", an encoder " + std::to_string(encoder.data_dim()) + " -> " +
                                 std::to_string(encoder.latent_dim()) + " and a decoder " +
                                 std::to_string(decoder.latent_dim()) + " -> " + std::to_string(decoder.data_dim()) +
                                 " do not fit together");
-  streams.check_size(count, "run_estimator_variance_study");
-  const ProgressReporter progress = options.show_progress ? ProgressReporter() : ProgressReporter(false);
+  streams.check_size(count, "compute_estimator_variance_study");
   const auto total_start = std::chrono::steady_clock::now();
 
   EstimatorVarianceStudy study;

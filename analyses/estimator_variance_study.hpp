@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/models/trainable_decoder.hpp"
+#include "core/progress_reporter.hpp"
 #include "core/random_streams.hpp"
 #include "core/training/vae_objective.hpp"
 #include "core/variational/trainable_encoder.hpp"
@@ -15,7 +16,7 @@
 
 namespace vigap {
 
-/// Settings of run_estimator_variance_study.
+/// Settings of compute_estimator_variance_study.
 struct EstimatorVarianceStudyOptions {
   /// The ELBO sample counts S of the first sweep: increasing, >= 1, at least one.
   std::vector<Index> elbo_samples{1, 2, 5, 10, 50, 100};
@@ -26,7 +27,6 @@ struct EstimatorVarianceStudyOptions {
   Index iwae_datapoints = 25;
   /// R, independent replicates of each estimate per datapoint (>= 4).
   Index replicates = 100;
-  bool show_progress = true;  ///< a progress line on stderr (only when it is a terminal)
 
   /// Throws std::invalid_argument naming the option (--samples, --iwae-samples,
   /// --iwae-num-datapoints, --replicates).
@@ -116,9 +116,10 @@ double log_log_slope(const std::vector<Index>& xs, const std::vector<double>& ys
 /// (sweep << 32 | count) of `streams` (one stream per datapoint; sweep 0 for S, 1 for K), the same
 /// for every variant of one count (common random numbers), so a count's results depend neither on
 /// the other counts, the other datapoints nor the thread count. Throws std::invalid_argument on
-/// bad options or shapes.
-EstimatorVarianceStudy run_estimator_variance_study(const TrainableEncoder& encoder, const TrainableDecoder& decoder,
-                                                    const MatrixF& X, const EstimatorVarianceStudyOptions& options,
-                                                    const RandomStreams& streams);
+/// bad options or shapes. `progress` gets a status line per count and variant.
+EstimatorVarianceStudy compute_estimator_variance_study(const TrainableEncoder& encoder, const TrainableDecoder& decoder,
+                                                        const MatrixF& X, const EstimatorVarianceStudyOptions& options,
+                                                        const RandomStreams& streams,
+                                                        const ProgressReporter& progress = quiet_progress());
 
 }  // namespace vigap

@@ -87,10 +87,11 @@ nlohmann::ordered_json GapTableOptions::to_json(Index latent_dim) const {
 
 GapTable compute_gap_table(const GenerativeModel& model, const PosteriorApproximation& amortized,
                            const std::string& amortized_name, const DiagonalGaussian& encoder_q, const MatrixF& X,
-                           const GapTableOptions& options, const RandomStreams& streams, Index first_datapoint) {
+                           const GapTableOptions& options, const RandomStreams& streams, Index first_datapoint,
+                           const ProgressReporter& progress) {
   // One block of all the datapoints, through the same assembly as a run spread over processes.
-  return assemble_gap_table(
-      {compute_gap_table_block(model, amortized, amortized_name, encoder_q, X, options, streams, first_datapoint)});
+  return assemble_gap_table({compute_gap_table_block(model, amortized, amortized_name, encoder_q, X, options, streams,
+                                                     first_datapoint, progress)});
 }
 
 nlohmann::ordered_json GapTable::results_json(bool per_datapoint) const {

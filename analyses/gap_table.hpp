@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/models/generative_model.hpp"
+#include "core/progress_reporter.hpp"
 #include "core/random_streams.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
 #include "core/variational/local_flow_optimization.hpp"
@@ -50,7 +51,6 @@ struct GapTableOptions {
   QuadratureOptions quadrature;       ///< log p(x) and the ELBOs by quadrature
   LocalOptimizationOptions gaussian;  ///< q*_FFG and q*_full (its `family` is set per row)
   LocalFlowOptions flow;              ///< q*_flow
-  bool show_progress = true;          ///< one line per stage on stderr (only when it is a terminal)
 
   /// Throws std::invalid_argument naming the option (every check that needs no model).
   void validate() const;
@@ -111,9 +111,11 @@ struct GapTable {
 /// `amortized` is evaluated as given (e.g. the encoder's Gaussian through a global flow);
 /// `encoder_q` is the encoder's Gaussian, the start of the q* fits. Throws std::invalid_argument
 /// on inconsistent shapes or options. first_datapoint (the dataset index of column 0) numbers the
-/// datapoints the quadrature reports over its tolerance (stderr and JSON).
+/// datapoints the quadrature reports over its tolerance (stderr and JSON). `progress` gets one
+/// line per stage and the status lines of AIS, the q* fits and the ELBO estimates.
 GapTable compute_gap_table(const GenerativeModel& model, const PosteriorApproximation& amortized,
                            const std::string& amortized_name, const DiagonalGaussian& encoder_q, const MatrixF& X,
-                           const GapTableOptions& options, const RandomStreams& streams, Index first_datapoint = 0);
+                           const GapTableOptions& options, const RandomStreams& streams, Index first_datapoint = 0,
+                           const ProgressReporter& progress = quiet_progress());
 
 }  // namespace vigap

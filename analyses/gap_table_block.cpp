@@ -49,7 +49,8 @@ std::string stopped_summary(Index steps, Index stopped, Index count) {
 
 /// log p(x) of the block by quadrature (with its over-tolerance report) or by AIS.
 void log_marginal_likelihood(const GenerativeModel& model, const MatrixF& X, const GapTableOptions& options,
-                             const RandomStreams& streams, Index first_datapoint, GapTableBlock& block) {
+                             const RandomStreams& streams, Index first_datapoint, GapTableBlock& block,
+                             const ProgressReporter& progress) {
   if (options.uses_quadrature(model.latent_dim())) {
     const ExactMarginalLikelihood r = exact_marginal_likelihood(model, X, options.quadrature);
     block.log_px = r.log_marginal_likelihood;
@@ -61,19 +62,20 @@ void log_marginal_likelihood(const GenerativeModel& model, const MatrixF& X, con
                stderr);
     return;
   }
-  const AnnealedImportanceSamplingResult r = annealed_importance_sampling(model, X, options.ais, streams);
+  const AnnealedImportanceSamplingResult r = annealed_importance_sampling(model, X, options.ais, streams, progress);
   block.log_px = r.estimate;
   block.ais_acceptance_rate = r.acceptance_rate;
   block.ais_effective_sample_size = r.effective_sample_size;
 }
 
 /// q*_F of one family row (the flow from q*_FFG when that row was fitted): fits it, fills the row.
-LocalPosteriorFit fit_family(const GenerativeModel& model, const MatrixF& X, PosteriorFamily family,
-                             const DiagonalGaussian& initial, const std::optional<LocalPosteriorFit>& fitted_ffg,
-                             const GapTableOptions& options, const RandomStreams& stream, GapTableRowBlock& row) {
+LocalPosteriorFitResult fit_family(const GenerativeModel& model, const MatrixF& X, PosteriorFamily family,
+                             const DiagonalGaussian& initial, const std::optional<LocalPosteriorFitResult>& fitted_ffg,
+                             const GapTableOptions& options, const RandomStreams& stream, GapTableRowBlock& row,
+                                   const ProgressReporter& progress) {
   const bool from_ffg = family == PosteriorFamily::flow && fitted_ffg.has_value();
   const DiagonalGaussian& start = from_ffg ? fitted_ffg->diagonal() : initial;
-  LocalPosteriorFit fit = fit_local_posterior(model, X, family, start, {options.gaussian, options.flow}, stream);
+  LocalPosteriorFitResult fit = fit_local_posterior(model, X, family, start, {options.gaussian, options.flow}, stream, progress);
   row.steps = fit.steps;
   row.converged = fit.all_stopped_by_rule;
   row.gradient_evaluations = fit.gradient_evaluations;
@@ -104,13 +106,12 @@ void check_block_shapes(const GenerativeModel& model, const DiagonalGaussian& en
 GapTableBlock compute_gap_table_block(const GenerativeModel& model, const PosteriorApproximation& amortized,
                                       const std::string& amortized_name, const DiagonalGaussian& encoder_q,
                                       const MatrixF& X, const GapTableOptions& options, const RandomStreams& streams,
-                                      Index first_datapoint) {
+                                      Index first_datapoint, const ProgressReporter& progress) {
   const Index latent_dim = model.latent_dim();
   options.validate(latent_dim);
   check_block_shapes(model, encoder_q, X, streams);
   const Index count = X.cols();
   const auto total_start = std::chrono::steady_clock::now();
-  const ProgressReporter progress = options.show_progress ? ProgressReporter() : ProgressReporter(false);
 
   GapTableBlock block;
   block.first_datapoint = first_datapoint;
@@ -125,7 +126,7 @@ GapTableBlock compute_gap_table_block(const GenerativeModel& model, const Poster
   progress.line("gap-table: log p(x) by " + std::string(block.log_px_by_quadrature ? "quadrature" : "AIS") + " on " +
                 std::to_string(count) + " datapoints");
   auto start = std::chrono::steady_clock::now();
-  log_marginal_likelihood(model, X, options, streams, first_datapoint, block);
+  log_marginal_likelihood(model, X, options, streams, first_datapoint, block, progress);
   block.log_px.seconds = block.log_px_seconds = seconds_since(start);
 
   KlQuadratureOptions kl_options;
@@ -136,7 +137,7 @@ GapTableBlock compute_gap_table_block(const GenerativeModel& model, const Poster
   // L[q] of one approximation, from the streams of its row.
   const auto evaluate_elbo = [&](const PosteriorApproximation& q, const RandomStreams& stream) {
     if (block.exact_elbos) return kl_divergence_by_quadrature(model, q, X, block.log_px, kl_options, stream).elbo;
-    return estimate_elbo(model, q, X, elbo_options, stream);
+    return estimate_elbo(model, q, X, elbo_options, stream, progress);
   };
 
   progress.line("gap-table: L[q] of the " + amortized_name);
@@ -150,7 +151,7 @@ GapTableBlock compute_gap_table_block(const GenerativeModel& model, const Poster
           : DiagonalGaussian(MatrixD::Zero(latent_dim, count), MatrixD::Zero(latent_dim, count), "N(0, I)");
   // The flow family contains the diagonal Gaussian (identity flow), so a local flow starts from
   // q*_FFG when that row was fitted before it: its optimum can then only be better.
-  std::optional<LocalPosteriorFit> fitted_ffg;
+  std::optional<LocalPosteriorFitResult> fitted_ffg;
   for (PosteriorFamily family : options.families) {
     GapTableRowBlock row;
     row.family = family;
@@ -158,7 +159,7 @@ GapTableBlock compute_gap_table_block(const GenerativeModel& model, const Poster
     const RandomStreams stream = streams.with_substream(family_substream(family));
     progress.line("gap-table: fitting " + label + " per datapoint");
     start = std::chrono::steady_clock::now();
-    LocalPosteriorFit fit = fit_family(model, X, family, initial, fitted_ffg, options, stream, row);
+    LocalPosteriorFitResult fit = fit_family(model, X, family, initial, fitted_ffg, options, stream, row, progress);
     row.optimization_seconds = seconds_since(start);
     const Index stopped = std::count(row.stopped_by_rule.begin(), row.stopped_by_rule.end(), true);
     progress.line("gap-table: L[q*] of " + label + " (" + stopped_summary(row.steps, stopped, count) + ")");

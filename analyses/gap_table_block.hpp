@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "analyses/gap_table.hpp"
+#include "core/progress_reporter.hpp"
 #include "core/variational/start_or_best_selection.hpp"
 
 namespace vigap {
@@ -60,11 +61,12 @@ struct GapTableBlock {
 GapTableBlock gap_table_block_from_json(const nlohmann::ordered_json& j, const std::string& what);
 
 /// compute_gap_table's work on the datapoints X (a block of the dataset starting at
-/// first_datapoint; `streams` are those datapoints' streams), without its aggregates.
+/// first_datapoint; `streams` are those datapoints' streams), without its aggregates. `progress`
+/// as compute_gap_table's.
 GapTableBlock compute_gap_table_block(const GenerativeModel& model, const PosteriorApproximation& amortized,
                                       const std::string& amortized_name, const DiagonalGaussian& encoder_q,
                                       const MatrixF& X, const GapTableOptions& options, const RandomStreams& streams,
-                                      Index first_datapoint);
+                                      Index first_datapoint, const ProgressReporter& progress = quiet_progress());
 
 /// The table of the blocks' concatenated datapoints (blocks in dataset order, each starting where
 /// the previous ends): per-datapoint values concatenated, then every estimate summarized, the gaps

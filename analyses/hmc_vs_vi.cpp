@@ -68,11 +68,11 @@ nlohmann::ordered_json HmcVsViOptions::to_json() const {
   j["hmc"] = {{"chains", hmc.chains},
               {"leapfrog_steps", hmc.leapfrog_steps},
               {"warmup_fraction", warmup_fraction},
-              {"initial_latents", hmc_init == HmcStart::encoder ? "one draw of the encoder's q per chain"
+              {"initial_latents", hmc_init == HmcStart::encoder ? "one draw of the amortized q per chain"
                                                                 : "one draw of the prior per chain"},
               {"options", hmc.to_json()},
               {"budget_rule", "iterations I = floor((budget / chains - 1) / leapfrog_steps), warmup floor(fraction I), draws the rest"}};
-  j["q_star"] = {{"initial", "encoder"},
+  j["q_star"] = {{"initial", "encoder's Gaussian"},
                  {"samples_per_step", gaussian.samples_per_step},
                  {"learning_rate", gaussian.learning_rate},
                  {"learning_rate_half_life", gaussian.learning_rate_half_life},
@@ -81,7 +81,7 @@ nlohmann::ordered_json HmcVsViOptions::to_json() const {
                  {"check_samples_rule", "min(check_samples, max(2, floor(budget / 20))): q* keeps the parameters of its best check, and checks of fewer samples keep lucky early ones"},
                  {"patience", "none: the budget is the stopping rule"},
                  {"budget_rule", "largest max_steps with samples_per_step * steps + check_samples * checks <= budget"}};
-  j["local_flow"] = {{"initial", "encoder (identity flow)"},
+  j["local_flow"] = {{"initial", "encoder's Gaussian (identity flow)"},
                      {"samples_per_step", flow.samples},
                      {"learning_rate", flow.learning_rate},
                      {"layers", flow.flow.num_layers},
@@ -90,7 +90,7 @@ nlohmann::ordered_json HmcVsViOptions::to_json() const {
                      {"budget_rule", "max_steps = floor(budget / samples_per_step)"}};
   j["ais"] = {{"options", ais.to_json()},
               {"budget_rule", "largest T with (chains + pilot_chains) (1 + (T - 1) leapfrog_steps) <= budget; n/a when T < 2"}};
-  j["importance_sampling"] = {{"proposal", "encoder q"}, {"samples", "= budget"}};
+  j["importance_sampling"] = {{"proposal", "amortized q"}, {"samples", "= budget"}};
   j["distances"] = {
       {"grid", {{"nodes_per_axis", grid_nodes}, {"half_width_posterior_sd", grid_half_width}, {"center", "E[z|x]"}}},
       {"total_variation", "binned on tv_cells_per_bin^2 grid cells plus one outside bin; densities: exact cell masses; "
@@ -132,8 +132,8 @@ enum Method : std::uint64_t {
 /// The truth for every datapoint, and what the methods are measured with.
 struct Study {
   const GenerativeModel& model;
-  const PosteriorApproximation& amortized;  ///< the amortized row, HMC's start, IS's proposal
-  const DiagonalGaussian& q;                ///< the encoder's Gaussian: where q*, the local flow and AIS start
+  const PosteriorApproximation& amortized;  ///< the amortized row, HMC's start, AIS's start and IS's proposal
+  const DiagonalGaussian& q;                ///< the encoder's Gaussian: where q* and the local flow start
   const MatrixF& X;
   const HmcVsViOptions& options;
   const RandomStreams& streams;
@@ -278,7 +278,7 @@ HmcVsViPosteriorRow local_gaussian_row(const Study& s, Index budget, PosteriorFa
   const std::optional<LocalOptimizationOptions> options = local_gaussian_options_for_budget(base, budget);
   r.feasible = options.has_value();
   if (!r.feasible) return r;
-  const LocalPosteriorFit fit = fit_local_posterior(s.model, s.X, family, s.q, {*options, s.options.flow}, stream);
+  const LocalPosteriorFitResult fit = fit_local_posterior(s.model, s.X, family, s.q, {*options, s.options.flow}, stream);
   r.decoder_evaluations = s.mean_per_datapoint(fit.total_decoder_evaluations());  // no selection at equal budgets
   measure_density(s, fit.approximation(), r, stream);
   Index stopped = 0;
@@ -303,7 +303,7 @@ HmcVsViPosteriorRow local_flow_row(const Study& s, Index budget) {
   const std::optional<LocalFlowOptions> options = local_flow_options_for_budget(s.options.flow, budget);
   r.feasible = options.has_value();
   if (!r.feasible) return r;
-  const LocalPosteriorFit fit =
+  const LocalPosteriorFitResult fit =
       fit_local_posterior(s.model, s.X, PosteriorFamily::flow, s.q, {s.options.gaussian, *options}, stream);
   r.decoder_evaluations = s.mean_per_datapoint(fit.total_decoder_evaluations());  // = steps · S: no selection
   measure_density(s, fit.approximation(), r, stream);
@@ -322,7 +322,7 @@ void log_marginal_errors(const Study& s, const Estimate& estimate, HmcVsViLogMar
   r.mean_absolute_error = r.error.per_datapoint.cwiseAbs().mean();
 }
 
-/// AIS from the prior or from the encoder's q.
+/// AIS from the prior or from the amortized q (through its flow when it has one: AIS uses its ∇_z log q).
 HmcVsViLogMarginalRow ais_row(const Study& s, Index budget, bool from_q) {
   HmcVsViLogMarginalRow r;
   r.budget = budget;
@@ -330,7 +330,7 @@ HmcVsViLogMarginalRow ais_row(const Study& s, Index budget, bool from_q) {
   const std::optional<AisOptions> options = ais_options_for_budget(s.options.ais, budget);
   r.feasible = options.has_value();
   if (!r.feasible) return r;
-  const AnnealedImportanceSamplingResult result = from_q ? annealed_importance_sampling(s.model, s.q, s.X, *options, stream)
+  const AnnealedImportanceSamplingResult result = from_q ? annealed_importance_sampling(s.model, s.amortized, s.X, *options, stream)
                                                          : annealed_importance_sampling(s.model, s.X, *options, stream);
   r.decoder_evaluations = s.mean_per_datapoint(result.gradient_evaluations);
   log_marginal_errors(s, result.estimate, r);
@@ -342,7 +342,7 @@ HmcVsViLogMarginalRow ais_row(const Study& s, Index budget, bool from_q) {
   return r;
 }
 
-/// Importance sampling from the encoder's q with `budget` samples.
+/// Importance sampling from the amortized q with `budget` samples.
 HmcVsViLogMarginalRow importance_sampling_row(const Study& s, Index budget) {
   HmcVsViLogMarginalRow r;
   r.budget = budget;
@@ -393,13 +393,14 @@ void run_budget(const Study& s, Index budget, const ProgressReporter& progress, 
 }  // namespace
 
 HmcVsVi compute_hmc_vs_vi(const GenerativeModel& model, const DiagonalGaussian& encoder_q, const MatrixF& X,
-                          const HmcVsViOptions& options, const RandomStreams& streams) {
-  return compute_hmc_vs_vi(model, encoder_q, encoder_q, X, options, streams);
+                          const HmcVsViOptions& options, const RandomStreams& streams,
+                          const ProgressReporter& progress) {
+  return compute_hmc_vs_vi(model, encoder_q, encoder_q, X, options, streams, progress);
 }
 
 HmcVsVi compute_hmc_vs_vi(const GenerativeModel& model, const PosteriorApproximation& amortized_q,
                           const DiagonalGaussian& encoder_q, const MatrixF& X, const HmcVsViOptions& options,
-                          const RandomStreams& streams) {
+                          const RandomStreams& streams, const ProgressReporter& progress) {
   options.validate();
   if (model.latent_dim() != 2)
     throw std::invalid_argument("compute_hmc_vs_vi needs latent dimension 2 (exact posteriors on a grid), found " +
@@ -419,10 +420,12 @@ HmcVsVi compute_hmc_vs_vi(const GenerativeModel& model, const PosteriorApproxima
                                 std::to_string(count) + " of dimension 2");
   streams.check_size(count, "compute_hmc_vs_vi");
   const auto total_start = std::chrono::steady_clock::now();
-  const ProgressReporter progress = options.show_progress ? ProgressReporter() : ProgressReporter(false);
 
   HmcVsVi result;
   result.budgets = options.budgets;
+  result.amortized_approximation = amortized_q.describe();
+  result.encoder_gaussian = encoder_q.describe();
+  result.hmc_init = options.hmc_init;
   // The truth: log p(x), E[z|x], Cov[z|x] by quadrature, and p(z|x) on each datapoint's grid.
   auto start = std::chrono::steady_clock::now();
   Study study(model, amortized_q, encoder_q, X, options, streams);
@@ -496,6 +499,21 @@ nlohmann::ordered_json HmcVsVi::results_json(bool per_datapoint) const {
   return results;
 }
 
+nlohmann::ordered_json HmcVsVi::starts_json() const {
+  nlohmann::ordered_json j;
+  j["amortized_q"] = amortized_approximation;
+  j["hmc"] = hmc_init == HmcStart::encoder ? "draws of the amortized q: " + amortized_approximation
+                                           : std::string("draws of the prior N(0, I)");
+  const std::string q_star_start = "the encoder's Gaussian (q* is a Gaussian family): " + encoder_gaussian;
+  j["q_star_diagonal"] = q_star_start;
+  j["q_star_full_covariance"] = q_star_start;
+  j["local_flow"] = "the encoder's Gaussian with identity flows: " + encoder_gaussian;
+  j["ais_from_prior"] = "the prior N(0, I)";
+  j["ais_from_encoder_q"] = "the amortized q: " + amortized_approximation;
+  j["importance_sampling_from_encoder_q"] = "proposal the amortized q: " + amortized_approximation;
+  return j;
+}
+
 nlohmann::ordered_json HmcVsVi::timings_json() const {
   nlohmann::ordered_json t;
   t["exact_seconds"] = exact_seconds;
@@ -558,6 +576,9 @@ std::string HmcVsVi::to_markdown() const {
   std::snprintf(line, sizeof line, "exact log p(x) (quadrature): %.3f ± %.3f (data s.e.); %lld datapoints unconverged\n",
                 exact_log_px.value, exact_log_px.dataset_standard_error, static_cast<long long>(exact_unconverged));
   std::string out = line;
+  out += "q = the amortized q, " + amortized_approximation + ": its own row, " +
+         (hmc_init == HmcStart::encoder ? "HMC's starts, " : "") + "AIS from q and IS from q; q* (a Gaussian family) and "
+         "the local flow start from the encoder's Gaussian, " + encoder_gaussian + "\n";
   out += posterior_table(*this, "Binned total variation to p(z|x) (mean ± s.e. over datapoints)",
                          [](const HmcVsViPosteriorRow& r) { return r.total_variation; },
                          [](const HmcVsViPosteriorRow& r) { return r.iid_total_variation; });

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/models/generative_model.hpp"
+#include "core/progress_reporter.hpp"
 #include "core/random_streams.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
 #include "core/variational/local_flow_optimization.hpp"
@@ -20,7 +21,7 @@ namespace vigap {
 
 /// Where HMC's chains start.
 enum class HmcStart {
-  encoder,  ///< one draw of the encoder's q per chain (the default)
+  encoder,  ///< one draw of the amortized q per chain (the encoder's, through its flow when it has one; the default)
   prior,    ///< one draw of the prior N(0, I) per chain
 };
 /// "encoder", "prior"; parse throws std::invalid_argument naming `option`.
@@ -56,18 +57,16 @@ struct HmcVsViOptions {
     o.patience = 1000000000;
     return o;
   }();
-  /// AIS from the prior and from the encoder's q: 8 chains; the annealing steps are set per budget.
+  /// AIS from the prior and from the amortized q: 8 chains; the annealing steps are set per budget.
   AisOptions ais = [] {
     AisOptions o;
     o.chains = 8;
-    o.show_progress = false;
     return o;
   }();
   Index grid_nodes = 101;        ///< nodes per axis of the total-variation grid (>= 11)
   double grid_half_width = 5.0;  ///< its half-width in exact posterior standard deviations per axis (>= 2)
   Index cells_per_bin = 5;       ///< grid cells per histogram bin side for the total variation (>= 1)
   Index vi_draws = 20000;        ///< draws of each variational q for its moments (no decoder evaluations; >= 2)
-  bool show_progress = true;     ///< a status line on stderr (only when it is a terminal)
 
   /// Throws std::invalid_argument naming the option (--budgets, --hmc-chains, --grid-nodes, ...,
   /// warmup_fraction) before any work.
@@ -111,9 +110,12 @@ struct HmcVsViLogMarginalRow {
 /// The study: the truth, then one row per budget of every method.
 struct HmcVsVi {
   std::vector<Index> budgets;
+  std::string amortized_approximation;  ///< the amortized q's describe(): its row, HMC's start, AIS from q, IS's proposal
+  std::string encoder_gaussian;         ///< the encoder's Gaussian's describe(): where q* and the local flow start
+  HmcStart hmc_init = HmcStart::encoder;
   Estimate exact_log_px;               ///< log p(x) by quadrature
   Index exact_unconverged = 0;         ///< datapoints whose quadrature did not converge
-  HmcVsViPosteriorRow amortized;       ///< the encoder's q, 0 decoder evaluations
+  HmcVsViPosteriorRow amortized;       ///< the amortized q, 0 decoder evaluations
   std::vector<HmcVsViPosteriorRow> hmc, q_star_diagonal, q_star_full_covariance, local_flow;  ///< one per budget
   std::vector<HmcVsViLogMarginalRow> ais_from_prior, ais_from_encoder_q, importance_sampling_from_encoder_q;
   double exact_seconds = 0.0, amortized_seconds = 0.0, hmc_seconds = 0.0, q_star_diagonal_seconds = 0.0,
@@ -127,6 +129,10 @@ struct HmcVsVi {
   nlohmann::ordered_json results_json(bool per_datapoint = true) const;
   /// {"exact_seconds", "amortized_seconds", "hmc_seconds", ..., "total_seconds"}.
   nlohmann::ordered_json timings_json() const;
+  /// What each method starts from, named by its describe(): {"amortized_q", "hmc", "q_star_diagonal",
+  /// "q_star_full_covariance", "local_flow", "ais_from_prior", "ais_from_encoder_q",
+  /// "importance_sampling_from_encoder_q"} (for the JSON `configuration`).
+  nlohmann::ordered_json starts_json() const;
   /// The exact log p(x) line, then Markdown tables with a row per budget (each cell the mean over
   /// datapoints ± its standard error across them): total variation, mean error, exact KL, and the
   /// log p(x) errors.
@@ -157,16 +163,20 @@ struct HmcVsVi {
 /// not depend on the other datapoints, budgets or methods, nor on the thread count (HMC's divergences
 /// and max R-hat in `details` are totals over the datapoints). Throws std::invalid_argument on
 /// inconsistent shapes or options (options.validate()) or a latent dimension other than 2.
+/// `progress` gets one status line per budget and method (the methods' own runs stay quiet, so
+/// that line stays readable).
 HmcVsVi compute_hmc_vs_vi(const GenerativeModel& model, const DiagonalGaussian& encoder_q, const MatrixF& X,
-                          const HmcVsViOptions& options, const RandomStreams& streams);
+                          const HmcVsViOptions& options, const RandomStreams& streams,
+                          const ProgressReporter& progress = quiet_progress());
 
 /// As above with an amortized q that need not be Gaussian (the encoder pushed through a flow):
-/// `amortized_q` is measured in the amortized row, gives HMC's starting draws (HmcStart::encoder)
-/// and is importance sampling's proposal; `encoder_q`, the encoder's Gaussian before the flow
-/// (amortized_q itself without one), is where q*, the local flow and AIS from q start (AIS needs
-/// ∇ log q, which only the Gaussian families provide). Both cover the columns of X.
+/// `amortized_q` is measured in the amortized row, gives HMC's starting draws (HmcStart::encoder),
+/// is AIS from q's initial distribution (through its ∇_z log q, log_density_with_gradient) and
+/// importance sampling's proposal; `encoder_q`, the encoder's Gaussian before the flow
+/// (amortized_q itself without one), is where q* (a Gaussian family) and the local flow start.
+/// Both cover the columns of X.
 HmcVsVi compute_hmc_vs_vi(const GenerativeModel& model, const PosteriorApproximation& amortized_q,
                           const DiagonalGaussian& encoder_q, const MatrixF& X, const HmcVsViOptions& options,
-                          const RandomStreams& streams);
+                          const RandomStreams& streams, const ProgressReporter& progress = quiet_progress());
 
 }  // namespace vigap

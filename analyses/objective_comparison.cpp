@@ -249,7 +249,7 @@ void measure_qstar(ObjectiveComparisonModel& m, const MatrixF& X_qstar, const Ob
     options.gaussian = o.qstar;  // its family is set by fit_local_posterior
     const RandomStreams stream =
         evaluation_streams.slice(0, qstar_count).with_substream(family == PosteriorFamily::ffg ? 2 : 3);
-    const LocalPosteriorFit r = fit_local_posterior(m.vae.decoder, X_qstar, family, start, options, stream);
+    const LocalPosteriorFitResult r = fit_local_posterior(m.vae.decoder, X_qstar, family, start, options, stream, progress);
     row.steps = r.steps;
     row.decoder_evaluations = r.total_decoder_evaluations();
     row.datapoints_stopped_by_rule = std::count(r.stopped_by_rule.begin(), r.stopped_by_rule.end(), true);
@@ -302,33 +302,33 @@ void evaluate_model(ObjectiveComparisonModel& m, const MatrixF& X_train, const M
 void check_inputs(const Vae& initial, const MatrixF& train, const MatrixF& validation, const MatrixF& train_points,
                   const MatrixF& test_points, const RandomStreams& evaluation_streams) {
   const Index D = initial.decoder.data_dim();
-  if (!initial.encoder) throw std::invalid_argument("run_objective_comparison: the initial VAE has no encoder");
+  if (!initial.encoder) throw std::invalid_argument("compute_objective_comparison: the initial VAE has no encoder");
   if (train.cols() < 1 || train_points.cols() < 1 || test_points.cols() < 1)
-    throw std::invalid_argument("run_objective_comparison: no training images, training points or test points");
+    throw std::invalid_argument("compute_objective_comparison: no training images, training points or test points");
   for (const MatrixF* m : {&train, &train_points, &test_points})
     if (m->rows() != D)
-      throw std::invalid_argument("run_objective_comparison: data of dimension " + std::to_string(m->rows()) +
+      throw std::invalid_argument("compute_objective_comparison: data of dimension " + std::to_string(m->rows()) +
                                   ", the decoder expects " + std::to_string(D));
   if (validation.cols() > 0 && validation.rows() != D)
-    throw std::invalid_argument("run_objective_comparison: validation data of dimension " +
+    throw std::invalid_argument("compute_objective_comparison: validation data of dimension " +
                                 std::to_string(validation.rows()) + ", the decoder expects " + std::to_string(D));
   if (evaluation_streams.size() < std::max(train_points.cols(), test_points.cols()))
-    throw std::invalid_argument("run_objective_comparison: " + std::to_string(evaluation_streams.size()) +
+    throw std::invalid_argument("compute_objective_comparison: " + std::to_string(evaluation_streams.size()) +
                                 " evaluation streams for " + std::to_string(train_points.cols()) +
                                 " training and " + std::to_string(test_points.cols()) + " test points");
 }
 
 }  // namespace
 
-ObjectiveComparison run_objective_comparison(const Vae& initial, const std::vector<ComparedObjective>& objectives,
-                                             const MatrixF& train, const MatrixF& validation,
-                                             const MatrixF& train_points, const MatrixF& test_points,
-                                             const ObjectiveComparisonOptions& options, const Rng& training_rng,
-                                             const RandomStreams& evaluation_streams) {
+ObjectiveComparison compute_objective_comparison(const Vae& initial, const std::vector<ComparedObjective>& objectives,
+                                                 const MatrixF& train, const MatrixF& validation,
+                                                 const MatrixF& train_points, const MatrixF& test_points,
+                                                 const ObjectiveComparisonOptions& options, const Rng& training_rng,
+                                                 const RandomStreams& evaluation_streams,
+                                                 const ProgressReporter& progress) {
   options.validate(initial.decoder.latent_dim(), objectives);
   check_inputs(initial, train, validation, train_points, test_points, evaluation_streams);
   const auto total_start = std::chrono::steady_clock::now();
-  const ProgressReporter progress = options.show_progress ? ProgressReporter() : ProgressReporter(false);
   ObjectiveComparison c;
   c.grid_checked = has_exact_objective(objectives);
   c.grid_spacing = options.grid.spacing();

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/io/vae_checkpoint.hpp"
+#include "core/progress_reporter.hpp"
 #include "core/random.hpp"
 #include "core/random_streams.hpp"
 #include "core/training/exact_marginal_likelihood_objective.hpp"
@@ -37,7 +38,7 @@ std::vector<ComparedObjective> parse_compared_objectives(const std::string& text
 /// Whether one of `objectives` is the exact marginal likelihood.
 bool has_exact_objective(const std::vector<ComparedObjective>& objectives);
 
-/// Settings of run_objective_comparison.
+/// Settings of compute_objective_comparison.
 struct ObjectiveComparisonOptions {
   /// Training, the same for every objective (its `objective` is set per model, and
   /// freeze_decoder for the exact model's encoder fit). Defaults: VaeTrainerOptions' (10 epochs,
@@ -55,7 +56,6 @@ struct ObjectiveComparisonOptions {
   /// The adaptive quadrature that measures every model (tolerance 1e-4 nats: the differences of
   /// interest are >= 0.01).
   QuadratureOptions quadrature = default_quadrature();
-  bool show_progress = true;  ///< progress lines on stderr (only when it is a terminal)
 
   /// Throws std::invalid_argument naming the option (--qstar-points, --qstar-families, and those
   /// of the trainer, the grid when an objective is exact, q* and the quadrature for latent_dim).
@@ -134,11 +134,13 @@ struct ObjectiveComparison {
 /// identity of the gaps). Randomness: `evaluation_streams` (one stream per datapoint, at least
 /// max(train, test) points; datapoint b of either set uses stream b) with substream 0 for the
 /// training points, 1 for the test points and 2 / 3 for the ffg / full q* rows.
-/// Throws std::invalid_argument on bad options or shapes.
-ObjectiveComparison run_objective_comparison(const Vae& initial, const std::vector<ComparedObjective>& objectives,
-                                             const MatrixF& train, const MatrixF& validation,
-                                             const MatrixF& train_points, const MatrixF& test_points,
-                                             const ObjectiveComparisonOptions& options, const Rng& training_rng,
-                                             const RandomStreams& evaluation_streams);
+/// Throws std::invalid_argument on bad options or shapes. `progress` gets one line per stage and
+/// the status lines of the training and of the q* fits.
+ObjectiveComparison compute_objective_comparison(const Vae& initial, const std::vector<ComparedObjective>& objectives,
+                                                 const MatrixF& train, const MatrixF& validation,
+                                                 const MatrixF& train_points, const MatrixF& test_points,
+                                                 const ObjectiveComparisonOptions& options, const Rng& training_rng,
+                                                 const RandomStreams& evaluation_streams,
+                                                 const ProgressReporter& progress = quiet_progress());
 
 }  // namespace vigap

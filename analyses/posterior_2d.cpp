@@ -131,7 +131,7 @@ struct BatchComputations {
   const ExactPosterior& exact;
   const DiagonalGaussian& q;
   const FullCovarianceGaussian& q_star;
-  const LocalPosteriorFit& local;
+  const LocalPosteriorFitResult& local;
   const QuadratureKlDivergence& kl_q;
   const QuadratureKlDivergence& kl_q_star;
   const HmcResult& chains;
@@ -214,25 +214,25 @@ void check_inputs(const GenerativeModel& model, const DiagonalGaussian& encoder_
                   const Posterior2dOptions& options, const RandomStreams& streams) {
   options.validate();
   if (model.latent_dim() != 2)
-    throw std::invalid_argument("compute_posterior_2d needs latent dimension 2, the model has " +
+    throw std::invalid_argument("compute_posterior_2d_comparison needs latent dimension 2, the model has " +
                                 std::to_string(model.latent_dim()));
-  if (X.cols() < 1) throw std::invalid_argument("compute_posterior_2d: no datapoints");
+  if (X.cols() < 1) throw std::invalid_argument("compute_posterior_2d_comparison: no datapoints");
   if (X.rows() != model.data_dim())
-    throw std::invalid_argument("compute_posterior_2d: data have dimension " + std::to_string(X.rows()) +
+    throw std::invalid_argument("compute_posterior_2d_comparison: data have dimension " + std::to_string(X.rows()) +
                                 ", the model expects " + std::to_string(model.data_dim()));
   if (encoder_q.num_datapoints() != X.cols() || encoder_q.latent_dim() != 2)
-    throw std::invalid_argument("compute_posterior_2d: the encoder's q covers " +
+    throw std::invalid_argument("compute_posterior_2d_comparison: the encoder's q covers " +
                                 std::to_string(encoder_q.num_datapoints()) + " datapoints of dimension " +
                                 std::to_string(encoder_q.latent_dim()) + ", expected " + std::to_string(X.cols()) +
                                 " of dimension 2");
-  streams.check_size(X.cols(), "compute_posterior_2d");
+  streams.check_size(X.cols(), "compute_posterior_2d_comparison");
 }
 
 }  // namespace
 
-Posterior2dComparison compute_posterior_2d(const GenerativeModel& model, const DiagonalGaussian& encoder_q,
-                                           const MatrixF& X, const Posterior2dOptions& options,
-                                           const RandomStreams& streams) {
+Posterior2dComparison compute_posterior_2d_comparison(const GenerativeModel& model, const DiagonalGaussian& encoder_q,
+                                                      const MatrixF& X, const Posterior2dOptions& options,
+                                                      const RandomStreams& streams, const ProgressReporter& progress) {
   check_inputs(model, encoder_q, X, options, streams);
   const Index B = X.cols();
   Posterior2dComparison result;
@@ -248,8 +248,8 @@ Posterior2dComparison compute_posterior_2d(const GenerativeModel& model, const D
   start = std::chrono::steady_clock::now();
   LocalFitOptions local_options;
   local_options.gaussian = options.local;  // validate() requires its family to be full_covariance
-  const LocalPosteriorFit local =
-      fit_local_posterior(model, X, PosteriorFamily::full, encoder_q, local_options, streams);
+  const LocalPosteriorFitResult local =
+      fit_local_posterior(model, X, PosteriorFamily::full, encoder_q, local_options, streams, progress);
   result.local_optimization_seconds = seconds_since(start);
   const FullCovarianceGaussian& q_star = local.full_covariance();
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/models/generative_model.hpp"
+#include "core/progress_reporter.hpp"
 #include "core/random_streams.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
 #include "core/variational/local_gaussian_optimization.hpp"
@@ -16,7 +17,7 @@
 
 namespace vigap {
 
-/// Settings of compute_posterior_2d. The messages of validate() name the options of
+/// Settings of compute_posterior_2d_comparison. The messages of validate() name the options of
 /// vigap-posterior-2d.
 struct Posterior2dOptions {
   /// Grid nodes per axis (odd, >= 11; --grid-nodes): the grid is centred on E[z|x].
@@ -123,9 +124,11 @@ struct Posterior2dComparison {
 /// index): q*'s fit, KL(q‖p)'s box and HMC from substream 0, KL(q*‖p)'s box from substream 1, the
 /// exact draws (MMD, then the iid reference) from StreamPurpose::exact_posterior_sampling; a
 /// datapoint's results do not depend on the others in X. Throws std::invalid_argument for a
-/// latent dimension other than 2, inconsistent shapes or bad options.
-Posterior2dComparison compute_posterior_2d(const GenerativeModel& model, const DiagonalGaussian& encoder_q,
-                                           const MatrixF& X, const Posterior2dOptions& options,
-                                           const RandomStreams& streams);
+/// latent dimension other than 2, inconsistent shapes or bad options. `progress` gets q*'s status
+/// lines.
+Posterior2dComparison compute_posterior_2d_comparison(const GenerativeModel& model, const DiagonalGaussian& encoder_q,
+                                                      const MatrixF& X, const Posterior2dOptions& options,
+                                                      const RandomStreams& streams,
+                                                      const ProgressReporter& progress = quiet_progress());
 
 }  // namespace vigap

@@ -108,7 +108,6 @@ int main(int argc, char** argv) {
         AisOptions o;
         o.chains = chains;
         o.leapfrog_steps = 10;
-        o.show_progress = false;
         // Columns of a run ≈ B (C + pilot C) (T - 1) L.
         const double per_transition = static_cast<double>(B * (chains + o.pilot_chains) * o.leapfrog_steps);
         o.num_annealing_steps = std::max<Index>(3, static_cast<Index>(std::lround(work / per_transition)) + 1);

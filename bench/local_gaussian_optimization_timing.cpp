@@ -21,7 +21,7 @@ int main() {
     options.family = family;
     options.max_steps = 1000;
     options.patience = 1000;  // time every step of every datapoint
-    const LocalGaussianOptimization r = optimize_local_gaussian(model, X, initial, options, rng);
+    const LocalGaussianOptimizationResult r = optimize_local_gaussian(model, X, initial, options, rng);
     std::cout << to_string(family) << ": " << r.steps << " steps, " << r.gradient_evaluations
               << " gradient evaluations, " << r.seconds << " s (" << 1e3 * r.seconds / static_cast<double>(r.steps)
               << " ms/step), mean check ELBO " << r.check_elbo.col(0).mean() << " -> " << r.best_check_elbo.mean()

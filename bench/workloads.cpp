@@ -5,7 +5,11 @@
 //   ais         AIS from the prior on 100 test points x 16 chains, T = 500, L = 10;
 //   iwae        IWAE-5000 of 100 test points with the checkpoint's encoder;
 //   quadrature  exact log p(x) of a 2-D-latent model on all 10,000 test points;
-//   local-q     q* (diagonal Gaussian) of 100 test points, a fixed number of Adam steps, S = 50.
+//   local-q     q* (diagonal Gaussian) of 100 test points, a fixed number of Adam steps, S = 50;
+//   ais-model   AIS from the prior through load_model, so any model format (a vigap checkpoint or a
+//               TorchScript manifest), on --dataset's test images, with --chains, --leapfrog-steps
+//               and --ais-adaptation (bench/run_torchscript_benchmark.py: TorchScript against the
+//               native MLP, and the conv decoder against PyTorch's own AIS).
 // Test images are binarized at 0.5 (deterministic), so that both implementations see the same bits.
 // Prints one JSON object on stdout: seconds, the work done (decoder columns, FLOPs counted from
 // the layer shapes), throughput and the peak resident memory of this process.
@@ -13,8 +17,10 @@
 
 #include <chrono>
 #include <iostream>
+#include <memory>
 #include <nlohmann/json.hpp>
 
+#include "core/io/model_loader.hpp"
 #include "core/io/vae_checkpoint.hpp"
 #include "core/training/vae_trainer.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
@@ -46,6 +52,20 @@ std::vector<Index> decoder_sizes(const VaeArchitecture& a) {
   return sizes;
 }
 
+/// The layer widths of a loaded MLP decoder: latent_dim, the architecture's "decoder_hidden", data_dim.
+/// Throws std::invalid_argument naming the checkpoint when its architecture lists no MLP decoder.
+std::vector<Index> decoder_sizes(const LoadedModel& loaded) {
+  const auto hidden = loaded.architecture.find("decoder_hidden");
+  if (hidden == loaded.architecture.end() || !hidden->is_array())
+    throw std::invalid_argument("checkpoint " + loaded.source +
+                                ": bench-workloads counts FLOPs from an MLP decoder's layer sizes, and its "
+                                "architecture has no 'decoder_hidden' list");
+  std::vector<Index> sizes{loaded.generative_model().latent_dim()};
+  for (const auto& width : *hidden) sizes.push_back(width.get<Index>());
+  sizes.push_back(loaded.generative_model().data_dim());
+  return sizes;
+}
+
 std::vector<Index> encoder_sizes(const VaeArchitecture& a) {
   std::vector<Index> sizes{a.data_dim};
   sizes.insert(sizes.end(), a.encoder_hidden.begin(), a.encoder_hidden.end());
@@ -66,6 +86,9 @@ struct BenchOptions {
   Index ais_steps = 500;
   Index iwae_samples = 5000;
   Index local_steps = 500;
+  Index chains = 16;             // ais-model
+  Index leapfrog_steps = 10;     // ais-model
+  std::string ais_adaptation = "pilot";  // ais-model
 };
 
 nlohmann::ordered_json run_training(const BenchOptions& o, Rng& rng) {
@@ -79,7 +102,7 @@ nlohmann::ordered_json run_training(const BenchOptions& o, Rng& rng) {
   options.epochs = 1;
   const MatrixF no_validation(train.dimension(), 0);
   const VaeTrainingSummary summary =
-      train_vae(*vae.encoder, vae.decoder, train.images, no_validation, options, rng, ProgressReporter(false));
+      train_vae(*vae.encoder, vae.decoder, train.images, no_validation, options, rng);
   const double examples = static_cast<double>(train.size());
   const double seconds = summary.epochs.front().seconds;
   // Per example: decoder forward + both backward products; encoder forward, weight gradients and
@@ -96,45 +119,53 @@ nlohmann::ordered_json run_training(const BenchOptions& o, Rng& rng) {
           {"train_elbo", -summary.epochs.front().train_objective}};
 }
 
-nlohmann::ordered_json run_ais(const BenchOptions& o, const Vae& vae, const MatrixF& X, Rng& rng) {
-  AisOptions options;
-  options.num_annealing_steps = o.ais_steps;
-  options.chains = 16;
-  options.leapfrog_steps = 10;
-  options.show_progress = false;
+/// AIS from the prior on X, timed: seconds, the gradient rows it evaluated and the mean log p̂(x).
+nlohmann::ordered_json timed_ais(const GenerativeModel& model, const MatrixF& X, const AisOptions& options, Rng& rng) {
   const auto start = std::chrono::steady_clock::now();
-  const AnnealedImportanceSamplingResult r = annealed_importance_sampling(vae.decoder, X, options, rng);
+  const AnnealedImportanceSamplingResult r = annealed_importance_sampling(model, X, options, rng);
   const double seconds = seconds_since(start);
   const double rows = static_cast<double>(r.gradient_evaluations);
   return {{"seconds", seconds},
           {"seconds_per_datapoint", seconds / static_cast<double>(X.cols())},
           {"decoder_forward_backward_rows", rows},
           {"rows_per_second", rows / seconds},
-          {"flops", rows * 2.0 * 2.0 * multiply_adds_per_column(decoder_sizes(vae.architecture))},
           {"mean_log_px", r.estimate.value}};
 }
 
-nlohmann::ordered_json run_iwae(const BenchOptions& o, const Vae& vae, const MatrixF& X, Rng& rng) {
+nlohmann::ordered_json run_ais(const BenchOptions& o, const LoadedModel& loaded, const MatrixF& X, Rng& rng) {
+  AisOptions options;
+  options.num_annealing_steps = o.ais_steps;
+  options.chains = 16;
+  options.leapfrog_steps = 10;
+  nlohmann::ordered_json result = timed_ais(loaded.generative_model(), X, options, rng);
+  result["flops"] = result["decoder_forward_backward_rows"].get<double>() * 2.0 * 2.0 *
+                    multiply_adds_per_column(decoder_sizes(loaded));
+  return result;
+}
+
+nlohmann::ordered_json run_iwae(const BenchOptions& o, const LoadedModel& loaded, const MatrixF& X, Rng& rng) {
+  const AmortizedApproximation& amortized = loaded.require_amortized("bench-workloads", "the iwae workload's q(z|x)");
   IwaeBoundOptions options;
   options.samples = o.iwae_samples;
   const auto start = std::chrono::steady_clock::now();
-  const DiagonalGaussian q = DiagonalGaussian::from_encoder(*vae.encoder, X);
-  const Estimate e = estimate_iwae_bound(vae.decoder, q, X, options, rng);
+  const std::unique_ptr<PosteriorApproximation> q = amortized.posterior(X);
+  const Estimate e = estimate_iwae_bound(loaded.generative_model(), *q, X, options, rng);
   const double seconds = seconds_since(start);
   const double rows = static_cast<double>(X.cols() * o.iwae_samples);
   return {{"seconds", seconds},
           {"decoder_forward_rows", rows},
           {"rows_per_second", rows / seconds},
-          {"flops", rows * 2.0 * multiply_adds_per_column(decoder_sizes(vae.architecture))},
+          {"flops", rows * 2.0 * multiply_adds_per_column(decoder_sizes(loaded))},
           {"mean_iwae", e.value}};
 }
 
-nlohmann::ordered_json run_quadrature(const Vae& vae, const MatrixF& X) {
+nlohmann::ordered_json run_quadrature(const LoadedModel& loaded, const MatrixF& X) {
+  const GenerativeModel& model = loaded.generative_model();
   QuadratureOptions options;
   const auto start = std::chrono::steady_clock::now();
-  const ExactMarginalLikelihood r = exact_marginal_likelihood(vae.decoder, X, options);
+  const ExactMarginalLikelihood r = exact_marginal_likelihood(model, X, options);
   const double seconds = seconds_since(start);
-  const Index d = vae.architecture.latent_dim;
+  const Index d = model.latent_dim();
   const double coarse_nodes = std::pow(static_cast<double>(options.coarse_nodes(d)), static_cast<double>(d));
   const double refined_nodes = std::pow(static_cast<double>(options.refined_nodes(d)), static_cast<double>(d));
   double refined_passes = 0.0;
@@ -142,8 +173,8 @@ nlohmann::ordered_json run_quadrature(const Vae& vae, const MatrixF& X) {
   const double decoder_rows = coarse_nodes + refined_passes * refined_nodes;
   // The coarse pass: the decoder once per node, then one product X^T [log σ(L) - log σ(-L)]
   // (2 D FLOPs per datapoint-node pair); refined passes: decoder forward per node and datapoint.
-  const double flops = decoder_rows * 2.0 * multiply_adds_per_column(decoder_sizes(vae.architecture)) +
-                       2.0 * static_cast<double>(vae.architecture.data_dim) * coarse_nodes *
+  const double flops = decoder_rows * 2.0 * multiply_adds_per_column(decoder_sizes(loaded)) +
+                       2.0 * static_cast<double>(model.data_dim()) * coarse_nodes *
                            static_cast<double>(X.cols());
   return {{"seconds", seconds},
           {"datapoints", X.cols()},
@@ -156,7 +187,8 @@ nlohmann::ordered_json run_quadrature(const Vae& vae, const MatrixF& X) {
           {"unconverged", r.unconverged}};
 }
 
-nlohmann::ordered_json run_local_q(const BenchOptions& o, const Vae& vae, const MatrixF& X, Rng& rng) {
+nlohmann::ordered_json run_local_q(const BenchOptions& o, const LoadedModel& loaded, const MatrixF& X, Rng& rng) {
+  const AmortizedApproximation& amortized = loaded.require_amortized("bench-workloads", "q*'s start (the local-q workload)");
   LocalOptimizationOptions options;
   options.max_steps = o.local_steps;
   options.check_interval = o.local_steps;  // checks only at the start and the end
@@ -164,17 +196,36 @@ nlohmann::ordered_json run_local_q(const BenchOptions& o, const Vae& vae, const 
   options.patience = o.local_steps;
   options.learning_rate = 1e-2;
   options.learning_rate_half_life = 0.0;  // plain Adam, as the reference
-  const DiagonalGaussian initial = DiagonalGaussian::from_encoder(*vae.encoder, X);
+  const DiagonalGaussian initial = amortized.gaussian_base(X);
   const auto start = std::chrono::steady_clock::now();
-  const LocalGaussianOptimization r = optimize_local_gaussian(vae.decoder, X, initial, options, rng);
+  const LocalGaussianOptimizationResult r = optimize_local_gaussian(loaded.generative_model(), X, initial, options, rng);
   const double seconds = seconds_since(start);
   const double rows = static_cast<double>(r.gradient_evaluations);
   return {{"seconds", seconds},
           {"steps", r.steps},
           {"decoder_forward_backward_rows", rows},
           {"rows_per_second", rows / seconds},
-          {"flops", rows * 2.0 * 2.0 * multiply_adds_per_column(decoder_sizes(vae.architecture))},
+          {"flops", rows * 2.0 * 2.0 * multiply_adds_per_column(decoder_sizes(loaded))},
           {"mean_final_check_elbo", r.best_check_elbo.mean()}};
+}
+
+/// AIS from the prior on X through whatever load_model read (no FLOP count: the model may be any
+/// module; the rows are the cost measure).
+nlohmann::ordered_json run_ais_model(const BenchOptions& o, const LoadedModel& loaded, const MatrixF& X, Rng& rng) {
+  AisOptions options;
+  options.num_annealing_steps = o.ais_steps;
+  options.chains = o.chains;
+  options.leapfrog_steps = o.leapfrog_steps;
+  options.step_size_adaptation = parse_ais_step_size_adaptation(o.ais_adaptation);
+  nlohmann::ordered_json result = timed_ais(*loaded.model, X, options, rng);
+  result["flops"] = nullptr;
+  result["model_format"] = loaded.format;
+  result["model"] = loaded.model->describe();
+  result["chains"] = o.chains;
+  result["annealing_steps"] = o.ais_steps;
+  result["leapfrog_steps"] = o.leapfrog_steps;
+  result["step_size_adaptation"] = o.ais_adaptation;
+  return result;
 }
 
 }  // namespace
@@ -186,12 +237,17 @@ int main(int argc, char** argv) {
     po::options_description description("Options");
     add_common_options(description, common, "");
     description.add_options()("workload", po::value(&o.workload)->required(),
-                              "training | ais | iwae | quadrature | local-q")(
+                              "training | ais | iwae | quadrature | local-q | ais-model")(
         "checkpoint", po::value(&o.checkpoint), "model for ais, iwae, local-q (50-D) and quadrature (2-D)")(
         "datapoints", po::value(&o.datapoints), "test points (default: 100; quadrature 10000)")(
         "ais-steps", po::value(&o.ais_steps)->default_value(500), "AIS T")(
         "iwae-samples", po::value(&o.iwae_samples)->default_value(5000), "IWAE K")(
-        "local-steps", po::value(&o.local_steps)->default_value(500), "q* Adam steps");
+        "local-steps", po::value(&o.local_steps)->default_value(500), "q* Adam steps")(
+        "chains", po::value(&o.chains)->default_value(16), "ais-model: chains per datapoint")(
+        "leapfrog-steps", po::value(&o.leapfrog_steps)->default_value(10), "ais-model: L")(
+        "ais-adaptation", po::value(&o.ais_adaptation)->default_value("pilot"), "ais-model: none, online or pilot");
+    DatasetOptions data;
+    add_dataset_options(description, data);
     if (!parse_command_line(argc, argv, "bench-workloads", "One workload of the vigap/PyTorch benchmark.",
                             description, common))
       return 0;
@@ -199,30 +255,39 @@ int main(int argc, char** argv) {
     nlohmann::ordered_json result;
     if (o.workload == "training") {
       result = run_training(o, rng);
+    } else if (o.workload == "ais-model") {
+      if (o.checkpoint.empty()) throw std::invalid_argument("--checkpoint is required for workload ais-model");
+      const LoadedModel loaded = load_model(o.checkpoint);
+      const Index n = o.datapoints > 0 ? o.datapoints : 20;
+      const Dataset test = load_dataset(data, "test");
+      if (n > test.size()) throw std::invalid_argument("--datapoints: at most " + std::to_string(test.size()));
+      result = run_ais_model(o, loaded, binarize_evaluation_set(test.images.leftCols(n), Binarization::threshold, 0.5f), rng);
+      result["datapoints"] = n;
     } else {
       if (o.checkpoint.empty()) throw std::invalid_argument("--checkpoint is required for workload " + o.workload);
-      const Vae vae = load_vae_checkpoint(o.checkpoint);
+      const LoadedModel loaded = load_model(o.checkpoint);
       const bool quadrature = o.workload == "quadrature";
       const Index n = o.datapoints > 0 ? o.datapoints : (quadrature ? 10000 : 100);
-      DatasetOptions data;
       const Dataset test = load_dataset(data, "test");
       if (n > test.size()) throw std::invalid_argument("--datapoints: at most " + std::to_string(test.size()));
       const MatrixF X = binarize_evaluation_set(test.images.leftCols(n), Binarization::threshold, 0.5f);
       if (o.workload == "ais") {
-        result = run_ais(o, vae, X, rng);
+        result = run_ais(o, loaded, X, rng);
       } else if (o.workload == "iwae") {
-        result = run_iwae(o, vae, X, rng);
+        result = run_iwae(o, loaded, X, rng);
       } else if (quadrature) {
-        result = run_quadrature(vae, X);
+        result = run_quadrature(loaded, X);
       } else if (o.workload == "local-q") {
-        result = run_local_q(o, vae, X, rng);
+        result = run_local_q(o, loaded, X, rng);
       } else {
         throw std::invalid_argument("--workload: expected training, ais, iwae, quadrature or local-q, found '" +
                                     o.workload + "'");
       }
       result["datapoints"] = n;
     }
-    result["gflops_per_second"] = result["flops"].get<double>() / result["seconds"].get<double>() / 1e9;
+    result["gflops_per_second"] = result["flops"].is_null()
+                                      ? nlohmann::ordered_json(nullptr)
+                                      : nlohmann::ordered_json(result["flops"].get<double>() / result["seconds"].get<double>() / 1e9);
     result["implementation"] = "vigap";
     result["workload"] = o.workload;
     result["threads"] = common.threads;

@@ -134,9 +134,9 @@ MatrixD QuadratureFrames::nodes(const QuadratureGrid& reference, Index first, In
 }
 
 // ---------------------------------------------------------------------------------------------
-// QuadratureSummary
+// QuadraturePassResult
 
-void QuadratureSummary::assign(Index to, const QuadratureSummary& other, Index from) {
+void QuadraturePassResult::assign(Index to, const QuadraturePassResult& other, Index from) {
   log_integral(to) = other.log_integral(from);
   half_rule_log_integral(to) = other.half_rule_log_integral(from);
   quarter_rule_log_integral(to) = other.quarter_rule_log_integral(from);
@@ -150,8 +150,8 @@ void QuadratureSummary::assign(Index to, const QuadratureSummary& other, Index f
   frames.scales[static_cast<size_t>(to)] = other.frames.scales[static_cast<size_t>(from)];
 }
 
-QuadratureSummary QuadratureSummary::empty(Index d, Index B) {
-  QuadratureSummary s;
+QuadraturePassResult QuadraturePassResult::empty(Index d, Index B) {
+  QuadraturePassResult s;
   s.log_integral = VectorD::Constant(B, -kInfinity);
   s.half_rule_log_integral = VectorD::Constant(B, -kInfinity);
   s.quarter_rule_log_integral = VectorD::Constant(B, std::numeric_limits<double>::quiet_NaN());
@@ -223,12 +223,12 @@ void QuadratureAccumulator::add(const MatrixD& log_values, Index first) {
   }
 }
 
-QuadratureSummary QuadratureAccumulator::finish(const QuadratureFrames& frames) const {
+QuadraturePassResult QuadratureAccumulator::finish(const QuadratureFrames& frames) const {
   const Index d = grid_.dimension();
   const Index B = max_.size();
   if (frames.size() != B || frames.centers.rows() != d)
     throw std::invalid_argument("QuadratureAccumulator::finish: frames do not match the batch");
-  QuadratureSummary s = QuadratureSummary::empty(d, B);
+  QuadraturePassResult s = QuadraturePassResult::empty(d, B);
   s.frames = frames;
   const double h = grid_.spacing.minCoeff();
   s.spacing.setConstant(h);
@@ -275,14 +275,14 @@ QuadratureSummary QuadratureAccumulator::finish(const QuadratureFrames& frames) 
 // ---------------------------------------------------------------------------------------------
 // Passes and refinement
 
-QuadratureSummary integrate_on_frames(const QuadratureGrid& reference, const QuadratureFrames& frames,
-                                      const std::vector<Index>& datapoints, const LogIntegrand& log_integrand,
-                                      Index max_columns, bool whole_batch) {
+QuadraturePassResult integrate_on_frames(const QuadratureGrid& reference, const QuadratureFrames& frames,
+                                         const std::vector<Index>& datapoints, const LogIntegrand& log_integrand,
+                                         Index max_columns, bool whole_batch) {
   const Index d = reference.dimension();
   const Index n = static_cast<Index>(datapoints.size());
   const Index G = reference.size();
   if (frames.size() != n) throw std::invalid_argument("integrate_on_frames: one frame per datapoint expected");
-  QuadratureSummary result = QuadratureSummary::empty(d, n);
+  QuadraturePassResult result = QuadraturePassResult::empty(d, n);
   // Nodes go in blocks fixed by the grid and max_columns alone, never by how many datapoints share
   // a call, so every datapoint accumulates the same node blocks in the same order whatever its
   // batch (its bits then do not depend on the batch); datapoints are grouped to fill a call.
@@ -303,14 +303,14 @@ QuadratureSummary integrate_on_frames(const QuadratureGrid& reference, const Qua
                                " values for " + std::to_string(m * count) + " nodes");
       accumulator.add(Eigen::Map<const MatrixD>(values.data(), count, m).transpose(), first);
     }
-    const QuadratureSummary part = accumulator.finish(group);
+    const QuadraturePassResult part = accumulator.finish(group);
     for (Index i = 0; i < m; ++i) result.assign(start + i, part, i);
   }
   return result;
 }
 
-RefinementRecord refine_quadrature(QuadratureSummary& summary, const LogIntegrand& log_integrand,
-                                   const QuadratureOptions& options, Index d, bool whole_batch) {
+QuadratureRefinementResult refine_quadrature(QuadraturePassResult& summary, const LogIntegrand& log_integrand,
+                                             const QuadratureOptions& options, Index d, bool whole_batch) {
   const Index B = summary.log_integral.size();
   // Level 0: the refined grid; level k: 2^k times as fine (2^k (n - 1) + 1 nodes per
   // dimension), for datapoints whose error stalled on level k - 1 (mass not Gaussian-like
@@ -321,12 +321,12 @@ RefinementRecord refine_quadrature(QuadratureSummary& summary, const LogIntegran
     levels.push_back(trapezoid_grid(d, options.refined_half_width, nodes));
   const Index num_levels = static_cast<Index>(levels.size());
   const double center_limit = 2.0 * options.prior_half_width;
-  RefinementRecord record;
+  QuadratureRefinementResult record;
   record.passes.assign(static_cast<size_t>(B), 0);
   std::vector<Index> level(static_cast<size_t>(B), 0);
   std::vector<bool> stopped(static_cast<size_t>(B), false);
   std::vector<std::string> reason(static_cast<size_t>(B), "max_refinements");
-  QuadratureSummary last = summary;
+  QuadraturePassResult last = summary;
   auto needs_work = [&](Index b) { return !(summary.error_estimate(b) <= options.tolerance); };
   auto active = [&](Index b) { return needs_work(b) && !stopped[static_cast<size_t>(b)]; };
 
@@ -382,9 +382,9 @@ RefinementRecord refine_quadrature(QuadratureSummary& summary, const LogIntegran
         next_frame(b, center, frames.scales[static_cast<size_t>(i)]);
         frames.centers.col(i) = center;
       }
-      const QuadratureSummary result = integrate_on_frames(levels[static_cast<size_t>(lv)], frames, evaluated,
-                                                           log_integrand, options.max_latent_columns_per_call,
-                                                           whole_batch);
+      const QuadraturePassResult result = integrate_on_frames(levels[static_cast<size_t>(lv)], frames, evaluated,
+                                                              log_integrand, options.max_latent_columns_per_call,
+                                                              whole_batch);
       for (Index i = 0; i < m; ++i) {
         if (!member[static_cast<size_t>(i)]) continue;
         const Index b = evaluated[static_cast<size_t>(i)];

@@ -20,7 +20,7 @@
 // budget max_refined_nodes_per_dimension; an unresolved spike (mass on a single node) is caught
 // by the half rule and shrinks the next box to a few cells around it, 4x finer per pass.
 // Datapoints still above the tolerance at the end are listed, with their estimates and why
-// refinement stopped (RefinementRecord::over_tolerance).
+// refinement stopped (QuadratureRefinementResult::over_tolerance).
 //
 // Batching: a refined pass evaluates datapoint b on its own nodes, so it is one call of the
 // model (or approximation) with Z = d x (B·G), the G nodes of datapoint b in columns
@@ -96,7 +96,7 @@ struct QuadratureFrames {
 };
 
 /// One quadrature pass over B datapoints.
-struct QuadratureSummary {
+struct QuadraturePassResult {
   VectorD log_integral;             ///< B: log ∫ f_b ≈ log Σ_g w_g |det L_b| f_b(c_b + L_b u_g)
   VectorD half_rule_log_integral;   ///< B: the same on every other node
   /// B: the same on every fourth node (NaN: the grid has no such rule); tells the integrand's
@@ -111,9 +111,9 @@ struct QuadratureSummary {
   QuadratureFrames frames;          ///< where each datapoint was integrated
 
   /// Copies datapoint `from` of `other` into datapoint `to` of this summary.
-  void assign(Index to, const QuadratureSummary& other, Index from);
+  void assign(Index to, const QuadraturePassResult& other, Index from);
   /// A summary of B datapoints with infinite error estimates (nothing integrated yet).
-  static QuadratureSummary empty(Index latent_dim, Index B);
+  static QuadraturePassResult empty(Index latent_dim, Index B);
 };
 
 /// The error estimate (nats) of the trapezoid value log I_h: |log I_h - log I_2h| + 1e-12
@@ -139,7 +139,7 @@ class QuadratureAccumulator {
   /// log_values: B x count, log f_b at reference nodes first..first+count-1 (no weights).
   void add(const MatrixD& log_values, Index first);
   /// The summary, mapping moments through frames (B datapoints, in accumulation order).
-  QuadratureSummary finish(const QuadratureFrames& frames) const;
+  QuadraturePassResult finish(const QuadratureFrames& frames) const;
 
  private:
   const QuadratureGrid& grid_;
@@ -156,9 +156,9 @@ using LogIntegrand = std::function<VectorD(const std::vector<Index>& datapoints,
 /// evaluated in calls of at most max_latent_columns_per_call columns. With whole_batch, the
 /// integrand accepts only the full batch in order (e.g. PosteriorApproximation::log_density),
 /// so calls split the grid, never the datapoints.
-QuadratureSummary integrate_on_frames(const QuadratureGrid& reference, const QuadratureFrames& frames,
-                                      const std::vector<Index>& datapoints, const LogIntegrand& log_integrand,
-                                      Index max_latent_columns_per_call, bool whole_batch);
+QuadraturePassResult integrate_on_frames(const QuadratureGrid& reference, const QuadratureFrames& frames,
+                                         const std::vector<Index>& datapoints, const LogIntegrand& log_integrand,
+                                         Index max_latent_columns_per_call, bool whole_batch);
 
 /// A datapoint whose best error estimate still exceeds the tolerance after refinement.
 struct OverTolerance {
@@ -175,7 +175,7 @@ struct OverTolerance {
 };
 
 /// Passes per datapoint and how many ended above tolerance.
-struct RefinementRecord {
+struct QuadratureRefinementResult {
   std::vector<Index> passes;  ///< per datapoint: refined passes run
   Index unconverged = 0;      ///< datapoints whose best error estimate exceeds the tolerance
   Index stalled = 0;          ///< of those, datapoints stopped because passes no longer improved
@@ -194,7 +194,7 @@ std::string over_tolerance_warning(const std::vector<OverTolerance>& over_tolera
                                    const std::string& what, Index first_index = 0);
 
 /// Refines `summary` (a completed pass for every datapoint of the batch, or
-/// QuadratureSummary::empty with `summary.frames` set to starting frames) in place: while a
+/// QuadraturePassResult::empty with `summary.frames` set to starting frames) in place: while a
 /// datapoint's error estimate exceeds options.tolerance and fewer than max_refinements passes
 /// ran, places the refined reference grid on the last pass's mean and covariance (plus
 /// (h/2)² of the last grid's cell, doubled in scale when mass sits on the faces, the spread
@@ -206,7 +206,7 @@ std::string over_tolerance_warning(const std::vector<OverTolerance>& over_tolera
 /// nats (rounding floor of the integrand).
 /// Keeps per datapoint the pass with the smallest error estimate and lists those still above
 /// the tolerance in record.over_tolerance.
-RefinementRecord refine_quadrature(QuadratureSummary& summary, const LogIntegrand& log_integrand,
-                                   const QuadratureOptions& options, Index latent_dim, bool whole_batch);
+QuadratureRefinementResult refine_quadrature(QuadraturePassResult& summary, const LogIntegrand& log_integrand,
+                                             const QuadratureOptions& options, Index latent_dim, bool whole_batch);
 
 }  // namespace vigap

@@ -116,7 +116,8 @@ struct AnnealingRun {
 /// ℓ = log p(x, z) - log π₀(z), before each transition at γ_k (k < T).
 AnnealingRun run_annealing(const GenerativeModel& model, const MatrixF& X, Index C, const BaseDensity* base,
                            const VectorD& path, const MatrixD& initial, const AisOptions& options, StepMode mode,
-                           const MatrixD* log_step_schedule, const std::string& label, BatchRng& rng) {
+                           const MatrixD* log_step_schedule, const std::string& label, BatchRng& rng,
+                           const ProgressReporter& progress) {
   const Index d = model.latent_dim();
   const Index B = X.cols();
   const Index N = B * C;
@@ -173,7 +174,6 @@ AnnealingRun run_annealing(const GenerativeModel& model, const MatrixF& X, Index
   run.acceptance_sum = VectorD::Zero(N);
   run.log_step_schedule.resize(B, std::max<Index>(T - 1, 0));
 
-  const ProgressReporter progress(options.show_progress && ProgressReporter().enabled());
   const Index report_every = std::max<Index>(1, T / 100);
   for (Index k = 1; k <= T; ++k) {
     run.log_weights += (path(k) - path(k - 1)) * state.evaluation.auxiliary.row(1).transpose();
@@ -228,25 +228,26 @@ AisGenerators legacy_generators(BatchRng& one) {
 AnnealingRun run_with_adaptation(const GenerativeModel& model, const MatrixF& X, const BaseDensity* base,
                                  const VectorD& path,
                                  const std::function<MatrixD(Index chains, BatchRng&)>& initial_states,
-                                 const AisOptions& options, const std::string& label, AisGenerators generators) {
+                                 const AisOptions& options, const std::string& label, AisGenerators generators,
+                                 const ProgressReporter& progress) {
   BatchRng& rng = generators.run;
   switch (options.step_size_adaptation) {
     case AisStepSizeAdaptation::none:
       return run_annealing(model, X, options.chains, base, path, initial_states(options.chains, rng), options,
-                           StepMode::fixed, nullptr, label, rng);
+                           StepMode::fixed, nullptr, label, rng, progress);
     case AisStepSizeAdaptation::online:
       return run_annealing(model, X, options.chains, base, path, initial_states(options.chains, rng), options,
-                           StepMode::online, nullptr, label, rng);
+                           StepMode::online, nullptr, label, rng, progress);
     case AisStepSizeAdaptation::pilot: {
       if (options.num_annealing_steps == 1)  // no transitions: nothing to adapt, no pilot run
         return run_annealing(model, X, options.chains, base, path, initial_states(options.chains, rng), options,
-                             StepMode::fixed, nullptr, label, rng);
+                             StepMode::fixed, nullptr, label, rng, progress);
       BatchRng pilot_rng = generators.pilot();
       const AnnealingRun pilot = run_annealing(model, X, options.pilot_chains, base, path,
                                                initial_states(options.pilot_chains, pilot_rng), options,
-                                               StepMode::online, nullptr, label + " (pilot)", pilot_rng);
+                                               StepMode::online, nullptr, label + " (pilot)", pilot_rng, progress);
       AnnealingRun run = run_annealing(model, X, options.chains, base, path, initial_states(options.chains, rng),
-                                       options, StepMode::schedule, &pilot.log_step_schedule, label, rng);
+                                       options, StepMode::schedule, &pilot.log_step_schedule, label, rng, progress);
       run.gradient_evaluations += pilot.gradient_evaluations;
       return run;
     }
@@ -311,19 +312,20 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 
 namespace {
 AnnealedImportanceSamplingResult ais_from_prior(const GenerativeModel& model, const MatrixF& X, const AisOptions& options,
-                                                AisGenerators generators);
+                                                AisGenerators generators, const ProgressReporter& progress);
 AnnealedImportanceSamplingResult ais_from_approximation(const GenerativeModel& model, const PosteriorApproximation& q,
                                                         const MatrixF& X, const AisOptions& options,
-                                                        AisGenerators generators);
+                                                        AisGenerators generators, const ProgressReporter& progress);
 AnnealedImportanceSamplingResult reverse_ais(const GenerativeModel& model, const MatrixF& X,
                                              const MatrixD& exact_posterior_latents, const AisOptions& options,
-                                             AisGenerators generators);
+                                             AisGenerators generators, const ProgressReporter& progress);
 }  // namespace
 
 AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model, const MatrixF& X,
-                                                              const AisOptions& options, Rng& rng) {
+                                                              const AisOptions& options, Rng& rng,
+                                                              const ProgressReporter& progress) {
   BatchRng one(std::vector<Rng>{rng});
-  AnnealedImportanceSamplingResult result = ais_from_prior(model, X, options, legacy_generators(one));
+  AnnealedImportanceSamplingResult result = ais_from_prior(model, X, options, legacy_generators(one), progress);
   rng = one[0];
   return result;
 }
@@ -332,7 +334,7 @@ namespace {
 
 AnnealedImportanceSamplingResult ais_from_prior(const GenerativeModel& model, const MatrixF& X,
                                                               const AisOptions& options,
-                                                              AisGenerators generators) {
+                                                              AisGenerators generators, const ProgressReporter& progress) {
   options.validate();
   check_data(model, X, "annealed_importance_sampling");
   const auto start = std::chrono::steady_clock::now();
@@ -340,7 +342,7 @@ AnnealedImportanceSamplingResult ais_from_prior(const GenerativeModel& model, co
   const Index d = model.latent_dim();
   const Index B = X.cols();
   auto from_prior = [d, B](Index C, BatchRng& r) { return standard_normal_matrix(d, B * C, r); };
-  const AnnealingRun run = run_with_adaptation(model, X, nullptr, path, from_prior, options, "AIS", generators);
+  const AnnealingRun run = run_with_adaptation(model, X, nullptr, path, from_prior, options, "AIS", generators, progress);
   nlohmann::ordered_json settings = {{"model", model.describe()}, {"initial_distribution", "prior"}};
   return summarize_run(run, B, options.chains, false, options, std::move(settings), seconds_since(start));
 }
@@ -349,17 +351,18 @@ AnnealedImportanceSamplingResult ais_from_prior(const GenerativeModel& model, co
 
 AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model, const MatrixF& X,
                                                               const AisOptions& options,
-                                                              const RandomStreams& streams) {
+                                                              const RandomStreams& streams, const ProgressReporter& progress) {
   streams.check_size(X.cols(), "annealed_importance_sampling");
   BatchRng run = streams.generators(StreamPurpose::ais);
-  return ais_from_prior(model, X, options, stream_generators(streams, run, StreamPurpose::ais_pilot));
+  return ais_from_prior(model, X, options, stream_generators(streams, run, StreamPurpose::ais_pilot), progress);
 }
 
 AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model,
                                                               const PosteriorApproximation& q, const MatrixF& X,
-                                                              const AisOptions& options, Rng& rng) {
+                                                              const AisOptions& options, Rng& rng,
+                                                              const ProgressReporter& progress) {
   BatchRng one(std::vector<Rng>{rng});
-  AnnealedImportanceSamplingResult result = ais_from_approximation(model, q, X, options, legacy_generators(one));
+  AnnealedImportanceSamplingResult result = ais_from_approximation(model, q, X, options, legacy_generators(one), progress);
   rng = one[0];
   return result;
 }
@@ -369,7 +372,7 @@ namespace {
 AnnealedImportanceSamplingResult ais_from_approximation(const GenerativeModel& model,
                                                               const PosteriorApproximation& q, const MatrixF& X,
                                                               const AisOptions& options,
-                                                              AisGenerators generators) {
+                                                              AisGenerators generators, const ProgressReporter& progress) {
   options.validate();
   check_data(model, X, "annealed_importance_sampling");
   if (!q.has_density())
@@ -385,7 +388,7 @@ AnnealedImportanceSamplingResult ais_from_approximation(const GenerativeModel& m
   const VectorD path = annealing_betas(options.schedule, options.num_annealing_steps, options.sigmoid_radius);
   auto from_q = [&q](Index C, BatchRng& r) { return q.sample(C, r); };
   const AnnealingRun run = run_with_adaptation(model, X, &base, path, from_q, options, "AIS from q",
-                                               generators);
+                                               generators, progress);
   nlohmann::ordered_json settings = {{"model", model.describe()}, {"initial_distribution", q.describe()}};
   return summarize_run(run, X.cols(), options.chains, false, options, std::move(settings), seconds_since(start));
 }
@@ -395,18 +398,19 @@ AnnealedImportanceSamplingResult ais_from_approximation(const GenerativeModel& m
 AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model,
                                                               const PosteriorApproximation& q, const MatrixF& X,
                                                               const AisOptions& options,
-                                                              const RandomStreams& streams) {
+                                                              const RandomStreams& streams, const ProgressReporter& progress) {
   streams.check_size(X.cols(), "annealed_importance_sampling");
   BatchRng run = streams.generators(StreamPurpose::ais_from_q);
-  return ais_from_approximation(model, q, X, options, stream_generators(streams, run, StreamPurpose::ais_from_q_pilot));
+  return ais_from_approximation(model, q, X, options, stream_generators(streams, run, StreamPurpose::ais_from_q_pilot), progress);
 }
 
 AnnealedImportanceSamplingResult reverse_annealed_importance_sampling(const GenerativeModel& model,
                                                                       const MatrixF& X,
                                                                       const MatrixD& exact_posterior_latents,
-                                                                      const AisOptions& options, Rng& rng) {
+                                                                      const AisOptions& options, Rng& rng,
+                                                              const ProgressReporter& progress) {
   BatchRng one(std::vector<Rng>{rng});
-  AnnealedImportanceSamplingResult result = reverse_ais(model, X, exact_posterior_latents, options, legacy_generators(one));
+  AnnealedImportanceSamplingResult result = reverse_ais(model, X, exact_posterior_latents, options, legacy_generators(one), progress);
   rng = one[0];
   return result;
 }
@@ -417,7 +421,7 @@ AnnealedImportanceSamplingResult reverse_ais(const GenerativeModel& model,
                                                                       const MatrixF& X,
                                                                       const MatrixD& exact_posterior_latents,
                                                                       const AisOptions& options,
-                                                                      AisGenerators generators) {
+                                                                      AisGenerators generators, const ProgressReporter& progress) {
   options.validate();
   check_data(model, X, "reverse_annealed_importance_sampling");
   if (exact_posterior_latents.rows() != model.latent_dim() || exact_posterior_latents.cols() != X.cols())
@@ -435,7 +439,7 @@ AnnealedImportanceSamplingResult reverse_ais(const GenerativeModel& model,
     return Z;
   };
   const AnnealingRun run = run_with_adaptation(model, X, nullptr, path, from_truth, options, "reverse AIS",
-                                               generators);
+                                               generators, progress);
   nlohmann::ordered_json settings = {{"model", model.describe()}, {"initial_distribution", "exact posterior sample"}};
   return summarize_run(run, B, options.chains, true, options, std::move(settings), seconds_since(start));
 }
@@ -446,10 +450,10 @@ AnnealedImportanceSamplingResult reverse_annealed_importance_sampling(const Gene
                                                                       const MatrixF& X,
                                                                       const MatrixD& exact_posterior_latents,
                                                                       const AisOptions& options,
-                                                                      const RandomStreams& streams) {
+                                                                      const RandomStreams& streams, const ProgressReporter& progress) {
   streams.check_size(X.cols(), "reverse_annealed_importance_sampling");
   BatchRng run = streams.generators(StreamPurpose::reverse_ais);
-  return reverse_ais(model, X, exact_posterior_latents, options, stream_generators(streams, run, StreamPurpose::reverse_ais_pilot));
+  return reverse_ais(model, X, exact_posterior_latents, options, stream_generators(streams, run, StreamPurpose::reverse_ais_pilot), progress);
 }
 
 }  // namespace vigap

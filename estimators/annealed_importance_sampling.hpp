@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/models/generative_model.hpp"
+#include "core/progress_reporter.hpp"
 #include "core/random.hpp"
 #include "core/types.hpp"
 #include "core/variational/posterior_approximation.hpp"
@@ -56,7 +57,6 @@ struct AisOptions {
   double min_step_size = 1e-4;              ///< adaptation clamps ε to [min, max]; 0 < min <= max
   double max_step_size = 0.5;
   Index pilot_chains = 2;                   ///< chains per datapoint of the pilot run (`pilot` only), >= 1
-  bool show_progress = true;                ///< progress on stderr (only when it is a terminal)
 
   void validate() const;  ///< throws std::invalid_argument naming the option
   nlohmann::ordered_json to_json() const;
@@ -81,14 +81,15 @@ struct AnnealedImportanceSamplingResult {
 ///                              z_t ~ HMC leaving f_t(z) = p(z) p(x|z)^{β_t} invariant (t < T).
 /// log p̂(x) = log mean_c w_c. Bias: stochastic lower bound — E[p̂] = p(x), so E[log p̂] <= log p(x).
 /// All B·C chains form one d x (B·C) matrix: each leapfrog step is one model call.
+/// `progress` gets a status line every 1% of the transitions (pilot run included).
 /// Randomness: datapoint b's chains (initial states, momenta, accept/reject) use streams'
 /// StreamPurpose::ais generator of b; the pilot run's chains its ais_pilot generator.
 AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model, const MatrixF& X,
-                                                              const AisOptions& options, const RandomStreams& streams);
+                                                              const AisOptions& options, const RandomStreams& streams, const ProgressReporter& progress = quiet_progress());
 
 /// As above with the single stream rng (the draws of earlier versions: they depend on the batch).
 AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model, const MatrixF& X,
-                                                              const AisOptions& options, Rng& rng);
+                                                              const AisOptions& options, Rng& rng, const ProgressReporter& progress = quiet_progress());
 
 /// Forward AIS from a posterior approximation q with a density (q.has_density(), one q per
 /// column of X): z_0 ~ q(z|x), log f_t = (1 - β_t) log q(z|x) + β_t log p(x, z), so
@@ -99,12 +100,12 @@ AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeMo
 /// Randomness: as above with purposes ais_from_q and ais_from_q_pilot.
 AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model,
                                                               const PosteriorApproximation& q, const MatrixF& X,
-                                                              const AisOptions& options, const RandomStreams& streams);
+                                                              const AisOptions& options, const RandomStreams& streams, const ProgressReporter& progress = quiet_progress());
 
 /// As above with the single stream rng (the draws of earlier versions: they depend on the batch).
 AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeModel& model,
                                                               const PosteriorApproximation& q, const MatrixF& X,
-                                                              const AisOptions& options, Rng& rng);
+                                                              const AisOptions& options, Rng& rng, const ProgressReporter& progress = quiet_progress());
 
 /// Reverse AIS from exact posterior samples (d x B, one per datapoint: for data simulated from
 /// the model, the latent that generated x), annealing β from 1 to 0 under the prior base:
@@ -115,12 +116,12 @@ AnnealedImportanceSamplingResult annealed_importance_sampling(const GenerativeMo
 AnnealedImportanceSamplingResult reverse_annealed_importance_sampling(const GenerativeModel& model,
                                                                       const MatrixF& X,
                                                                       const MatrixD& exact_posterior_latents,
-                                                                      const AisOptions& options, const RandomStreams& streams);
+                                                                      const AisOptions& options, const RandomStreams& streams, const ProgressReporter& progress = quiet_progress());
 
 /// As above with the single stream rng (the draws of earlier versions: they depend on the batch).
 AnnealedImportanceSamplingResult reverse_annealed_importance_sampling(const GenerativeModel& model,
                                                                       const MatrixF& X,
                                                                       const MatrixD& exact_posterior_latents,
-                                                                      const AisOptions& options, Rng& rng);
+                                                                      const AisOptions& options, Rng& rng, const ProgressReporter& progress = quiet_progress());
 
 }  // namespace vigap

@@ -37,34 +37,37 @@ BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& m
 }  // namespace
 
 BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& model, const ModelSample& simulated,
-                                                        const AisOptions& options, Rng& rng) {
+                                                        const AisOptions& options, Rng& rng,
+                                                        const ProgressReporter& progress) {
   // One stream for both directions, in order (the draws of earlier versions).
   BidirectionalMonteCarloResult result = bidirectional_monte_carlo(
-      model, simulated, options, [&](const MatrixF& X) { return annealed_importance_sampling(model, X, options, rng); },
-      [&](const MatrixF& X, const MatrixD& Z) { return reverse_annealed_importance_sampling(model, X, Z, options, rng); });
+      model, simulated, options, [&](const MatrixF& X) { return annealed_importance_sampling(model, X, options, rng, progress); },
+      [&](const MatrixF& X, const MatrixD& Z) { return reverse_annealed_importance_sampling(model, X, Z, options, rng, progress); });
   return result;
 }
 
 BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& model, const ModelSample& simulated,
-                                                        const AisOptions& options, const RandomStreams& streams) {
+                                                        const AisOptions& options, const RandomStreams& streams,
+                                                        const ProgressReporter& progress) {
   return bidirectional_monte_carlo(
       model, simulated, options,
-      [&](const MatrixF& X) { return annealed_importance_sampling(model, X, options, streams); },
-      [&](const MatrixF& X, const MatrixD& Z) { return reverse_annealed_importance_sampling(model, X, Z, options, streams); });
+      [&](const MatrixF& X) { return annealed_importance_sampling(model, X, options, streams, progress); },
+      [&](const MatrixF& X, const MatrixD& Z) { return reverse_annealed_importance_sampling(model, X, Z, options, streams, progress); });
 }
 
 BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& model, Index num_datapoints,
-                                                        const AisOptions& options, Rng& rng) {
+                                                        const AisOptions& options, Rng& rng,
+                                                        const ProgressReporter& progress) {
   options.validate();
   if (num_datapoints < 1)
     throw std::invalid_argument("bidirectional_monte_carlo: num_datapoints must be >= 1, found " +
                                 std::to_string(num_datapoints));
   const ModelSample simulated = model.sample(num_datapoints, rng);
-  return bidirectional_monte_carlo(model, simulated, options, rng);
+  return bidirectional_monte_carlo(model, simulated, options, rng, progress);
 }
 
 BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& model, const AisOptions& options,
-                                                        const RandomStreams& streams) {
+                                                        const RandomStreams& streams, const ProgressReporter& progress) {
   options.validate();
   const Index N = streams.size();
   if (N < 1) throw std::invalid_argument("bidirectional_monte_carlo: no datapoints (the streams cover none)");
@@ -77,7 +80,7 @@ BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& m
     simulated.latents.col(b) = one.latents.col(0);
     simulated.data.col(b) = one.data.col(0);
   }
-  return bidirectional_monte_carlo(model, simulated, options, streams);
+  return bidirectional_monte_carlo(model, simulated, options, streams, progress);
 }
 
 }  // namespace vigap

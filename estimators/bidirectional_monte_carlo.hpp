@@ -1,6 +1,7 @@
 #pragma once
 // Bidirectional Monte Carlo (Grosse, Ghahramani, Adams 2015): sandwiching log p(x) on simulated data.
 #include "core/models/generative_model.hpp"
+#include "core/progress_reporter.hpp"
 #include "core/random.hpp"
 #include "estimators/annealed_importance_sampling.hpp"
 
@@ -23,21 +24,21 @@ struct BidirectionalMonteCarloResult {
 /// and the width log p̂_upper - log p̂_lower bounds the error of either (up to Monte Carlo noise).
 /// Both runs use `options` (schedule, T, chains, leapfrog steps, step adaptation).
 /// Randomness: datapoint b's forward chains use streams' StreamPurpose::ais (and ais_pilot)
-/// generators of b, its reverse chains reverse_ais (and reverse_ais_pilot).
+/// generators of b, its reverse chains reverse_ais (and reverse_ais_pilot). Both runs report to `progress`.
 BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& model, const ModelSample& simulated,
-                                                        const AisOptions& options, const RandomStreams& streams);
+                                                        const AisOptions& options, const RandomStreams& streams, const ProgressReporter& progress = quiet_progress());
 
 /// As above with the single stream rng (the draws of earlier versions: they depend on the batch).
 BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& model, const ModelSample& simulated,
-                                                        const AisOptions& options, Rng& rng);
+                                                        const AisOptions& options, Rng& rng, const ProgressReporter& progress = quiet_progress());
 
 /// As above on streams.size() pairs: pair b is model.sample(1, ·) with streams'
 /// StreamPurpose::bdmc_simulation generator of b.
 BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& model, const AisOptions& options,
-                                                        const RandomStreams& streams);
+                                                        const RandomStreams& streams, const ProgressReporter& progress = quiet_progress());
 
 /// As above on num_datapoints pairs drawn with model.sample(num_datapoints, rng).
 BidirectionalMonteCarloResult bidirectional_monte_carlo(const GenerativeModel& model, Index num_datapoints,
-                                                        const AisOptions& options, Rng& rng);
+                                                        const AisOptions& options, Rng& rng, const ProgressReporter& progress = quiet_progress());
 
 }  // namespace vigap

@@ -33,7 +33,7 @@ void ElboOptions::validate() const {
 namespace {
 
 Estimate estimate_elbo_with_generators(const GenerativeModel& model, const PosteriorApproximation& approximation, const MatrixF& X,
-                       const ElboOptions& options, BatchRng& rng) {
+                       const ElboOptions& options, BatchRng& rng, const ProgressReporter& progress) {
   options.validate();
   const auto start = std::chrono::steady_clock::now();
   const bool closed_form = approximation.has_closed_form_kl_to_standard_normal();
@@ -46,7 +46,7 @@ Estimate estimate_elbo_with_generators(const GenerativeModel& model, const Poste
   sweep_log_weights(model, approximation, X, options.samples, options.max_latent_columns_per_call, rng,
                     [&](const LogWeightChunk& chunk) {
                       accumulator.add(analytic ? chunk.log_likelihood : chunk.log_weight);
-                    });
+                    }, progress);
 
   Estimate e;
   e.estimator = "elbo";
@@ -69,18 +69,19 @@ Estimate estimate_elbo_with_generators(const GenerativeModel& model, const Poste
 }  // namespace
 
 Estimate estimate_elbo(const GenerativeModel& model, const PosteriorApproximation& approximation, const MatrixF& X,
-                       const ElboOptions& options, Rng& rng) {
+                       const ElboOptions& options, Rng& rng, const ProgressReporter& progress) {
   BatchRng one(std::vector<Rng>{rng});
-  Estimate result = estimate_elbo_with_generators(model, approximation, X, options, one);
+  Estimate result = estimate_elbo_with_generators(model, approximation, X, options, one, progress);
   rng = one[0];
   return result;
 }
 
 Estimate estimate_elbo(const GenerativeModel& model, const PosteriorApproximation& approximation, const MatrixF& X,
-                       const ElboOptions& options, const RandomStreams& streams) {
+                       const ElboOptions& options, const RandomStreams& streams,
+                       const ProgressReporter& progress) {
   streams.check_size(X.cols(), "estimate_elbo");
   BatchRng rng = streams.generators(StreamPurpose::elbo);
-  return estimate_elbo_with_generators(model, approximation, X, options, rng);
+  return estimate_elbo_with_generators(model, approximation, X, options, rng, progress);
 }
 
 }  // namespace vigap

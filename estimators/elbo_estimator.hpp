@@ -3,6 +3,7 @@
 #include <string>
 
 #include "core/models/generative_model.hpp"
+#include "core/progress_reporter.hpp"
 #include "core/random.hpp"
 #include "core/variational/posterior_approximation.hpp"
 #include "estimators/estimate.hpp"
@@ -46,11 +47,12 @@ struct ElboOptions {
 /// Throws std::invalid_argument for invalid options, a q without density, an analytic form for
 /// a q without a closed-form KL, or mismatched shapes.
 /// Randomness: datapoint b's samples come from streams' StreamPurpose::elbo generator of b.
+/// `progress` gets the sweep's status line.
 Estimate estimate_elbo(const GenerativeModel& model, const PosteriorApproximation& approximation, const MatrixF& X,
-                       const ElboOptions& options, const RandomStreams& streams);
+                       const ElboOptions& options, const RandomStreams& streams, const ProgressReporter& progress = quiet_progress());
 
 /// As above with the single stream rng (the draws of earlier versions: they depend on the batch).
 Estimate estimate_elbo(const GenerativeModel& model, const PosteriorApproximation& approximation, const MatrixF& X,
-                       const ElboOptions& options, Rng& rng);
+                       const ElboOptions& options, Rng& rng, const ProgressReporter& progress = quiet_progress());
 
 }  // namespace vigap

@@ -27,7 +27,7 @@ ExactMarginalLikelihood exact_marginal_likelihood(const GenerativeModel& model, 
   // Coarse pass: one shared grid on the prior box, all-pairs calls over chunks x blocks.
   const QuadratureGrid coarse = trapezoid_grid(d, options.prior_half_width, options.coarse_nodes(d));
   const Index G = coarse.size();
-  QuadratureSummary summary = QuadratureSummary::empty(d, B);
+  QuadraturePassResult summary = QuadraturePassResult::empty(d, B);
   for (Index start = 0; start < B; start += options.datapoint_chunk_size) {
     const Index m = std::min(options.datapoint_chunk_size, B - start);
     const MatrixF chunk = X.middleCols(start, m);
@@ -42,7 +42,7 @@ ExactMarginalLikelihood exact_marginal_likelihood(const GenerativeModel& model, 
     QuadratureFrames identity;
     identity.centers = MatrixD::Zero(d, m);
     identity.scales.assign(static_cast<size_t>(m), MatrixD::Identity(d, d));
-    const QuadratureSummary part = accumulator.finish(identity);
+    const QuadraturePassResult part = accumulator.finish(identity);
     for (Index i = 0; i < m; ++i) summary.assign(start + i, part, i);
   }
 
@@ -51,7 +51,7 @@ ExactMarginalLikelihood exact_marginal_likelihood(const GenerativeModel& model, 
     const MatrixF subset = X(Eigen::all, datapoints);
     return model.log_joint(subset, Z, S);
   };
-  const RefinementRecord record = refine_quadrature(summary, log_joint, options, d, /*whole_batch=*/false);
+  const QuadratureRefinementResult record = refine_quadrature(summary, log_joint, options, d, /*whole_batch=*/false);
 
   ExactMarginalLikelihood result;
   result.posterior_mean = summary.mean;

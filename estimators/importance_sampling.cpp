@@ -19,12 +19,12 @@ namespace {
 
 ImportanceSamplingResult estimate_log_marginal_likelihood_by_importance_sampling_with_generators(
     const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,
-    const ImportanceSamplingOptions& options, BatchRng& rng) {
+    const ImportanceSamplingOptions& options, BatchRng& rng, const ProgressReporter& progress) {
   options.validate();
   const auto start = std::chrono::steady_clock::now();
   LogWeightAccumulator accumulator(std::max<Index>(X.cols(), 1));  // sweep_log_weights reports B = 0
   sweep_log_weights(model, proposal, X, options.samples, options.max_latent_columns_per_call, rng,
-                    [&](const LogWeightChunk& chunk) { accumulator.add(chunk.log_weight); });
+                    [&](const LogWeightChunk& chunk) { accumulator.add(chunk.log_weight); }, progress);
 
   ImportanceSamplingResult result;
   Estimate& e = result.log_marginal_likelihood;
@@ -49,19 +49,19 @@ ImportanceSamplingResult estimate_log_marginal_likelihood_by_importance_sampling
 
 ImportanceSamplingResult estimate_log_marginal_likelihood_by_importance_sampling(
     const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,
-    const ImportanceSamplingOptions& options, Rng& rng) {
+    const ImportanceSamplingOptions& options, Rng& rng, const ProgressReporter& progress) {
   BatchRng one(std::vector<Rng>{rng});
-  ImportanceSamplingResult result = estimate_log_marginal_likelihood_by_importance_sampling_with_generators(model, proposal, X, options, one);
+  ImportanceSamplingResult result = estimate_log_marginal_likelihood_by_importance_sampling_with_generators(model, proposal, X, options, one, progress);
   rng = one[0];
   return result;
 }
 
 ImportanceSamplingResult estimate_log_marginal_likelihood_by_importance_sampling(
     const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,
-    const ImportanceSamplingOptions& options, const RandomStreams& streams) {
+    const ImportanceSamplingOptions& options, const RandomStreams& streams, const ProgressReporter& progress) {
   streams.check_size(X.cols(), "estimate_log_marginal_likelihood_by_importance_sampling");
   BatchRng rng = streams.generators(StreamPurpose::importance_sampling);
-  return estimate_log_marginal_likelihood_by_importance_sampling_with_generators(model, proposal, X, options, rng);
+  return estimate_log_marginal_likelihood_by_importance_sampling_with_generators(model, proposal, X, options, rng, progress);
 }
 
 }  // namespace vigap

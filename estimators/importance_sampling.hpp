@@ -1,6 +1,7 @@
 #pragma once
 // Importance-sampled marginal likelihood log p̂(x) = log (1/K) Σ_k p(x, z_k) / q(z_k), z_k ~ q.
 #include "core/models/generative_model.hpp"
+#include "core/progress_reporter.hpp"
 #include "core/random.hpp"
 #include "core/variational/posterior_approximation.hpp"
 #include "estimators/estimate.hpp"
@@ -35,14 +36,14 @@ struct ImportanceSamplingResult {
 /// bias is about se²/2 for well-behaved weights). Throws std::invalid_argument for invalid
 /// options, a proposal without density, or mismatched shapes.
 /// Randomness: datapoint b's samples come from streams' StreamPurpose::importance_sampling
-/// generator of b.
+/// generator of b. `progress` gets the sweep's status line.
 ImportanceSamplingResult estimate_log_marginal_likelihood_by_importance_sampling(
     const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,
-    const ImportanceSamplingOptions& options, const RandomStreams& streams);
+    const ImportanceSamplingOptions& options, const RandomStreams& streams, const ProgressReporter& progress = quiet_progress());
 
 /// As above with the single stream rng (the draws of earlier versions: they depend on the batch).
 ImportanceSamplingResult estimate_log_marginal_likelihood_by_importance_sampling(
     const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,
-    const ImportanceSamplingOptions& options, Rng& rng);
+    const ImportanceSamplingOptions& options, Rng& rng, const ProgressReporter& progress = quiet_progress());
 
 }  // namespace vigap

@@ -6,8 +6,6 @@
 #include <stdexcept>
 #include <string>
 
-#include "core/progress_reporter.hpp"
-
 namespace vigap {
 
 namespace {
@@ -42,21 +40,22 @@ void check_sweep_arguments(const GenerativeModel& model, const PosteriorApproxim
 }  // namespace
 
 void sweep_log_weights(const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,
-                       Index K, Index max_columns, Rng& rng, const LogWeightConsumer& consume) {
+                       Index K, Index max_columns, Rng& rng, const LogWeightConsumer& consume,
+                       const ProgressReporter& progress) {
   check_sweep_arguments(model, proposal, X, K, max_columns);
   BatchRng one(std::vector<Rng>{rng});
-  sweep_log_weights(model, proposal, X, K, max_columns, one, consume);
+  sweep_log_weights(model, proposal, X, K, max_columns, one, consume, progress);
   rng = one[0];
 }
 
 void sweep_log_weights(const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,
-                       Index K, Index max_columns, BatchRng& rng, const LogWeightConsumer& consume) {
+                       Index K, Index max_columns, BatchRng& rng, const LogWeightConsumer& consume,
+                       const ProgressReporter& progress) {
   check_sweep_arguments(model, proposal, X, K, max_columns);
   const Index B = X.cols();
   const Index d = model.latent_dim();
   const Index samples_per_chunk = std::max<Index>(1, std::min(K, max_columns / B));
   const Index datapoints_per_call = std::max<Index>(1, max_columns / samples_per_chunk);
-  const ProgressReporter progress;
 
   LogWeightChunk chunk;
   MatrixD Z;

@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "core/models/generative_model.hpp"
+#include "core/progress_reporter.hpp"
 #include "core/random.hpp"
 #include "core/types.hpp"
 #include "core/variational/posterior_approximation.hpp"
@@ -37,17 +38,18 @@ using LogWeightConsumer = std::function<void(const LogWeightChunk&)>;
 /// the model calls changes. Model work is batched: each chunk holds
 /// k = max(1, min(K, max_latent_columns_per_call / B)) samples of every datapoint, and the model
 /// is called on blocks of whole datapoints of at most max_latent_columns_per_call columns.
+/// `progress` gets a status line after each chunk.
 ///
 /// Throws std::invalid_argument when K or max_latent_columns_per_call < 1, the proposal has no
 /// density, or the shapes of model, proposal and X disagree.
 void sweep_log_weights(const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,
                        Index samples_per_datapoint, Index max_latent_columns_per_call, BatchRng& generators,
-                       const LogWeightConsumer& consume);
+                       const LogWeightConsumer& consume, const ProgressReporter& progress = quiet_progress());
 
 /// As above with rng drawing for every datapoint in batch order (one generator for the batch).
 void sweep_log_weights(const GenerativeModel& model, const PosteriorApproximation& proposal, const MatrixF& X,
                        Index samples_per_datapoint, Index max_latent_columns_per_call, Rng& rng,
-                       const LogWeightConsumer& consume);
+                       const LogWeightConsumer& consume, const ProgressReporter& progress = quiet_progress());
 
 /// Streaming per-datapoint statistics of log weights log w_{b,1..n}, accumulated in double:
 /// a running log-sum-exp of log w and of 2 log w (for IWAE, importance sampling and the ESS)

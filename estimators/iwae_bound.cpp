@@ -21,7 +21,8 @@ void IwaeBoundOptions::validate() const {
 namespace {
 
 Estimate estimate_iwae_bound_with_generators(const GenerativeModel& model, const PosteriorApproximation& approximation,
-                             const MatrixF& X, const IwaeBoundOptions& options, BatchRng& rng) {
+                             const MatrixF& X, const IwaeBoundOptions& options, BatchRng& rng,
+                             const ProgressReporter& progress) {
   options.validate();
   const auto start = std::chrono::steady_clock::now();
   const Index B = X.cols();
@@ -46,7 +47,7 @@ Estimate estimate_iwae_bound_with_generators(const GenerativeModel& model, const
                           accumulator.reset();
                         }
                       }
-                    });
+                    }, progress);
 
   Estimate e;
   e.estimator = "iwae";
@@ -79,18 +80,20 @@ Estimate estimate_iwae_bound_with_generators(const GenerativeModel& model, const
 }  // namespace
 
 Estimate estimate_iwae_bound(const GenerativeModel& model, const PosteriorApproximation& approximation,
-                             const MatrixF& X, const IwaeBoundOptions& options, Rng& rng) {
+                             const MatrixF& X, const IwaeBoundOptions& options, Rng& rng,
+                             const ProgressReporter& progress) {
   BatchRng one(std::vector<Rng>{rng});
-  Estimate result = estimate_iwae_bound_with_generators(model, approximation, X, options, one);
+  Estimate result = estimate_iwae_bound_with_generators(model, approximation, X, options, one, progress);
   rng = one[0];
   return result;
 }
 
 Estimate estimate_iwae_bound(const GenerativeModel& model, const PosteriorApproximation& approximation,
-                             const MatrixF& X, const IwaeBoundOptions& options, const RandomStreams& streams) {
+                             const MatrixF& X, const IwaeBoundOptions& options, const RandomStreams& streams,
+                             const ProgressReporter& progress) {
   streams.check_size(X.cols(), "estimate_iwae_bound");
   BatchRng rng = streams.generators(StreamPurpose::iwae);
-  return estimate_iwae_bound_with_generators(model, approximation, X, options, rng);
+  return estimate_iwae_bound_with_generators(model, approximation, X, options, rng, progress);
 }
 
 }  // namespace vigap

@@ -1,6 +1,7 @@
 #pragma once
 // The importance-weighted bound IWAE_K = E[log (1/K) Σ_k p(x, z_k) / q(z_k|x)] (Burda et al. 2015).
 #include "core/models/generative_model.hpp"
+#include "core/progress_reporter.hpp"
 #include "core/random.hpp"
 #include "core/variational/posterior_approximation.hpp"
 #include "estimators/estimate.hpp"
@@ -36,11 +37,12 @@ struct IwaeBoundOptions {
 /// The standard error is the estimator's noise; its bias (log p(x) - IWAE_K, O(1/K)) is not in it.
 /// Bias direction: lower bound on log p(x); increases with K (ELBO = IWAE_1 <= IWAE_K <= IWAE_2K).
 /// Randomness: datapoint b's samples come from streams' StreamPurpose::iwae generator of b.
+/// `progress` gets the sweep's status line.
 Estimate estimate_iwae_bound(const GenerativeModel& model, const PosteriorApproximation& approximation,
-                             const MatrixF& X, const IwaeBoundOptions& options, const RandomStreams& streams);
+                             const MatrixF& X, const IwaeBoundOptions& options, const RandomStreams& streams, const ProgressReporter& progress = quiet_progress());
 
 /// As above with the single stream rng (the draws of earlier versions: they depend on the batch).
 Estimate estimate_iwae_bound(const GenerativeModel& model, const PosteriorApproximation& approximation,
-                             const MatrixF& X, const IwaeBoundOptions& options, Rng& rng);
+                             const MatrixF& X, const IwaeBoundOptions& options, Rng& rng, const ProgressReporter& progress = quiet_progress());
 
 }  // namespace vigap

@@ -87,9 +87,9 @@ QuadratureKlDivergence kl_divergence_with_generators(const GenerativeModel& mode
   std::vector<Index> all(static_cast<size_t>(B));
   for (Index b = 0; b < B; ++b) all[static_cast<size_t>(b)] = b;
   const Index max_columns = options.quadrature.max_latent_columns_per_call;
-  QuadratureSummary summary = integrate_on_frames(reference, QuadratureFrames::from_moments(means, covariances), all,
-                                                  log_q, max_columns, /*whole_batch=*/true);
-  const RefinementRecord record = refine_quadrature(summary, log_q, options.quadrature, d, /*whole_batch=*/true);
+  QuadraturePassResult summary = integrate_on_frames(reference, QuadratureFrames::from_moments(means, covariances), all,
+                                                     log_q, max_columns, /*whole_batch=*/true);
+  const QuadratureRefinementResult record = refine_quadrature(summary, log_q, options.quadrature, d, /*whole_batch=*/true);
 
   // Final pass: q and the joint on each datapoint's grid.
   const QuadratureFrames& frames = summary.frames;

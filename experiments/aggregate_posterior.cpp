@@ -327,7 +327,7 @@ int aggregate_posterior_main(int argc, char** argv) {
   }
   progress.finish();
   Rng rng(common.seed);
-  const AggregatePosteriorReport report = compute_aggregate_posterior_report(encoded, c.options, rng);
+  const AggregatePosteriorReport report = compute_aggregate_posterior_report(encoded, c.options, rng, progress);
   const nlohmann::ordered_json report_timings = report.timings_json();
   nlohmann::ordered_json& timings = document["timings"];
   for (const std::string& split : splits) {

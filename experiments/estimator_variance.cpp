@@ -24,6 +24,7 @@
 #include "core/io/atomic_file.hpp"
 #include "core/io/json_result_writer.hpp"
 #include "core/io/model_loader.hpp"
+#include "core/progress_reporter.hpp"
 #include "experiments/support/command_line.hpp"
 #include "experiments/support/dataset_options.hpp"
 #include "experiments/support/evaluation_data.hpp"
@@ -286,7 +287,8 @@ int estimator_variance_main(int argc, char** argv) {
   // Draws for test point i are keyed by (--seed, i = first_datapoint + b, purpose, substream).
   const RandomStreams streams =
       RandomStreams::consecutive(a.common.seed, static_cast<std::uint64_t>(a.first_datapoint), X.cols());
-  const EstimatorVarianceStudy study = run_estimator_variance_study(encoder, decoder, X, a.study, streams);
+  const ProgressReporter progress;
+  const EstimatorVarianceStudy study = compute_estimator_variance_study(encoder, decoder, X, a.study, streams, progress);
   document["results"] = study.results_json(a.per_datapoint);
   document["timings"] = study.timings_json();
 

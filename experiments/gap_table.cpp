@@ -140,15 +140,13 @@ int gap_table_main(int argc, char** argv) {
 
   // Blocks of datapoints, spread over the MPI ranks (or one after another here), journaled.
   const DatapointBlocks plan{first_datapoint, X.cols(), blocks.block_size};
-  GapTableOptions block_options = table;
-  block_options.show_progress = false;  // the run shows datapoints done across ranks instead
   const auto compute_block = [&](Index first, Index count) {
     const MatrixF Xb = X.middleCols(first - first_datapoint, count);
     const DiagonalGaussian encoder_q = amortized_q.gaussian_base(Xb);
     const std::unique_ptr<PosteriorApproximation> amortized_b = amortized_q.posterior(Xb);
     const RandomStreams streams = RandomStreams::consecutive(common.seed, static_cast<std::uint64_t>(first), count);
-    return compute_gap_table_block(model, *amortized_b, amortized_name, encoder_q, Xb, block_options, streams, first)
-        .to_json();
+    // Quiet inside a block: the run shows datapoints done across ranks instead.
+    return compute_gap_table_block(model, *amortized_b, amortized_name, encoder_q, Xb, table, streams, first).to_json();
   };
   const std::string journal = journal_path(common.out);
   BlockRunReport report;

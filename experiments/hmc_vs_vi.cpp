@@ -2,13 +2,13 @@
 // with a 2-D latent space, every method gets the same budget of decoder evaluations per datapoint
 // (a list of budgets, by default 1e2 ... 1e5) and is measured against the exact posterior p(z|x) and the
 // exact log p(x), both by quadrature:
-//   posterior: HMC (chains started from the encoder's q), the locally optimized diagonal and
+//   posterior: HMC (chains started from the amortized q), the locally optimized diagonal and
 //     full-covariance Gaussians q*, the local affine-coupling flow (all started from the encoder's
-//     q), and the amortized q itself (0 decoder evaluations); distances: binned total variation on
+//     Gaussian), and the amortized q itself (0 decoder evaluations); distances: binned total variation on
 //     a grid around p(z|x) (HMC: histogram of its draws, next to the same statistic for as many
 //     independent exact draws), the posterior mean and covariance errors in posterior standard
 //     deviations, and for the variational families the exact KL(q‖p(z|x)) by quadrature;
-//   log p(x): AIS from the prior, AIS from the encoder's q, and importance sampling from q with
+//   log p(x): AIS from the prior, AIS from the amortized q, and importance sampling from it with
 //     the same budget; error against quadrature, with standard errors.
 // The study is compute_hmc_vs_vi (analyses/hmc_vs_vi.hpp). Markdown tables on stdout, JSON result,
 // an SVG picture of every quantity against the budget.
@@ -28,6 +28,7 @@
 #include "core/io/atomic_file.hpp"
 #include "core/io/json_result_writer.hpp"
 #include "core/io/model_loader.hpp"
+#include "core/progress_reporter.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
 #include "experiments/support/command_line.hpp"
 #include "experiments/support/dataset_options.hpp"
@@ -274,7 +275,7 @@ int hmc_vs_vi_main(int argc, char** argv) {
     throw std::invalid_argument("vigap-hmc-vs-vi needs a checkpoint with latent dimension 2 (exact posteriors on a grid); " +
                                 checkpoint + " has latent dimension " + std::to_string(model.latent_dim()));
   const AmortizedApproximation& amortized_q =
-      loaded.require_amortized("vigap-hmc-vs-vi", "q, q* and AIS from q start from the encoder's q(z|x)");
+      loaded.require_amortized("vigap-hmc-vs-vi", "q, q* and AIS from q start from the amortized q(z|x)");
   const Dataset dataset = load_dataset(data, "test");
   const EvaluationBinarization binarization = evaluation_binarization(loaded.metadata, "", "checkpoint " + checkpoint);
   const MatrixF X = evaluation_slice(dataset, model.data_dim(), binarization, first_datapoint, num_datapoints);
@@ -302,7 +303,9 @@ int hmc_vs_vi_main(int argc, char** argv) {
   // depend neither on the other datapoints, nor on the other budgets or methods, nor on --threads.
   const RandomStreams streams = RandomStreams::consecutive(common.seed, static_cast<std::uint64_t>(first_datapoint), B);
   const std::unique_ptr<PosteriorApproximation> q = amortized_q.posterior(X);
-  const HmcVsVi result = compute_hmc_vs_vi(model, *q, amortized_q.gaussian_base(X), X, study, streams);
+  const ProgressReporter progress;
+  const HmcVsVi result = compute_hmc_vs_vi(model, *q, amortized_q.gaussian_base(X), X, study, streams, progress);
+  document["configuration"]["starting_distributions"] = result.starts_json();
   document["results"] = result.results_json();
   document["timings"] = result.timings_json();
   std::printf("\n%s", result.to_markdown().c_str());

@@ -28,6 +28,7 @@
 #include "core/io/atomic_file.hpp"
 #include "core/io/json_result_writer.hpp"
 #include "core/io/vae_checkpoint.hpp"
+#include "core/progress_reporter.hpp"
 #include "experiments/support/command_line.hpp"
 #include "experiments/support/dataset_options.hpp"
 #include "experiments/support/evaluation_data.hpp"
@@ -376,9 +377,10 @@ int objective_comparison_main(int argc, char** argv) {
   const Rng training_rng(a.common.seed + 2);
   const RandomStreams evaluation_streams = RandomStreams::consecutive(
       a.common.seed + 3, 0, std::max(data.train_points.cols(), data.test_points.cols()));
+  const ProgressReporter progress;
   const ObjectiveComparison comparison =
-      run_objective_comparison(initial, a.objectives, data.train.images, data.validation.images, data.train_points,
-                               data.test_points, a.comparison, training_rng, evaluation_streams);
+      compute_objective_comparison(initial, a.objectives, data.train.images, data.validation.images, data.train_points,
+                                   data.test_points, a.comparison, training_rng, evaluation_streams, progress);
   if (!a.checkpoint_dir.empty()) save_checkpoints(a, comparison, data.train.name);
   document["results"] = comparison.results_json(a.per_datapoint);
   document["timings"] = comparison.timings_json();

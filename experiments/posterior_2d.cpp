@@ -17,6 +17,7 @@
 #include "core/io/atomic_file.hpp"
 #include "core/io/json_result_writer.hpp"
 #include "core/io/model_loader.hpp"
+#include "core/progress_reporter.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
 #include "experiments/support/command_line.hpp"
 #include "experiments/support/dataset_options.hpp"
@@ -291,7 +292,8 @@ int posterior_2d_main(int argc, char** argv) {
   std::printf("%s: %lld %s datapoints of %s\n", model.describe().c_str(), static_cast<long long>(B), c.split.c_str(),
               dataset.name.c_str());
   const DiagonalGaussian q = amortized_q.gaussian_base(X);
-  const Posterior2dComparison result = compute_posterior_2d(model, q, X, c.options, streams);
+  const ProgressReporter progress;
+  const Posterior2dComparison result = compute_posterior_2d_comparison(model, q, X, c.options, streams, progress);
   document["timings"] = result.timings_json();
   document["results"] = result.results_json(labels);
 

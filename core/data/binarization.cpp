@@ -52,4 +52,9 @@ MatrixF binarize(const MatrixF& images, Binarization binarization, float thresho
   return images;
 }
 
+MatrixF binarize_evaluation_set(const MatrixF& images, Binarization binarization, float threshold) {
+  Rng rng(kEvaluationBinarizationSeed);
+  return binarize(images, binarization, threshold, rng);
+}
+
 }  // namespace vigap

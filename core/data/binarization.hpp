@@ -1,5 +1,6 @@
 #pragma once
 // Turning grayscale images in [0, 1] into binary {0, 1} images for Bernoulli likelihoods.
+#include <cstdint>
 #include <string>
 
 #include "core/random.hpp"
@@ -30,5 +31,13 @@ MatrixF binarize_threshold(const MatrixF& images, float threshold);
 /// The images as `binarization` says: unchanged (none), binarize_threshold(images, threshold) or
 /// binarize_dynamic(images, rng).
 MatrixF binarize(const MatrixF& images, Binarization binarization, float threshold, Rng& rng);
+
+/// Seed of the one dynamic binarization of evaluation (validation/test) images, independent of
+/// the run's seed so that every run and every model sees the same binary test set.
+inline constexpr std::uint64_t kEvaluationBinarizationSeed = 0x7e57da7a;
+
+/// Binarizes evaluation images once: binarize(images, binarization, threshold, rng) with
+/// rng = Rng(kEvaluationBinarizationSeed), so dynamic draws are the same in every run.
+MatrixF binarize_evaluation_set(const MatrixF& images, Binarization binarization, float threshold);
 
 }  // namespace vigap

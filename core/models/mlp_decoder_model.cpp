@@ -1,27 +1,15 @@
 #include "core/models/mlp_decoder_model.hpp"
 
-#include "core/math/column_sums.hpp"
+#include "core/models/decoder_likelihood.hpp"
 #include "core/nn/column_blocks.hpp"
 #include "core/parallel/worker_pool.hpp"
 
 #include <algorithm>
-#include <cmath>
-#include <numbers>
 #include <stdexcept>
 
 namespace vigap {
 
 namespace {
-
-const float kLog2PiF = static_cast<float>(std::log(2.0 * std::numbers::pi));
-
-// softplus(l) = max(l, 0) + log1p(exp(-|l|)), elementwise, into `out` (Eigen vectorizes exp and
-// log1p; no select(), which Eigen 3.4 evaluates one scalar at a time). Plain matrices, not
-// Eigen::Ref: with a runtime stride Eigen vectorizes column by column from each column's first
-// aligned entry, so an entry's path (and rounding) would depend on its column's position.
-void softplus(const MatrixF& l, MatrixF& out) {
-  out.array() = l.array().max(0.0f) + (-l.array().abs()).exp().log1p();
-}
 
 /// The MLP workspace behind a TrainableDecoder::Workspace; `caller` names the method in the error.
 MlpDecoderModel::Workspace& mlp_workspace(TrainableDecoder::Workspace& workspace, const char* caller) {
@@ -101,21 +89,7 @@ VectorD MlpDecoderModel::forward(const MatrixF& X, const MatrixF& Z, Index S,
 }
 
 VectorD MlpDecoderModel::forward_columns(const MatrixF& Z, Workspace& ws) const {
-  const MatrixF& out = network_.forward(Z, ws.network);
-  const Index D = data_dim_;
-  // Elementwise log-likelihood terms in float (vectorized, on whole contiguous matrices, so that
-  // every entry of a fixed column block takes the same path), then per-column sums in double.
-  ws.terms.resize(D, Z.cols());
-  if (likelihood_ == Likelihood::bernoulli) {
-    softplus(out, ws.terms);  // x l - softplus(l)
-    ws.terms.array() = out.array() * ws.data.array() - ws.terms.array();
-  } else {
-    ws.means = out.topRows(D);
-    ws.log_variances = out.bottomRows(D);
-    ws.terms.array() = -0.5f * (kLog2PiF + ws.log_variances.array() +
-                                (ws.means.array() - ws.data.array()).square() * (-ws.log_variances.array()).exp());
-  }
-  return fixed_order_column_sums(ws.terms);
+  return decoder_log_likelihood(likelihood_, network_.forward(Z, ws.network), ws.data, ws.likelihood);
 }
 
 void MlpDecoderModel::backward(const MatrixF& X, const MatrixF& Z, Index S, const VectorF& w,
@@ -123,21 +97,9 @@ void MlpDecoderModel::backward(const MatrixF& X, const MatrixF& Z, Index S, cons
   Workspace& ws = mlp_workspace(workspace, "MlpDecoderModel::backward");
   const MatrixF& out = ws.network.output;
   const Index N = Z.cols();
-  const Index D = data_dim_;
   if (w.size() != N || out.cols() != N || ws.data.cols() != N || X.cols() * S != N)
     throw std::invalid_argument("MlpDecoderModel::backward: weights or workspace do not match the forward pass");
-  ws.grad_output.resize(out.rows(), N);
-  if (likelihood_ == Likelihood::bernoulli) {
-    // ∂/∂l [x l - softplus(l)] = x - σ(l)
-    ws.grad_output.array() = ws.data.array() - (1.0f + (-out.array()).exp()).inverse();
-    ws.grad_output *= w.asDiagonal();
-  } else {
-    // ∂/∂m = (x - m) e^{-s},  ∂/∂s = ½ (x - m)² e^{-s} - ½, each times w_c.
-    ws.terms.array() = (ws.data.array() - ws.means.array()) * (-ws.log_variances.array()).exp();
-    ws.scratch = (0.5f * (ws.data.array() - ws.means.array()) * ws.terms.array() - 0.5f).matrix();
-    ws.grad_output.topRows(D) = ws.terms * w.asDiagonal();
-    ws.grad_output.bottomRows(D) = ws.scratch * w.asDiagonal();
-  }
+  decoder_output_gradient(likelihood_, out, ws.data, w, ws.likelihood, ws.grad_output);
   network_.backward(Z, ws.network, ws.grad_output, grad_parameters, grad_Z);
 }
 
@@ -182,29 +144,6 @@ VectorD MlpDecoderModel::log_likelihood_with_gradient(const MatrixF& X, const Ma
   return values;
 }
 
-namespace {
-
-/// Aᵀ·Y (B x G for A: D x B, Y: D x G), computed as (Yᵀ·A_k)ᵀ on fixed blocks A_k of
-/// kColumnBlockWidth datapoint columns (the last one padded with zeros): the product's blocking and
-/// kernel paths then never depend on B, so datapoint b's row has the same bits whatever datapoints
-/// share the call and wherever b sits among them.
-MatrixD datapoint_blocked_transpose_product(const MatrixD& A, const MatrixD& Y) {
-  const Index B = A.cols();
-  MatrixD result(B, Y.cols());
-  MatrixD block = MatrixD::Zero(A.rows(), kColumnBlockWidth);
-  MatrixD product(Y.cols(), kColumnBlockWidth);
-  for (Index first = 0; first < B; first += kColumnBlockWidth) {
-    const Index count = std::min(kColumnBlockWidth, B - first);
-    block.leftCols(count) = A.middleCols(first, count);
-    if (count < kColumnBlockWidth) block.rightCols(kColumnBlockWidth - count).setZero();
-    product.noalias() = Y.transpose() * block;
-    result.middleRows(first, count) = product.leftCols(count).transpose();
-  }
-  return result;
-}
-
-}  // namespace
-
 MatrixD MlpDecoderModel::log_likelihood_all_pairs(const MatrixF& X, const MatrixD& Z) const {
   if (X.rows() != data_dim_ || Z.rows() != latent_dim())
     throw std::invalid_argument("MlpDecoderModel::log_likelihood_all_pairs: data have dimension " +
@@ -212,50 +151,14 @@ MatrixD MlpDecoderModel::log_likelihood_all_pairs(const MatrixF& X, const Matrix
                                 ", the model expects " + std::to_string(data_dim_) + " and " +
                                 std::to_string(latent_dim()));
   Mlp::Workspace ws;
-  const MatrixF Zf = Z.cast<float>();
-  const MatrixF& out = network_.forward(Zf, ws);
-  const MatrixD Xd = X.cast<double>();
-  const Index D = data_dim_;
-  if (likelihood_ == Likelihood::bernoulli) {
-    const MatrixD logits = out.cast<double>();
-    const RowVectorD normalizer =
-        (logits.array().max(0.0) + (-logits.array().abs()).exp().log1p()).colwise().sum();
-    MatrixD result = datapoint_blocked_transpose_product(Xd, logits);
-    result.rowwise() -= normalizer;
-    return result;
-  }
-  // Σ_i -½[log 2π + s_i + (x_i - m_i)² e^{-s_i}] = x²ᵀ(-½e^{-s}) + xᵀ(m e^{-s}) - ½ Σ_i [log 2π + s_i + m_i² e^{-s_i}]
-  const MatrixD means = out.topRows(D).cast<double>();
-  const MatrixD log_variances = out.bottomRows(D).cast<double>();
-  const MatrixD precisions = (-log_variances.array()).exp();
-  MatrixD result = datapoint_blocked_transpose_product(Xd.array().square().matrix(), -0.5 * precisions);
-  result += datapoint_blocked_transpose_product(Xd, (means.array() * precisions.array()).matrix());
-  const RowVectorD constant =
-      -0.5 * (std::log(2.0 * std::numbers::pi) + log_variances.array() + means.array().square() * precisions.array())
-                 .colwise()
-                 .sum();
-  result.rowwise() += constant;
-  return result;
+  return decoder_log_likelihood_all_pairs(likelihood_, network_.forward(Z.cast<float>(), ws), X);
 }
 
 ModelSample MlpDecoderModel::sample(Index N, Rng& rng) const {
   ModelSample s;
   s.latents = standard_normal_matrix(latent_dim(), N, rng);
   Mlp::Workspace ws;
-  const MatrixF out = network_.forward(s.latents.cast<float>(), ws);
-  const Index D = data_dim_;
-  s.data.resize(D, N);
-  for (Index n = 0; n < N; ++n) {
-    for (Index i = 0; i < D; ++i) {
-      if (likelihood_ == Likelihood::bernoulli) {
-        const double p = 1.0 / (1.0 + std::exp(-static_cast<double>(out(i, n))));
-        s.data(i, n) = uniform_01(rng) < p ? 1.0f : 0.0f;
-      } else {
-        boost::random::normal_distribution<double> normal(0.0, 1.0);
-        s.data(i, n) = static_cast<float>(out(i, n) + std::exp(0.5 * out(D + i, n)) * normal(rng));
-      }
-    }
-  }
+  s.data = sample_from_decoder_output(likelihood_, network_.forward(s.latents.cast<float>(), ws), rng);
   return s;
 }
 

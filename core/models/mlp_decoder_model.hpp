@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "core/models/decoder_likelihood.hpp"
 #include "core/models/likelihood.hpp"
 #include "core/models/trainable_decoder.hpp"
 #include "core/nn/mlp.hpp"
@@ -19,10 +20,8 @@ class MlpDecoderModel final : public TrainableDecoder {
     MatrixF latents;       ///< float copy of Z for the double interface
     MatrixF grad_output;   ///< ∂/∂(decoder output)
     MatrixF grad_latents;  ///< ∂/∂z
-    MatrixF terms;         ///< elementwise log-likelihood terms
     MatrixF data;          ///< x of each latent column (D x columns)
-    MatrixF means, log_variances;  ///< Gaussian likelihood: the decoder's two halves, contiguous
-    MatrixF scratch;
+    DecoderLikelihoodScratch likelihood;  ///< the likelihood's terms and halves
     VectorF column_weights;
   };
 

@@ -40,6 +40,6 @@ struct ExactMarginalLikelihoodTrainingSummary {
 ExactMarginalLikelihoodTrainingSummary train_decoder_by_exact_marginal_likelihood(
     TrainableDecoder& decoder, const MatrixF& train_images, const MatrixF& validation_images,
     const VaeTrainerOptions& options, const ExactMarginalLikelihoodObjectiveOptions& grid, Rng& rng,
-    const ProgressReporter& progress);
+    const ProgressReporter& progress = quiet_progress());
 
 }  // namespace vigap

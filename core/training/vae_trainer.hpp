@@ -56,7 +56,7 @@ struct VaeTrainingSummary {
 /// last finite state.
 VaeTrainingSummary train_vae(TrainableEncoder& encoder, TrainableDecoder& decoder, const MatrixF& train_images,
                              const MatrixF& validation_images, const VaeTrainerOptions& options, Rng& rng,
-                             const ProgressReporter& progress);
+                             const ProgressReporter& progress = quiet_progress());
 
 /// As above with the flow posterior of vae_objective: when flow is non-null its global parameters
 /// are trained with encoder and decoder (their own Adam state), and every ELBO (training and
@@ -64,7 +64,8 @@ VaeTrainingSummary train_vae(TrainableEncoder& encoder, TrainableDecoder& decode
 /// analytic KL (std::invalid_argument). flow == nullptr is exactly the Gaussian train_vae.
 VaeTrainingSummary train_vae(TrainableEncoder& encoder, AffineCouplingFlow* flow, TrainableDecoder& decoder,
                              const MatrixF& train_images, const MatrixF& validation_images,
-                             const VaeTrainerOptions& options, Rng& rng, const ProgressReporter& progress);
+                             const VaeTrainerOptions& options, Rng& rng,
+                             const ProgressReporter& progress = quiet_progress());
 
 /// Mean and standard error (across points) of the objective on X with fresh noise from rng,
 /// evaluated in batches; per-point values in *per_datapoint when non-null.

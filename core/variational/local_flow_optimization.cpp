@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/variational/patience_stopping_rule.hpp"
+
 namespace vigap {
 
 namespace {
@@ -90,40 +92,65 @@ namespace {
 LocalFlowOptimizationResult optimize_local_flow_with(const GenerativeModel& model, const MatrixF& X,
                                                      const DiagonalGaussian& initial, const LocalFlowOptions& options,
                                                      BatchRng& initialization_rng, BatchRng& draw_rng,
-                                                     BatchRng& selection_rng);
+                                                     BatchRng& selection_rng, const ProgressReporter& progress);
 }  // namespace
 
 LocalFlowOptimizationResult optimize_local_flow(const GenerativeModel& model, const MatrixF& X,
                                                 const DiagonalGaussian& initial, const LocalFlowOptions& options,
-                                                Rng& rng) {
+                                                Rng& rng, const ProgressReporter& progress) {
   BatchRng one(std::vector<Rng>{rng});
-  LocalFlowOptimizationResult result = optimize_local_flow_with(model, X, initial, options, one, one, one);
+  LocalFlowOptimizationResult result = optimize_local_flow_with(model, X, initial, options, one, one, one, progress);
   rng = one[0];
   return result;
 }
 
 LocalFlowOptimizationResult optimize_local_flow(const GenerativeModel& model, const MatrixF& X,
                                                 const DiagonalGaussian& initial, const LocalFlowOptions& options,
-                                                const RandomStreams& streams) {
+                                                const RandomStreams& streams, const ProgressReporter& progress) {
   streams.check_size(X.cols(), "optimize_local_flow");
   BatchRng initialization_rng = streams.generators(StreamPurpose::flow_initialization);
   BatchRng draw_rng = streams.generators(StreamPurpose::local_flow_draws);
   BatchRng selection_rng = streams.generators(StreamPurpose::local_flow_selection);
-  return optimize_local_flow_with(model, X, initial, options, initialization_rng, draw_rng, selection_rng);
+  return optimize_local_flow_with(model, X, initial, options, initialization_rng, draw_rng, selection_rng, progress);
 }
 
 namespace {
 
-/// initialization_rng, draw_rng and selection_rng may be the same object (the legacy single stream).
-LocalFlowOptimizationResult optimize_local_flow_with(const GenerativeModel& model, const MatrixF& X,
-                                                     const DiagonalGaussian& initial, const LocalFlowOptions& options,
-                                                     BatchRng& initialization_rng, BatchRng& draw_rng,
-                                                     BatchRng& selection_rng) {
-  options.validate();
-  const auto start = std::chrono::steady_clock::now();
+/// The batch's parameter vector: per datapoint b a block [μ_b (d), v_b (d), θ_b (P flow parameters)].
+struct FlowLayout {
+  Index d;
+  Index P;
+  Index S;  ///< reparameterized draws per datapoint per step
+  Index block() const { return 2 * d + P; }
+};
+
+/// The batch fit as it runs.
+struct FlowFitState {
+  std::vector<AffineCouplingFlow> flows;  ///< datapoint b's flow (its parameters are set before each use)
+  VectorF parameters;
+  VectorF start_parameters;  ///< the initial Gaussian, identity flows
+  VectorF best_parameters;
+  VectorD window_sum;             ///< per datapoint, Σ of the per-step ELBOs since the last check
+  VectorD window_sum_of_squares;  ///< the same of their squares (for the check's standard error)
+  VectorD best;                   ///< per datapoint, the best window mean so far
+  std::vector<Index> checks_without_improvement;
+  std::vector<bool> stopped;
+  Index active = 0;  ///< datapoints not yet stopped
+};
+
+/// Buffers of one step, kept across steps.
+struct FlowStepWorkspace {
+  std::vector<AffineCouplingFlow::Workspace> flow_workspaces;  ///< per datapoint, for its backward pass
+  MatrixF eps, Z0, Zb, grad_Zb, grad_Z0;
+  MatrixD Z, grad_Z;
+  std::vector<VectorD> log_dets;  ///< per datapoint, log|det ∂T_b/∂z0| of its S draws
+  VectorF gradient, grad_theta;
+  VectorF grad_log_det;           ///< ∂ELBO_b/∂ log det = 1/S for every draw
+};
+
+void check_flow_shapes(const GenerativeModel& model, const MatrixF& X, const DiagonalGaussian& initial) {
   const Index d = model.latent_dim();
   const Index B = X.cols();
-  const Index S = options.samples;
   if (X.rows() != model.data_dim())
     throw std::invalid_argument("optimize_local_flow: data have " + std::to_string(X.rows()) + " rows, the model " +
                                 std::to_string(model.data_dim()));
@@ -132,144 +159,221 @@ LocalFlowOptimizationResult optimize_local_flow_with(const GenerativeModel& mode
     throw std::invalid_argument("optimize_local_flow: the initial Gaussian is " + std::to_string(initial.latent_dim()) +
                                 " x " + std::to_string(initial.num_datapoints()) + ", expected " + std::to_string(d) +
                                 " x " + std::to_string(B));
+}
 
-
-  AffineCouplingFlowArchitecture architecture = options.flow;
-  architecture.latent_dim = d;
-  std::vector<AffineCouplingFlow> flows;
-  const AffineCouplingFlow prototype(architecture);
-  const Index P = prototype.num_parameters();
-  const Index block = 2 * d + P;  // [μ_b, v_b, θ_b]
-  VectorF parameters(B * block);
+/// Every datapoint active at (μ, v) of `initial` with its flow initialized from its generator
+/// (identity: zero conditioner output layers).
+FlowFitState initial_flow_state(const AffineCouplingFlow& prototype, const FlowLayout& layout,
+                                const DiagonalGaussian& initial, BatchRng& initialization_rng) {
+  const Index d = layout.d;
+  const Index B = initial.num_datapoints();
+  const Index block = layout.block();
+  FlowFitState state;
+  state.parameters.resize(B * block);
   for (Index b = 0; b < B; ++b) {
-    flows.push_back(prototype);
-    flows.back().initialize(initialization_rng.for_datapoint(b));
-    parameters.segment(b * block, d) = initial.mean().col(b).cast<float>();
-    parameters.segment(b * block + d, d) = initial.log_variance().col(b).cast<float>();
-    parameters.segment(b * block + 2 * d, P) = flows.back().parameters();
+    state.flows.push_back(prototype);
+    state.flows.back().initialize(initialization_rng.for_datapoint(b));
+    state.parameters.segment(b * block, d) = initial.mean().col(b).cast<float>();
+    state.parameters.segment(b * block + d, d) = initial.log_variance().col(b).cast<float>();
+    state.parameters.segment(b * block + 2 * d, layout.P) = state.flows.back().parameters();
   }
-  const VectorF start_parameters = parameters;  // the initial Gaussian, identity flows
-  VectorF best_parameters = parameters;
-  Adam adam(parameters.size(), options.adam);
+  state.start_parameters = state.parameters;
+  state.best_parameters = state.parameters;
+  state.window_sum = VectorD::Zero(B);
+  state.window_sum_of_squares = VectorD::Zero(B);
+  state.best = VectorD::Constant(B, -std::numeric_limits<double>::infinity());
+  state.checks_without_improvement.assign(static_cast<size_t>(B), 0);
+  state.stopped.assign(static_cast<size_t>(B), false);
+  state.active = B;
+  return state;
+}
 
-  std::vector<AffineCouplingFlow::Workspace> workspaces(static_cast<size_t>(B));
-  MatrixF eps(d, B * S), Z0(d, S), Zb, grad_Zb, grad_Z0;
-  MatrixD Z(d, B * S), grad_Z;
-  VectorD log_det;
-  std::vector<VectorD> log_dets(static_cast<size_t>(B));
-  VectorF gradient(parameters.size()), grad_theta(P);
-  const VectorF grad_log_det = VectorF::Constant(S, 1.0f / static_cast<float>(S));
+FlowStepWorkspace step_workspace(const FlowLayout& layout, Index B, Index num_parameters) {
+  FlowStepWorkspace ws;
+  ws.flow_workspaces.resize(static_cast<size_t>(B));
+  ws.eps.resize(layout.d, B * layout.S);
+  ws.Z0.resize(layout.d, layout.S);
+  ws.Z.resize(layout.d, B * layout.S);
+  ws.log_dets.resize(static_cast<size_t>(B));
+  ws.gradient.resize(num_parameters);
+  ws.grad_theta.resize(layout.P);
+  ws.grad_log_det = VectorF::Constant(layout.S, 1.0f / static_cast<float>(layout.S));
+  return ws;
+}
+
+/// ws.Z (d x B·S) = T_b(μ_b + e^{v_b/2} ⊙ ε) for every datapoint's S draws ε of ws.eps, keeping
+/// each flow's forward pass for the backward one.
+void push_forward(const FlowLayout& layout, FlowFitState& state, FlowStepWorkspace& ws) {
+  const Index d = layout.d;
+  const Index S = layout.S;
+  const Index block = layout.block();
+  const Index B = static_cast<Index>(state.flows.size());
+  for (Index b = 0; b < B; ++b) {
+    const auto mu = state.parameters.segment(b * block, d);
+    const VectorF sd = (0.5f * state.parameters.segment(b * block + d, d).array()).exp();
+    AffineCouplingFlow& flow = state.flows[static_cast<size_t>(b)];
+    flow.parameters() = state.parameters.segment(b * block + 2 * d, layout.P);
+    ws.Z0 = (ws.eps.middleCols(b * S, S).array().colwise() * sd.array()).colwise() + mu.array();
+    flow.forward(ws.Z0, ws.flow_workspaces[static_cast<size_t>(b)], ws.Zb, ws.log_dets[static_cast<size_t>(b)]);
+    ws.Z.middleCols(b * S, S) = ws.Zb.cast<double>();
+  }
+}
+
+/// ws.gradient = ∇ of -Σ_b ELBO_b (Adam minimizes) from the model's log p(x, z) and ws.grad_Z at
+/// ws.Z, adding each ELBO_b to its window sums. Throws std::runtime_error naming the datapoint
+/// and step when an ELBO is non-finite.
+void negative_elbo_gradient(const FlowLayout& layout, const VectorD& log_joint, Index step, FlowFitState& state,
+                            FlowStepWorkspace& ws) {
+  const Index d = layout.d;
+  const Index S = layout.S;
+  const Index block = layout.block();
+  const Index B = static_cast<Index>(state.flows.size());
   const double log_2pi_half_d = 0.5 * static_cast<double>(d) * std::log(2.0 * std::numbers::pi);
+  ws.gradient.setZero();
+  for (Index b = 0; b < B; ++b) {
+    // ELBO_b = mean_s [log p(x, z) + ½‖ε‖² + ½ Σ v + (d/2) log 2π + log det].
+    const double entropy_part =
+        0.5 * state.parameters.segment(b * block + d, d).cast<double>().sum() + log_2pi_half_d;
+    double elbo = 0.0;
+    for (Index s = 0; s < S; ++s) {
+      const Index c = b * S + s;
+      elbo += log_joint(c) + 0.5 * ws.eps.col(c).cast<double>().squaredNorm() + ws.log_dets[static_cast<size_t>(b)](s);
+    }
+    elbo = elbo / static_cast<double>(S) + entropy_part;
+    if (!std::isfinite(elbo))
+      throw std::runtime_error("optimize_local_flow: the ELBO of datapoint " + std::to_string(b) +
+                               " became non-finite at step " + std::to_string(step + 1) +
+                               "; try a smaller learning_rate");
+    state.window_sum(b) += elbo;
+    state.window_sum_of_squares(b) += elbo * elbo;
+    ws.grad_Zb = (ws.grad_Z.middleCols(b * S, S) / static_cast<double>(S)).cast<float>();
+    ws.grad_theta.setZero();
+    state.flows[static_cast<size_t>(b)].backward(ws.flow_workspaces[static_cast<size_t>(b)], ws.grad_Zb,
+                                                 ws.grad_log_det, &ws.grad_theta, &ws.grad_Z0);
+    const VectorF sd = (0.5f * state.parameters.segment(b * block + d, d).array()).exp();
+    // z0 = μ + e^{v/2} ε: ∂z0/∂μ = 1, ∂z0/∂v = ½ e^{v/2} ε; the entropy term ½ Σ v adds ½ to every ∂/∂v_j.
+    ws.gradient.segment(b * block, d) = -ws.grad_Z0.rowwise().sum();
+    ws.gradient.segment(b * block + d, d) =
+        -(0.5f * (ws.grad_Z0.array() * ws.eps.middleCols(b * S, S).array()).rowwise().sum() * sd.array() + 0.5f)
+             .matrix();
+    ws.gradient.segment(b * block + 2 * d, layout.P) = -ws.grad_theta;
+  }
+}
+
+/// The check after `step`: each datapoint's window mean of its per-step ELBOs against its best
+/// (record_check), the patience rule, and the trajectory's point (mean window ELBO over all datapoints).
+void check_windows(const LocalFlowOptions& options, const FlowLayout& layout, Index step, FlowFitState& state,
+                   LocalFlowOptimizationResult& result) {
+  const Index B = static_cast<Index>(state.flows.size());
+  const Index block = layout.block();
+  double mean = 0.0;
+  for (Index b = 0; b < B; ++b) {
+    const double window = state.window_sum(b) / static_cast<double>(options.check_interval);
+    const double window_square = state.window_sum_of_squares(b) / static_cast<double>(options.check_interval);
+    mean += window / static_cast<double>(B);
+    state.window_sum(b) = 0.0;
+    state.window_sum_of_squares(b) = 0.0;
+    const size_t bi = static_cast<size_t>(b);
+    if (state.stopped[bi]) continue;
+    result.decision_standard_error(b) = window_standard_error(window, window_square, options.check_interval);
+    // Per-step ELBOs are finite (non-finite ones throw), so record_check sees finite windows.
+    if (record_check(window, 0.0, state.best(b), state.checks_without_improvement[bi]))
+      state.best_parameters.segment(b * block, block) = state.parameters.segment(b * block, block);
+    if (state.checks_without_improvement[bi] >= options.patience) {
+      state.stopped[bi] = true;
+      result.stopped_at_step[bi] = step;
+      --state.active;
+    }
+  }
+  result.trajectory.push_back({step, mean, state.active});
+}
+
+/// The start against the best check's parameters on selection_samples common draws (skipped
+/// when 0): the start's parameters replace the best's where they are better.
+void keep_start_where_better(const GenerativeModel& model, const MatrixF& X, const AffineCouplingFlow& prototype,
+                             const FlowLayout& layout, Index selection_samples, BatchRng& selection_rng,
+                             FlowFitState& state, LocalFlowOptimizationResult& result) {
+  const Index E = selection_samples;
+  if (E == 0) return;
+  const Index B = X.cols();
+  const Index block = layout.block();
+  MatrixF selection_eps(layout.d, B * E);
+  fill_standard_normal(selection_eps, selection_rng);
+  result.selection = select_start_or_best(
+      flow_elbo_terms_on_draws(model, X, state.start_parameters, prototype, selection_eps, E),
+      flow_elbo_terms_on_draws(model, X, state.best_parameters, prototype, selection_eps, E));
+  for (Index b = 0; b < B; ++b)
+    if (result.selection.kept_start[static_cast<size_t>(b)])
+      state.best_parameters.segment(b * block, block) = state.start_parameters.segment(b * block, block);
+}
+
+/// The fitted posterior: per datapoint its kept base Gaussian and flow.
+FlowPosterior kept_posterior(const FlowLayout& layout, FlowFitState& state) {
+  const Index d = layout.d;
+  const Index block = layout.block();
+  const Index B = static_cast<Index>(state.flows.size());
+  MatrixD mean(d, B), log_variance(d, B);
+  for (Index b = 0; b < B; ++b) {
+    mean.col(b) = state.best_parameters.segment(b * block, d).cast<double>();
+    log_variance.col(b) = state.best_parameters.segment(b * block + d, d).cast<double>();
+    state.flows[static_cast<size_t>(b)].parameters() = state.best_parameters.segment(b * block + 2 * d, layout.P);
+  }
+  return FlowPosterior(std::move(mean), std::move(log_variance), std::move(state.flows),
+                       "locally fitted flow posterior", /*fitted_per_datapoint=*/true);
+}
+
+/// initialization_rng, draw_rng and selection_rng may be the same object (the legacy single stream).
+LocalFlowOptimizationResult optimize_local_flow_with(const GenerativeModel& model, const MatrixF& X,
+                                                     const DiagonalGaussian& initial, const LocalFlowOptions& options,
+                                                     BatchRng& initialization_rng, BatchRng& draw_rng,
+                                                     BatchRng& selection_rng, const ProgressReporter& progress) {
+  options.validate();
+  const auto start = std::chrono::steady_clock::now();
+  check_flow_shapes(model, X, initial);
+  const Index B = X.cols();
+  AffineCouplingFlowArchitecture architecture = options.flow;
+  architecture.latent_dim = model.latent_dim();
+  const AffineCouplingFlow prototype(architecture);
+  const FlowLayout layout{model.latent_dim(), prototype.num_parameters(), options.samples};
+  FlowFitState state = initial_flow_state(prototype, layout, initial, initialization_rng);
+  Adam adam(state.parameters.size(), options.adam);
+  FlowStepWorkspace ws = step_workspace(layout, B, state.parameters.size());
 
   LocalFlowOptimizationResult result{FlowPosterior(initial.mean(), initial.log_variance(), {prototype}), {}, {}, {}, 0,
                                      false, 0.0, {}, {}, {}};
-  VectorD window_sum = VectorD::Zero(B);
-  VectorD window_sum_of_squares = VectorD::Zero(B);  // for the check's standard error
   result.decision_standard_error = VectorD::Constant(B, std::numeric_limits<double>::quiet_NaN());
-  VectorD best = VectorD::Constant(B, -std::numeric_limits<double>::infinity());
-  std::vector<Index> checks_without_improvement(static_cast<size_t>(B), 0);
   result.stopped_at_step.assign(static_cast<size_t>(B), options.max_steps);
-  std::vector<bool> stopped(static_cast<size_t>(B), false);
-  Index active = B;
 
   Index step = 0;
-  while (step < options.max_steps && active > 0) {
-    fill_standard_normal(eps, draw_rng);
-    for (Index b = 0; b < B; ++b) {
-      const auto mu = parameters.segment(b * block, d);
-      const VectorF sd = (0.5f * parameters.segment(b * block + d, d).array()).exp();
-      AffineCouplingFlow& flow = flows[static_cast<size_t>(b)];
-      flow.parameters() = parameters.segment(b * block + 2 * d, P);
-      Z0 = (eps.middleCols(b * S, S).array().colwise() * sd.array()).colwise() + mu.array();
-      flow.forward(Z0, workspaces[static_cast<size_t>(b)], Zb, log_dets[static_cast<size_t>(b)]);
-      Z.middleCols(b * S, S) = Zb.cast<double>();
-    }
-    const VectorD log_joint = model.log_joint_with_gradient(X, Z, S, grad_Z);
-    gradient.setZero();
-    for (Index b = 0; b < B; ++b) {
-      // ELBO_b = mean_s [log p(x, z) + ½‖ε‖² + ½ Σ v + (d/2) log 2π + log det].
-      const double entropy_part =
-          0.5 * parameters.segment(b * block + d, d).cast<double>().sum() + log_2pi_half_d;
-      double elbo = 0.0;
-      for (Index s = 0; s < S; ++s) {
-        const Index c = b * S + s;
-        elbo += log_joint(c) + 0.5 * eps.col(c).cast<double>().squaredNorm() + log_dets[static_cast<size_t>(b)](s);
-      }
-      elbo = elbo / static_cast<double>(S) + entropy_part;
-      if (!std::isfinite(elbo))
-        throw std::runtime_error("optimize_local_flow: the ELBO of datapoint " + std::to_string(b) +
-                                 " became non-finite at step " + std::to_string(step + 1) +
-                                 "; try a smaller learning_rate");
-      window_sum(b) += elbo;
-      window_sum_of_squares(b) += elbo * elbo;
-      grad_Zb = (grad_Z.middleCols(b * S, S) / static_cast<double>(S)).cast<float>();
-      grad_theta.setZero();
-      flows[static_cast<size_t>(b)].backward(workspaces[static_cast<size_t>(b)], grad_Zb, grad_log_det, &grad_theta,
-                                             &grad_Z0);
-      const VectorF sd = (0.5f * parameters.segment(b * block + d, d).array()).exp();
-      // Adam minimizes: gradient of -ELBO_b. z0 = μ + e^{v/2} ε: ∂z0/∂μ = 1, ∂z0/∂v = ½ e^{v/2} ε;
-      // the entropy term ½ Σ v adds ½ to every ∂/∂v_j.
-      gradient.segment(b * block, d) = -grad_Z0.rowwise().sum();
-      gradient.segment(b * block + d, d) =
-          -(0.5f * (grad_Z0.array() * eps.middleCols(b * S, S).array()).rowwise().sum() * sd.array() + 0.5f).matrix();
-      gradient.segment(b * block + 2 * d, P) = -grad_theta;
-    }
-    adam.step(parameters, gradient, options.learning_rate);
+  while (step < options.max_steps && state.active > 0) {
+    fill_standard_normal(ws.eps, draw_rng);
+    push_forward(layout, state, ws);
+    const VectorD log_joint = model.log_joint_with_gradient(X, ws.Z, layout.S, ws.grad_Z);
+    negative_elbo_gradient(layout, log_joint, step, state, ws);
+    adam.step(state.parameters, ws.gradient, options.learning_rate);
     ++step;
-
     if (step % options.check_interval == 0) {
-      double mean = 0.0;
-      for (Index b = 0; b < B; ++b) {
-        const double window = window_sum(b) / static_cast<double>(options.check_interval);
-        const double window_square = window_sum_of_squares(b) / static_cast<double>(options.check_interval);
-        mean += window / static_cast<double>(B);
-        window_sum(b) = 0.0;
-        window_sum_of_squares(b) = 0.0;
-        const size_t bi = static_cast<size_t>(b);
-        if (stopped[bi]) continue;
-        result.decision_standard_error(b) = window_standard_error(window, window_square, options.check_interval);
-        if (window > best(b)) {
-          best(b) = window;
-          best_parameters.segment(b * block, block) = parameters.segment(b * block, block);
-          checks_without_improvement[bi] = 0;
-        } else if (++checks_without_improvement[bi] >= options.patience) {
-          stopped[bi] = true;
-          result.stopped_at_step[bi] = step;
-          --active;
-        }
-      }
-      result.trajectory.push_back({step, mean, active});
+      check_windows(options, layout, step, state, result);
+      const LocalFlowCheck& last = result.trajectory.back();
+      if (progress.enabled())
+        progress.update("local flow q*: step " + std::to_string(step) + ", " + std::to_string(last.active_datapoints) +
+                        "/" + std::to_string(B) + " datapoints active, mean window ELBO " +
+                        std::to_string(last.mean_elbo));
     }
   }
-  result.best_window_elbo = best;
+  progress.finish();
+  result.best_window_elbo = state.best;
   // Datapoints never checked (max_steps < check_interval) keep their last parameters.
+  const Index block = layout.block();
   for (Index b = 0; b < B; ++b)
-    if (!std::isfinite(best(b))) best_parameters.segment(b * block, block) = parameters.segment(b * block, block);
+    if (!std::isfinite(state.best(b)))
+      state.best_parameters.segment(b * block, block) = state.parameters.segment(b * block, block);
 
-  // The start against the best check's parameters on common draws: never end worse than the start.
-  const Index E = options.selection_samples;
-  if (E > 0) {
-  MatrixF selection_eps(d, B * E);
-  fill_standard_normal(selection_eps, selection_rng);
-  result.selection = select_start_or_best(
-      flow_elbo_terms_on_draws(model, X, start_parameters, prototype, selection_eps, E),
-      flow_elbo_terms_on_draws(model, X, best_parameters, prototype, selection_eps, E));
-  for (Index b = 0; b < B; ++b)
-    if (result.selection.kept_start[static_cast<size_t>(b)])
-      best_parameters.segment(b * block, block) = start_parameters.segment(b * block, block);
-  }
-
-  MatrixD mean(d, B), log_variance(d, B);
-  for (Index b = 0; b < B; ++b) {
-    mean.col(b) = best_parameters.segment(b * block, d).cast<double>();
-    log_variance.col(b) = best_parameters.segment(b * block + d, d).cast<double>();
-    flows[static_cast<size_t>(b)].parameters() = best_parameters.segment(b * block + 2 * d, P);
-  }
-  result.approximation = FlowPosterior(std::move(mean), std::move(log_variance), std::move(flows),
-                                       "locally fitted flow posterior", /*fitted_per_datapoint=*/true);
+  keep_start_where_better(model, X, prototype, layout, options.selection_samples, selection_rng, state, result);
+  result.approximation = kept_posterior(layout, state);
   result.steps = step;
-  result.converged = active == 0;
-  result.stopped_by_rule = stopped;
+  result.converged = state.active == 0;
+  result.stopped_by_rule = state.stopped;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

@@ -6,6 +6,7 @@
 
 #include "core/models/generative_model.hpp"
 #include "core/nn/adam.hpp"
+#include "core/progress_reporter.hpp"
 #include "core/variational/affine_coupling_flow.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
 #include "core/variational/flow_posterior.hpp"
@@ -82,14 +83,15 @@ struct LocalFlowOptimizationResult {
 /// std::runtime_error if the objective becomes non-finite.
 /// Randomness: datapoint b's flow is initialized from its StreamPurpose::flow_initialization
 /// generator and its draws ε come from its local_flow_draws generator (its own stream, in step
-/// order), so its fit does not depend on the other datapoints of X.
+/// order), so its fit does not depend on the other datapoints of X. `progress` gets a status line
+/// at every check.
 LocalFlowOptimizationResult optimize_local_flow(const GenerativeModel& model, const MatrixF& X,
                                                 const DiagonalGaussian& initial, const LocalFlowOptions& options,
-                                                const RandomStreams& streams);
+                                                const RandomStreams& streams, const ProgressReporter& progress = quiet_progress());
 
 /// As above with the single stream rng (the draws of earlier versions: they depend on the batch).
 LocalFlowOptimizationResult optimize_local_flow(const GenerativeModel& model, const MatrixF& X,
                                                 const DiagonalGaussian& initial, const LocalFlowOptions& options,
-                                                Rng& rng);
+                                                Rng& rng, const ProgressReporter& progress = quiet_progress());
 
 }  // namespace vigap

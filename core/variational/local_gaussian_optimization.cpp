@@ -8,7 +8,7 @@
 #include <stdexcept>
 
 #include "core/nn/columnwise_adam.hpp"
-#include "core/progress_reporter.hpp"
+#include "core/variational/patience_stopping_rule.hpp"
 
 namespace vigap {
 
@@ -161,44 +161,55 @@ double LocalOptimizationOptions::learning_rate_at(Index step) const {
   return learning_rate * std::exp2(-static_cast<double>(step) / learning_rate_half_life);
 }
 
-const PosteriorApproximation& LocalGaussianOptimization::approximation() const {
+const PosteriorApproximation& LocalGaussianOptimizationResult::approximation() const {
   return std::visit([](const auto& q) -> const PosteriorApproximation& { return q; }, optimized);
 }
 
 namespace {
-LocalGaussianOptimization optimize_local_gaussian_with(const GenerativeModel& model, const MatrixF& X,
-                                                       const DiagonalGaussian& initial,
-                                                       const LocalOptimizationOptions& options, BatchRng& gradient_rng,
-                                                       BatchRng& check_rng, BatchRng& selection_rng);
+LocalGaussianOptimizationResult optimize_local_gaussian_with(const GenerativeModel& model, const MatrixF& X,
+                                                             const DiagonalGaussian& initial,
+                                                             const LocalOptimizationOptions& options, BatchRng& gradient_rng,
+                                                             BatchRng& check_rng, BatchRng& selection_rng,
+                                                             const ProgressReporter& progress);
 }  // namespace
 
-LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, const MatrixF& X,
-                                                  const DiagonalGaussian& initial,
-                                                  const LocalOptimizationOptions& options, Rng& rng) {
+LocalGaussianOptimizationResult optimize_local_gaussian(const GenerativeModel& model, const MatrixF& X,
+                                                        const DiagonalGaussian& initial,
+                                                        const LocalOptimizationOptions& options, Rng& rng,
+                                                        const ProgressReporter& progress) {
   BatchRng gradient_rng(std::vector<Rng>{split_rng(rng)});
   BatchRng check_rng(std::vector<Rng>{split_rng(rng)});
   BatchRng selection_rng(std::vector<Rng>{split_rng(rng)});
-  return optimize_local_gaussian_with(model, X, initial, options, gradient_rng, check_rng, selection_rng);
+  return optimize_local_gaussian_with(model, X, initial, options, gradient_rng, check_rng, selection_rng, progress);
 }
 
-LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, const MatrixF& X,
-                                                  const DiagonalGaussian& initial,
-                                                  const LocalOptimizationOptions& options,
-                                                  const RandomStreams& streams) {
+LocalGaussianOptimizationResult optimize_local_gaussian(const GenerativeModel& model, const MatrixF& X,
+                                                        const DiagonalGaussian& initial,
+                                                        const LocalOptimizationOptions& options,
+                                                        const RandomStreams& streams, const ProgressReporter& progress) {
   streams.check_size(X.cols(), "optimize_local_gaussian");
   BatchRng gradient_rng = streams.generators(StreamPurpose::local_optimization_gradient);
   BatchRng check_rng = streams.generators(StreamPurpose::local_optimization_check);
   BatchRng selection_rng = streams.generators(StreamPurpose::local_optimization_selection);
-  return optimize_local_gaussian_with(model, X, initial, options, gradient_rng, check_rng, selection_rng);
+  return optimize_local_gaussian_with(model, X, initial, options, gradient_rng, check_rng, selection_rng, progress);
 }
 
 namespace {
 
-LocalGaussianOptimization optimize_local_gaussian_with(const GenerativeModel& model, const MatrixF& X,
-                                                       const DiagonalGaussian& initial,
-                                                       const LocalOptimizationOptions& options, BatchRng& gradient_rng,
-                                                       BatchRng& check_rng, BatchRng& selection_rng) {
-  options.validate();
+/// The batch fit as it runs: every datapoint's parameter column θ (P x B), those of its start and
+/// of its best check, and the datapoints still optimized.
+struct GaussianFitState {
+  MatrixD theta;
+  MatrixD start_theta;
+  MatrixD best_theta;
+  VectorD best;  ///< per datapoint, the best check ELBO so far
+  std::vector<Index> checks_without_improvement;
+  std::vector<Index> active;  ///< datapoints not yet stopped, in batch order
+  MatrixF X_active;           ///< their columns of X
+  std::vector<VectorD> check_values, check_errors;  ///< per check: B values (NaN for stopped datapoints)
+};
+
+void check_shapes(const GenerativeModel& model, const MatrixF& X, const DiagonalGaussian& initial) {
   const Index d = model.latent_dim();
   const Index B = X.cols();
   if (X.rows() != model.data_dim() || B < 1)
@@ -209,146 +220,144 @@ LocalGaussianOptimization optimize_local_gaussian_with(const GenerativeModel& mo
                                 std::to_string(B) + " (latent dim x datapoints), found " +
                                 std::to_string(initial.latent_dim()) + " x " +
                                 std::to_string(initial.num_datapoints()));
-  const auto start = std::chrono::steady_clock::now();
-  const ParameterLayout layout{d, options.family == LocalGaussianFamily::full_covariance};
-  const Index P = layout.size();
-  const Index S = options.samples_per_step;
+}
+
+/// Every datapoint active at θ = (μ, log σ) of `initial` (off-diagonal L_ij = 0).
+GaussianFitState initial_state(const ParameterLayout& layout, const MatrixF& X, const DiagonalGaussian& initial) {
+  const Index d = layout.d;
+  const Index B = X.cols();
+  GaussianFitState state;
+  state.theta = MatrixD::Zero(layout.size(), B);
+  state.theta.topRows(d) = initial.mean();
+  state.theta.middleRows(d, d) = 0.5 * initial.log_variance();
+  state.start_theta = state.theta;
+  state.best_theta = state.theta;
+  state.best = VectorD::Constant(B, -std::numeric_limits<double>::infinity());
+  state.checks_without_improvement.assign(static_cast<size_t>(B), 0);
+  state.active.resize(static_cast<size_t>(B));
+  for (Index b = 0; b < B; ++b) state.active[static_cast<size_t>(b)] = b;
+  state.X_active = X;
+  return state;
+}
+
+/// The check at `step`: estimates the ELBO of every active datapoint on check_samples fresh draws
+/// in the Monte Carlo form mean_s[log p(x, z_s) - log q(z_s)] with its standard error, updates
+/// the best values and parameters (record_check), and freezes the datapoints the patience rule stops.
+void check_active(const GenerativeModel& model, const MatrixF& X, const ParameterLayout& layout,
+                  const LocalOptimizationOptions& options, Index step, BatchRng& check_rng, GaussianFitState& state,
+                  LocalGaussianOptimizationResult& result, const ProgressReporter& progress) {
+  const Index B = X.cols();
   const Index check_S = options.check_samples;
-
-  MatrixD theta = MatrixD::Zero(P, B);
-  theta.topRows(d) = initial.mean();
-  theta.middleRows(d, d) = 0.5 * initial.log_variance();
-  const MatrixD start_theta = theta;
-  MatrixD best_theta = theta;
-  VectorD best = VectorD::Constant(B, -std::numeric_limits<double>::infinity());
-  std::vector<Index> checks_without_improvement(static_cast<size_t>(B), 0);
-  ColumnwiseAdam adam(P, B, options.adam);
-
-  LocalGaussianOptimization result(initial);  // replaced by q* at the end
-  result.steps_taken.assign(static_cast<size_t>(B), 0);
-  result.stopped_by_rule.assign(static_cast<size_t>(B), false);
-  std::vector<VectorD> check_values, check_errors;
-
-  std::vector<Index> active(static_cast<size_t>(B));
-  for (Index b = 0; b < B; ++b) active[static_cast<size_t>(b)] = b;
-  MatrixF X_active = X;
-  const ProgressReporter progress;
-
-  // Estimates the ELBO of every active datapoint, updates the best values, freezes the converged.
-  auto check = [&](Index step) {
-    const Index n = static_cast<Index>(active.size());
-    const MatrixD eps = standard_normal_matrix_for(d, check_S, active, check_rng);
-    const MatrixD Z = reparameterize(layout, theta, active, eps, check_S);
-    const VectorD log_likelihood = model.log_likelihood(X_active, Z, check_S);
-    result.likelihood_evaluations += n * check_S;
-    VectorD values = VectorD::Constant(B, std::numeric_limits<double>::quiet_NaN());
-    VectorD errors = values;
-    std::vector<Index> still_active;
-    for (Index k = 0; k < n; ++k) {
-      const Index b = active[static_cast<size_t>(k)];
-      const VectorD terms = log_likelihood.segment(k * check_S, check_S) +
-                            layout.log_prior_minus_log_density(theta.col(b), Z.middleCols(k * check_S, check_S),
-                                                               eps.middleCols(k * check_S, check_S));
-      const auto segment = terms.array();
-      const double mean = segment.mean();
-      const double variance = (segment - mean).square().sum() / static_cast<double>(check_S - 1);
-      values(b) = mean;
-      errors(b) = std::sqrt(variance / static_cast<double>(check_S));
-      Index& without = checks_without_improvement[static_cast<size_t>(b)];
-      if (std::isfinite(values(b)) && values(b) > best(b) + options.improvement_tolerance) {
-        best(b) = values(b);
-        best_theta.col(b) = theta.col(b);
-        without = 0;
-      } else if (std::isfinite(values(b)) && values(b) > best(b)) {
-        best(b) = values(b);  // better, though not by the tolerance: keep it, count no improvement
-        best_theta.col(b) = theta.col(b);
-        ++without;
-      } else {
-        ++without;
-      }
-      result.steps_taken[static_cast<size_t>(b)] = step;
-      if (without >= options.patience)
-        result.stopped_by_rule[static_cast<size_t>(b)] = true;
-      else
-        still_active.push_back(b);
-    }
-    check_values.push_back(values);
-    check_errors.push_back(errors);
-    result.check_steps.push_back(step);
-    if (still_active.size() != active.size()) {
-      active = std::move(still_active);
-      X_active = gather_columns(X, active);
-    }
-    if (progress.enabled())
-      progress.update("local " + to_string(options.family) + " q*: step " + std::to_string(step) + ", " +
-                      std::to_string(active.size()) + "/" + std::to_string(B) + " datapoints active, mean best ELBO " +
-                      number(best.mean()));
-  };
-
-  check(0);
-  Index step = 0;
-  MatrixD grad_Z, gradient, L, M;
-  while (!active.empty() && step < options.max_steps) {
-    ++step;
-    const Index n = static_cast<Index>(active.size());
-    const MatrixD eps = standard_normal_matrix_for(d, S, active, gradient_rng);
-    const MatrixD Z = reparameterize(layout, theta, active, eps, S);
-    model.log_likelihood_with_gradient(X_active, Z, S, grad_Z);
-    ++result.model_gradient_calls;
-    result.gradient_evaluations += n * S;
-    // Gradient of the negative ELBO (Adam minimizes), one column per active datapoint.
-    gradient.resize(P, n);
-    for (Index k = 0; k < n; ++k) {
-      const auto column = theta.col(active[static_cast<size_t>(k)]);
-      const auto G = grad_Z.middleCols(k * S, S);
-      const auto E = eps.middleCols(k * S, S);
-      const auto mu = column.head(d);
-      const VectorD sigma = column.segment(d, d).array().exp().matrix();
-      gradient.col(k).head(d) = mu - G.rowwise().sum() / static_cast<double>(S);
-      if (!layout.full) {
-        const VectorD d_sigma = G.cwiseProduct(E).rowwise().sum() / static_cast<double>(S) - sigma;
-        gradient.col(k).segment(d, d) = -(sigma.cwiseProduct(d_sigma).array() + 1.0).matrix();
-      } else {
-        layout.cholesky_factor(column, L);
-        M.noalias() = G * E.transpose() / static_cast<double>(S);
-        M -= L;  // ∂/∂L of E[log p(x|z)] - ½‖L‖_F², lower part used below
-        gradient.col(k).segment(d, d) = -(sigma.cwiseProduct(M.diagonal()).array() + 1.0).matrix();
-        Index row = 2 * d;
-        for (Index j = 0; j < d; ++j)
-          for (Index i = j + 1; i < d; ++i) gradient(row++, k) = -M(i, j);
-      }
-    }
-    const double lr = options.learning_rate_at(step - 1);
-    adam.step(theta, gradient, active, lr);
-    if (step % options.check_interval == 0 || step == options.max_steps) check(step);
+  const Index n = static_cast<Index>(state.active.size());
+  const MatrixD eps = standard_normal_matrix_for(layout.d, check_S, state.active, check_rng);
+  const MatrixD Z = reparameterize(layout, state.theta, state.active, eps, check_S);
+  const VectorD log_likelihood = model.log_likelihood(state.X_active, Z, check_S);
+  result.likelihood_evaluations += n * check_S;
+  VectorD values = VectorD::Constant(B, std::numeric_limits<double>::quiet_NaN());
+  VectorD errors = values;
+  std::vector<Index> still_active;
+  for (Index k = 0; k < n; ++k) {
+    const Index b = state.active[static_cast<size_t>(k)];
+    const VectorD terms = log_likelihood.segment(k * check_S, check_S) +
+                          layout.log_prior_minus_log_density(state.theta.col(b), Z.middleCols(k * check_S, check_S),
+                                                             eps.middleCols(k * check_S, check_S));
+    const auto segment = terms.array();
+    const double mean = segment.mean();
+    const double variance = (segment - mean).square().sum() / static_cast<double>(check_S - 1);
+    values(b) = mean;
+    errors(b) = std::sqrt(variance / static_cast<double>(check_S));
+    Index& without = state.checks_without_improvement[static_cast<size_t>(b)];
+    if (record_check(values(b), options.improvement_tolerance, state.best(b), without))
+      state.best_theta.col(b) = state.theta.col(b);
+    result.steps_taken[static_cast<size_t>(b)] = step;
+    if (without >= options.patience)
+      result.stopped_by_rule[static_cast<size_t>(b)] = true;
+    else
+      still_active.push_back(b);
   }
-  progress.finish();
+  state.check_values.push_back(values);
+  state.check_errors.push_back(errors);
+  result.check_steps.push_back(step);
+  if (still_active.size() != state.active.size()) {
+    state.active = std::move(still_active);
+    state.X_active = gather_columns(X, state.active);
+  }
+  if (progress.enabled())
+    progress.update("local " + to_string(options.family) + " q*: step " + std::to_string(step) + ", " +
+                    std::to_string(state.active.size()) + "/" + std::to_string(B) +
+                    " datapoints active, mean best ELBO " + number(state.best.mean()));
+}
 
-  const Index C = static_cast<Index>(check_values.size());
+/// Column k: the gradient of the negative ELBO (Adam minimizes) of the k-th active datapoint, from
+/// the likelihood gradients G = grad_Z at z_s = μ + L ε_s (its S columns):
+///   ∂/∂μ = μ - mean_s g_s,  ∂/∂log σ_j = -(σ_j (mean_s g_sj ε_sj - σ_j) + 1)  (diagonal),
+///   M = mean_s g_s ε_sᵀ - L: ∂/∂log L_jj = -(L_jj M_jj + 1), ∂/∂L_ij = -M_ij (i > j; full).
+void negative_elbo_gradient(const ParameterLayout& layout, const MatrixD& theta, const std::vector<Index>& active,
+                            const MatrixD& grad_Z, const MatrixD& eps, Index S, MatrixD& gradient) {
+  const Index d = layout.d;
+  const Index n = static_cast<Index>(active.size());
+  MatrixD L, M;
+  gradient.resize(layout.size(), n);
+  for (Index k = 0; k < n; ++k) {
+    const auto column = theta.col(active[static_cast<size_t>(k)]);
+    const auto G = grad_Z.middleCols(k * S, S);
+    const auto E = eps.middleCols(k * S, S);
+    const auto mu = column.head(d);
+    const VectorD sigma = column.segment(d, d).array().exp().matrix();
+    gradient.col(k).head(d) = mu - G.rowwise().sum() / static_cast<double>(S);
+    if (!layout.full) {
+      const VectorD d_sigma = G.cwiseProduct(E).rowwise().sum() / static_cast<double>(S) - sigma;
+      gradient.col(k).segment(d, d) = -(sigma.cwiseProduct(d_sigma).array() + 1.0).matrix();
+    } else {
+      layout.cholesky_factor(column, L);
+      M.noalias() = G * E.transpose() / static_cast<double>(S);
+      M -= L;  // ∂/∂L of E[log p(x|z)] - ½‖L‖_F², lower part used below
+      gradient.col(k).segment(d, d) = -(sigma.cwiseProduct(M.diagonal()).array() + 1.0).matrix();
+      Index row = 2 * d;
+      for (Index j = 0; j < d; ++j)
+        for (Index i = j + 1; i < d; ++i) gradient(row++, k) = -M(i, j);
+    }
+  }
+}
+
+/// The check trajectory (B x C matrices), the best check values and the decision noise.
+void record_checks(const GaussianFitState& state, Index steps, LocalGaussianOptimizationResult& result) {
+  const Index B = state.best.size();
+  const Index C = static_cast<Index>(state.check_values.size());
   result.check_elbo.resize(B, C);
   result.check_elbo_standard_error.resize(B, C);
   for (Index c = 0; c < C; ++c) {
-    result.check_elbo.col(c) = check_values[static_cast<size_t>(c)];
-    result.check_elbo_standard_error.col(c) = check_errors[static_cast<size_t>(c)];
+    result.check_elbo.col(c) = state.check_values[static_cast<size_t>(c)];
+    result.check_elbo_standard_error.col(c) = state.check_errors[static_cast<size_t>(c)];
   }
-  result.best_check_elbo = best;
-  result.steps = step;
-  result.all_stopped_by_rule = active.empty();
+  result.best_check_elbo = state.best;
+  result.steps = steps;
+  result.all_stopped_by_rule = state.active.empty();
   result.decision_standard_error = last_check_standard_error(result.check_elbo_standard_error);
+}
 
-  // The start against the best iterate on common draws: never end worse than the start.
-  const Index E = options.selection_samples;
-  if (E > 0) {
-  const MatrixD selection_eps = standard_normal_matrix(d, B * E, selection_rng);
-  result.selection = select_start_or_best(elbo_terms_on_draws(model, X, layout, start_theta, selection_eps, E),
-                                          elbo_terms_on_draws(model, X, layout, best_theta, selection_eps, E));
+/// The start against the best iterate on selection_samples common draws (skipped when 0): the
+/// start's parameters replace the best's where they are better, so a fit never ends worse than its start.
+void keep_start_where_better(const GenerativeModel& model, const MatrixF& X, const ParameterLayout& layout,
+                             Index selection_samples, BatchRng& selection_rng, GaussianFitState& state,
+                             LocalGaussianOptimizationResult& result) {
+  const Index E = selection_samples;
+  if (E == 0) return;
+  const Index B = X.cols();
+  const MatrixD selection_eps = standard_normal_matrix(layout.d, B * E, selection_rng);
+  result.selection = select_start_or_best(elbo_terms_on_draws(model, X, layout, state.start_theta, selection_eps, E),
+                                          elbo_terms_on_draws(model, X, layout, state.best_theta, selection_eps, E));
   for (Index b = 0; b < B; ++b)
     if (result.selection.kept_start[static_cast<size_t>(b)]) {
-      best_theta.col(b) = start_theta.col(b);
+      state.best_theta.col(b) = state.start_theta.col(b);
       result.best_check_elbo(b) = result.check_elbo(b, 0);
     }
-  }
+}
 
+/// q* from the kept parameters: DiagonalGaussian or FullCovarianceGaussian as the layout says.
+void set_optimized(const ParameterLayout& layout, const MatrixD& best_theta, LocalGaussianOptimizationResult& result) {
+  const Index d = layout.d;
+  const Index B = best_theta.cols();
   const MatrixD mean = best_theta.topRows(d);
   if (layout.full) {
     std::vector<MatrixD> factors(static_cast<size_t>(B));
@@ -359,8 +368,12 @@ LocalGaussianOptimization optimize_local_gaussian_with(const GenerativeModel& mo
     result.optimized.emplace<DiagonalGaussian>(mean, 2.0 * best_theta.middleRows(d, d),
                                                "locally optimized diagonal Gaussian q*");
   }
+}
 
-  auto& s = result.settings;
+/// The result's `settings`: the options, the ELBO forms, the model and the start.
+nlohmann::ordered_json settings_json(const LocalOptimizationOptions& options, const GenerativeModel& model,
+                                     const DiagonalGaussian& initial) {
+  nlohmann::ordered_json s = nlohmann::ordered_json::object();
   s["family"] = to_string(options.family);
   s["samples_per_step"] = options.samples_per_step;
   s["max_steps"] = options.max_steps;
@@ -376,6 +389,51 @@ LocalGaussianOptimization optimize_local_gaussian_with(const GenerativeModel& mo
   s["check_elbo_form"] = "Monte Carlo log p(x, z) - log q(z)";
   s["model"] = model.describe();
   s["initial"] = initial.describe();
+  return s;
+}
+
+LocalGaussianOptimizationResult optimize_local_gaussian_with(const GenerativeModel& model, const MatrixF& X,
+                                                             const DiagonalGaussian& initial,
+                                                             const LocalOptimizationOptions& options,
+                                                             BatchRng& gradient_rng, BatchRng& check_rng,
+                                                             BatchRng& selection_rng, const ProgressReporter& progress) {
+  options.validate();
+  check_shapes(model, X, initial);
+  const auto start = std::chrono::steady_clock::now();
+  const Index d = model.latent_dim();
+  const Index B = X.cols();
+  const ParameterLayout layout{d, options.family == LocalGaussianFamily::full_covariance};
+  const Index S = options.samples_per_step;
+  GaussianFitState state = initial_state(layout, X, initial);
+  ColumnwiseAdam adam(layout.size(), B, options.adam);
+
+  LocalGaussianOptimizationResult result(initial);  // replaced by q* at the end
+  result.steps_taken.assign(static_cast<size_t>(B), 0);
+  result.stopped_by_rule.assign(static_cast<size_t>(B), false);
+
+  check_active(model, X, layout, options, 0, check_rng, state, result, progress);
+  Index step = 0;
+  MatrixD grad_Z, gradient;
+  while (!state.active.empty() && step < options.max_steps) {
+    ++step;
+    const Index n = static_cast<Index>(state.active.size());
+    const MatrixD eps = standard_normal_matrix_for(d, S, state.active, gradient_rng);
+    const MatrixD Z = reparameterize(layout, state.theta, state.active, eps, S);
+    model.log_likelihood_with_gradient(state.X_active, Z, S, grad_Z);
+    ++result.model_gradient_calls;
+    result.gradient_evaluations += n * S;
+    negative_elbo_gradient(layout, state.theta, state.active, grad_Z, eps, S, gradient);
+    const double lr = options.learning_rate_at(step - 1);
+    adam.step(state.theta, gradient, state.active, lr);
+    if (step % options.check_interval == 0 || step == options.max_steps)
+      check_active(model, X, layout, options, step, check_rng, state, result, progress);
+  }
+  progress.finish();
+
+  record_checks(state, step, result);
+  keep_start_where_better(model, X, layout, options.selection_samples, selection_rng, state, result);
+  set_optimized(layout, state.best_theta, result);
+  result.settings = settings_json(options, model, initial);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }

@@ -8,6 +8,7 @@
 
 #include "core/models/generative_model.hpp"
 #include "core/nn/adam.hpp"
+#include "core/progress_reporter.hpp"
 #include "core/random.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
 #include "core/variational/full_covariance_gaussian.hpp"
@@ -76,8 +77,8 @@ struct LocalOptimizationOptions {
 };
 
 /// q* of every datapoint and how it was found.
-struct LocalGaussianOptimization {
-  explicit LocalGaussianOptimization(std::variant<DiagonalGaussian, FullCovarianceGaussian> q)
+struct LocalGaussianOptimizationResult {
+  explicit LocalGaussianOptimizationResult(std::variant<DiagonalGaussian, FullCovarianceGaussian> q)
       : optimized(std::move(q)) {}
 
   /// q*: per datapoint the parameters of its best check ELBO (the initial q is check 0). DiagonalGaussian or FullCovarianceGaussian as options.family says.
@@ -140,15 +141,16 @@ struct LocalGaussianOptimization {
 /// StreamPurpose::local_optimization_gradient generator and its check draws from its
 /// local_optimization_check generator, so q*_b does not depend on the other datapoints of X.
 /// Not an estimator: its ELBO values are optimization diagnostics (see best_check_elbo).
+/// `progress` gets a status line at every check.
 /// Throws std::invalid_argument for invalid options or mismatched shapes.
-LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, const MatrixF& X,
-                                                  const DiagonalGaussian& initial,
-                                                  const LocalOptimizationOptions& options,
-                                                  const RandomStreams& streams);
+LocalGaussianOptimizationResult optimize_local_gaussian(const GenerativeModel& model, const MatrixF& X,
+                                                        const DiagonalGaussian& initial,
+                                                        const LocalOptimizationOptions& options,
+                                                        const RandomStreams& streams, const ProgressReporter& progress = quiet_progress());
 
 /// As above with the single stream rng (the draws of earlier versions: they depend on the batch).
-LocalGaussianOptimization optimize_local_gaussian(const GenerativeModel& model, const MatrixF& X,
-                                                  const DiagonalGaussian& initial,
-                                                  const LocalOptimizationOptions& options, Rng& rng);
+LocalGaussianOptimizationResult optimize_local_gaussian(const GenerativeModel& model, const MatrixF& X,
+                                                        const DiagonalGaussian& initial,
+                                                        const LocalOptimizationOptions& options, Rng& rng, const ProgressReporter& progress = quiet_progress());
 
 }  // namespace vigap

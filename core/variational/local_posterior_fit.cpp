@@ -28,16 +28,16 @@ nlohmann::ordered_json LocalFitOptions::to_json() const {
   return {{"gaussian", gaussian.to_json()}, {"flow", flow.to_json()}};
 }
 
-const PosteriorApproximation& LocalPosteriorFit::approximation() const {
+const PosteriorApproximation& LocalPosteriorFitResult::approximation() const {
   return std::visit([](const auto& q) -> const PosteriorApproximation& { return q; }, fitted);
 }
 
 namespace {
 
 template <typename Q>
-const Q& fitted_as(const LocalPosteriorFit& fit, PosteriorFamily expected, const char* accessor) {
+const Q& fitted_as(const LocalPosteriorFitResult& fit, PosteriorFamily expected, const char* accessor) {
   if (fit.family != expected || !std::holds_alternative<Q>(fit.fitted))
-    throw std::invalid_argument(std::string("LocalPosteriorFit::") + accessor + ": the fit is of family '" +
+    throw std::invalid_argument(std::string("LocalPosteriorFitResult::") + accessor + ": the fit is of family '" +
                                 vigap::to_string(fit.family) + "', not '" + vigap::to_string(expected) + "'");
   return std::get<Q>(fit.fitted);
 }
@@ -54,7 +54,7 @@ struct FitRecord {
   double seconds;
 };
 
-void record(LocalPosteriorFit& fit, FitRecord r) {
+void record(LocalPosteriorFitResult& fit, FitRecord r) {
   fit.final_objective = std::move(r.objective);
   fit.final_objective_standard_error = std::move(r.objective_standard_error);
   fit.iterations = std::move(r.iterations);
@@ -68,9 +68,9 @@ void record(LocalPosteriorFit& fit, FitRecord r) {
 
 /// The Gaussian families' fit: per datapoint b, steps_taken_b gradient steps of S draws and one
 /// check of check_samples draws at every check step up to its last (steps_taken_b).
-LocalPosteriorFit from_gaussian(LocalGaussianOptimization r, PosteriorFamily family,
-                                const LocalOptimizationOptions& options) {
-  LocalPosteriorFit fit(family, std::visit([](auto& q) {
+LocalPosteriorFitResult from_gaussian(LocalGaussianOptimizationResult r, PosteriorFamily family,
+                                      const LocalOptimizationOptions& options) {
+  LocalPosteriorFitResult fit(family, std::visit([](auto& q) {
                           return std::variant<DiagonalGaussian, FullCovarianceGaussian, FlowPosterior>(std::move(q));
                         }, r.optimized));
   const std::vector<Index> check_steps = r.check_steps;
@@ -87,8 +87,8 @@ LocalPosteriorFit from_gaussian(LocalGaussianOptimization r, PosteriorFamily fam
 }
 
 /// The flow's fit: every datapoint is evaluated at every step of the batch (S draws each).
-LocalPosteriorFit from_flow(LocalFlowOptimizationResult r, const LocalFlowOptions& options) {
-  LocalPosteriorFit fit(PosteriorFamily::flow, std::move(r.approximation));
+LocalPosteriorFitResult from_flow(LocalFlowOptimizationResult r, const LocalFlowOptions& options) {
+  LocalPosteriorFitResult fit(PosteriorFamily::flow, std::move(r.approximation));
   const Index B = static_cast<Index>(r.stopped_at_step.size());
   record(fit, {std::move(r.best_window_elbo), std::move(r.decision_standard_error), std::move(r.stopped_at_step),
                std::move(r.stopped_by_rule), r.converged, r.steps, std::move(r.selection), options.selection_samples,
@@ -100,34 +100,34 @@ LocalPosteriorFit from_flow(LocalFlowOptimizationResult r, const LocalFlowOption
 
 }  // namespace
 
-const DiagonalGaussian& LocalPosteriorFit::diagonal() const {
+const DiagonalGaussian& LocalPosteriorFitResult::diagonal() const {
   return fitted_as<DiagonalGaussian>(*this, PosteriorFamily::ffg, "diagonal");
 }
-const FullCovarianceGaussian& LocalPosteriorFit::full_covariance() const {
+const FullCovarianceGaussian& LocalPosteriorFitResult::full_covariance() const {
   return fitted_as<FullCovarianceGaussian>(*this, PosteriorFamily::full, "full_covariance");
 }
-const FlowPosterior& LocalPosteriorFit::flow() const {
+const FlowPosterior& LocalPosteriorFitResult::flow() const {
   return fitted_as<FlowPosterior>(*this, PosteriorFamily::flow, "flow");
 }
 
-Index LocalPosteriorFit::total_decoder_evaluations() const {
+Index LocalPosteriorFitResult::total_decoder_evaluations() const {
   return std::accumulate(decoder_evaluations.begin(), decoder_evaluations.end(), Index{0});
 }
 
-Index LocalPosteriorFit::fit_decoder_evaluations() const {
+Index LocalPosteriorFitResult::fit_decoder_evaluations() const {
   return total_decoder_evaluations() - static_cast<Index>(decoder_evaluations.size()) * selection_decoder_evaluations;
 }
 
-LocalPosteriorFit fit_local_posterior(const GenerativeModel& model, const MatrixF& X, PosteriorFamily family,
-                                      const DiagonalGaussian& start, const LocalFitOptions& options,
-                                      const RandomStreams& streams) {
+LocalPosteriorFitResult fit_local_posterior(const GenerativeModel& model, const MatrixF& X, PosteriorFamily family,
+                                            const DiagonalGaussian& start, const LocalFitOptions& options,
+                                            const RandomStreams& streams, const ProgressReporter& progress) {
   options.validate(family);
   if (family == PosteriorFamily::flow)
-    return from_flow(optimize_local_flow(model, X, start, options.flow, streams), options.flow);
+    return from_flow(optimize_local_flow(model, X, start, options.flow, streams, progress), options.flow);
   LocalOptimizationOptions gaussian = options.gaussian;
   gaussian.family =
       family == PosteriorFamily::ffg ? LocalGaussianFamily::diagonal : LocalGaussianFamily::full_covariance;
-  return from_gaussian(optimize_local_gaussian(model, X, start, gaussian, streams), family, gaussian);
+  return from_gaussian(optimize_local_gaussian(model, X, start, gaussian, streams, progress), family, gaussian);
 }
 
 }  // namespace vigap

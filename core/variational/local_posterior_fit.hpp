@@ -40,8 +40,8 @@ struct LocalFitOptions {
 };
 
 /// q*_F of every datapoint of a batch, and what the fit cost, for any local family F.
-struct LocalPosteriorFit {
-  LocalPosteriorFit(PosteriorFamily family, std::variant<DiagonalGaussian, FullCovarianceGaussian, FlowPosterior> q)
+struct LocalPosteriorFitResult {
+  LocalPosteriorFitResult(PosteriorFamily family, std::variant<DiagonalGaussian, FullCovarianceGaussian, FlowPosterior> q)
       : family(family), fitted(std::move(q)) {}
 
   PosteriorFamily family;
@@ -99,8 +99,9 @@ struct LocalPosteriorFit {
 /// (purposes local_optimization_* or flow_initialization / local_flow_*), so q*_b does not
 /// depend on the other datapoints of X. Not an estimator: final_objective is a diagnostic.
 /// Throws std::invalid_argument for the amortized family, invalid options or mismatched shapes.
-LocalPosteriorFit fit_local_posterior(const GenerativeModel& model, const MatrixF& X, PosteriorFamily family,
-                                      const DiagonalGaussian& start, const LocalFitOptions& options,
-                                      const RandomStreams& streams);
+/// `progress` gets the fit's status lines.
+LocalPosteriorFitResult fit_local_posterior(const GenerativeModel& model, const MatrixF& X, PosteriorFamily family,
+                                            const DiagonalGaussian& start, const LocalFitOptions& options,
+                                            const RandomStreams& streams, const ProgressReporter& progress = quiet_progress());
 
 }  // namespace vigap

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "core/version.hpp"
+#include "backends/torchscript/torchscript_format.hpp"
 
 namespace po = boost::program_options;
 
@@ -89,6 +90,8 @@ int run_binary(const std::string& program, const std::function<int()>& body) {
   mallopt(M_MMAP_THRESHOLD, 1 << 30);
   mallopt(M_TRIM_THRESHOLD, 1 << 30);
   try {
+    // load_model reads vigap-torchscript manifests in every binary; LibTorch starts only for one.
+    register_torchscript_model_format();
     return body();
   } catch (const std::invalid_argument& e) {
     std::cerr << program << ": error: " << e.what() << "\n";

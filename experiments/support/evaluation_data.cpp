@@ -5,11 +5,6 @@
 
 namespace vigap {
 
-MatrixF binarize_evaluation_set(const MatrixF& images, Binarization binarization, float threshold) {
-  Rng rng(kEvaluationBinarizationSeed);
-  return binarize(images, binarization, threshold, rng);
-}
-
 EvaluationBinarization evaluation_binarization(const std::map<std::string, std::string>& metadata,
                                                const std::string& override_name, const std::string& source) {
   EvaluationBinarization result;

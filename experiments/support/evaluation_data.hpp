@@ -4,17 +4,14 @@
 #include <map>
 #include <string>
 
+#include "core/data/binarization.hpp"
 #include "core/data/dataset.hpp"
 #include "core/training/vae_trainer.hpp"
 
 namespace vigap {
 
-/// Seed of the one dynamic binarization of evaluation (validation/test) images, independent of
-/// --seed so that every run and every model sees the same binary test set.
-inline constexpr std::uint64_t kEvaluationBinarizationSeed = 0x7e57da7a;
-
-/// Binarizes evaluation images once: dynamic draws use kEvaluationBinarizationSeed.
-MatrixF binarize_evaluation_set(const MatrixF& images, Binarization binarization, float threshold);
+// kEvaluationBinarizationSeed and binarize_evaluation_set(images, binarization, threshold):
+// core/data/binarization.hpp.
 
 /// The binarization a checkpoint's model was trained with, as its metadata records it.
 struct EvaluationBinarization {

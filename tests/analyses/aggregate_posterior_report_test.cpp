@@ -42,7 +42,6 @@ DiagonalGaussian separated_components(Index N) {
 
 AggregatePosteriorReportOptions small_options() {
   AggregatePosteriorReportOptions o;
-  o.show_progress = false;
   o.monte_carlo.samples_per_component = 40;
   o.picture_grid_nodes = 41;
   return o;

@@ -96,7 +96,7 @@ TEST(DecoderEvaluationBudget, LocalGaussianSpendsAtMostTheBudgetAndExactlyItWith
     LocalOptimizationOptions one_more = *options;
     ++one_more.max_steps;
     EXPECT_GT(local_gaussian_max_decoder_evaluations(one_more), budget) << "not the largest max_steps";
-    const LocalGaussianOptimization fit = optimize_local_gaussian(model, lg.X, initial, *options, rng);
+    const LocalGaussianOptimizationResult fit = optimize_local_gaussian(model, lg.X, initial, *options, rng);
     EXPECT_EQ(model.take_per_datapoint(kDatapoints), static_cast<double>(predicted)) << budget;
     EXPECT_EQ(fit.gradient_evaluations + fit.likelihood_evaluations, kDatapoints * predicted) << budget;
   }
@@ -122,7 +122,6 @@ TEST(DecoderEvaluationBudget, LocalFlowAndAisSpendWhatTheRulesPredict) {
 
   AisOptions ais;
   ais.chains = 8;
-  ais.show_progress = false;
   for (const AisStepSizeAdaptation adaptation : {AisStepSizeAdaptation::pilot, AisStepSizeAdaptation::none}) {
     ais.step_size_adaptation = adaptation;
     for (const Index budget : {200, 1000}) {
@@ -182,7 +181,7 @@ TEST(DecoderEvaluationBudget, OnALinearGaussianModelHmcImprovesWithBudgetAndFull
   const DiagonalGaussian initial = lg.shifted_diagonal(2.0, 3.0);
   std::vector<double> kl;
   for (const Index budget : {300, 30000}) {
-    const LocalGaussianOptimization fit =
+    const LocalGaussianOptimizationResult fit =
         optimize_local_gaussian(lg.model, lg.X, initial, *local_gaussian_options_for_budget(gaussian, budget), rng);
     const auto& q = std::get<FullCovarianceGaussian>(fit.optimized);
     double mean_kl = 0.0;

@@ -24,7 +24,6 @@ EstimatorVarianceStudyOptions small_options() {
   o.iwae_samples = {1, 4};
   o.iwae_datapoints = 0;
   o.replicates = 1000;
-  o.show_progress = false;
   return o;
 }
 
@@ -61,7 +60,7 @@ TEST(EstimatorVarianceStudy, ElboVarianceIsItsClosedFormOverS) {
   const auto v = testing::make_linear_gaussian_vae(kLatent, kData, kB, 71, 0.8, 1.5);
   const DiagonalGaussian q = DiagonalGaussian::from_encoder(v.encoder, v.X);
   const RandomStreams streams = RandomStreams::consecutive(testing::test_seed(72), 0, kB);
-  const EstimatorVarianceStudy study = run_estimator_variance_study(v.encoder, v.decoder, v.X, small_options(), streams);
+  const EstimatorVarianceStudy study = compute_estimator_variance_study(v.encoder, v.decoder, v.X, small_options(), streams);
   ASSERT_EQ(study.elbo.results.size(), 2u);
   double exact_single = 0.0;
   for (Index b = 0; b < kB; ++b) exact_single += single_sample_elbo_variance(v, q, b) / static_cast<double>(kB);
@@ -111,7 +110,7 @@ TEST(EstimatorVarianceStudy, AtTheExactPosteriorIwaeIsLogPxAndStlVanishes) {
   const RandomStreams streams = RandomStreams::consecutive(testing::test_seed(74), 0, kB);
   EstimatorVarianceStudyOptions options = small_options();
   options.replicates = 20;
-  const EstimatorVarianceStudy study = run_estimator_variance_study(v.encoder, v.decoder, v.X, options, streams);
+  const EstimatorVarianceStudy study = compute_estimator_variance_study(v.encoder, v.decoder, v.X, options, streams);
   double log_px = 0.0;
   for (Index b = 0; b < kB; ++b) log_px += log_marginal(v, b) / static_cast<double>(kB);
   // log p(x, z) - log q(z|x) = log p(x) for every z: the estimates are exact up to the float
@@ -138,16 +137,16 @@ TEST(EstimatorVarianceStudy, ACountsResultsDoNotDependOnTheOtherCountsOrDatapoin
   EstimatorVarianceStudyOptions options = small_options();
   options.replicates = 10;
   options.iwae_samples = {};
-  const EstimatorVarianceStudy both = run_estimator_variance_study(v.encoder, v.decoder, v.X, options, streams);
+  const EstimatorVarianceStudy both = compute_estimator_variance_study(v.encoder, v.decoder, v.X, options, streams);
   EXPECT_FALSE(both.results_json(false).contains("iwae_vs_samples"));
   EXPECT_EQ(both.log_log_slopes.size(), 4u);  // no K slopes
   options.elbo_samples = {16};
-  const EstimatorVarianceStudy alone = run_estimator_variance_study(v.encoder, v.decoder, v.X, options, streams);
+  const EstimatorVarianceStudy alone = compute_estimator_variance_study(v.encoder, v.decoder, v.X, options, streams);
   EXPECT_EQ(alone.elbo.to_json(true).dump(), nlohmann::ordered_json::array({both.elbo.to_json(true)[1]}).dump());
   // The last 3 datapoints alone: their per-datapoint values, bit for bit.
   const MatrixF tail = v.X.rightCols(3);
   const EstimatorVarianceStudy part =
-      run_estimator_variance_study(v.encoder, v.decoder, tail, options, streams.slice(kB - 3, 3));
+      compute_estimator_variance_study(v.encoder, v.decoder, tail, options, streams.slice(kB - 3, 3));
   for (Index b = 0; b < 3; ++b)
     EXPECT_EQ(part.elbo.results[0][2].encoder.total_variance.per_datapoint(b),
               alone.elbo.results[0][2].encoder.total_variance.per_datapoint(kB - 3 + b))
@@ -158,7 +157,7 @@ TEST(EstimatorVarianceStudy, BadOptionsAreRejectedWithTheirNames) {
   const auto v = testing::make_linear_gaussian_vae(kLatent, kData, 2, 77);
   const RandomStreams streams = RandomStreams::consecutive(1, 0, 2);
   const auto study_with = [&](const EstimatorVarianceStudyOptions& o) {
-    return [&v, &streams, o] { run_estimator_variance_study(v.encoder, v.decoder, v.X, o, streams); };
+    return [&v, &streams, o] { compute_estimator_variance_study(v.encoder, v.decoder, v.X, o, streams); };
   };
   EstimatorVarianceStudyOptions o = small_options();
   o.replicates = 3;
@@ -175,8 +174,8 @@ TEST(EstimatorVarianceStudy, BadOptionsAreRejectedWithTheirNames) {
   o.iwae_datapoints = -1;
   testing::expect_throw_message<std::invalid_argument>(study_with(o), {"--iwae-num-datapoints"});
   testing::expect_throw_message<std::invalid_argument>(
-      [&] { run_estimator_variance_study(v.encoder, v.decoder, v.X, small_options(), RandomStreams::consecutive(1, 0, 3)); },
-      {"run_estimator_variance_study"});
+      [&] { compute_estimator_variance_study(v.encoder, v.decoder, v.X, small_options(), RandomStreams::consecutive(1, 0, 3)); },
+      {"compute_estimator_variance_study"});
 }
 
 }  // namespace

@@ -20,7 +20,6 @@ constexpr Index kB = 6;
 /// Small fits: the table's logic, not the optimizer's accuracy (tests/core/variational has that).
 GapTableOptions small_options() {
   GapTableOptions o;
-  o.show_progress = false;
   o.gaussian.max_steps = 1500;
   o.gaussian.check_samples = 1000;
   o.flow.max_steps = 200;

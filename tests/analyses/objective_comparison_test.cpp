@@ -63,16 +63,15 @@ ObjectiveComparisonOptions small_options() {
   o.grid.cells_per_dimension = 64;
   o.qstar.max_steps = 300;
   o.qstar_points = 6;
-  o.show_progress = false;
   return o;
 }
 
 ObjectiveComparison run(const Problem& p, const std::string& objectives, const ObjectiveComparisonOptions& options,
                         std::uint64_t seed) {
   const MatrixF no_validation(kData, 0);
-  return run_objective_comparison(p.initial, parse_compared_objectives(objectives, "--objectives"), p.train,
-                                  no_validation, p.train.leftCols(50), p.test, options, Rng(testing::test_seed(seed)),
-                                  RandomStreams::consecutive(testing::test_seed(seed + 1), 0, 50));
+  return compute_objective_comparison(p.initial, parse_compared_objectives(objectives, "--objectives"), p.train,
+                                      no_validation, p.train.leftCols(50), p.test, options, Rng(testing::test_seed(seed)),
+                                      RandomStreams::consecutive(testing::test_seed(seed + 1), 0, 50));
 }
 
 TEST(ObjectiveComparison, GapsAddUpAndExactTrainingRaisesLogPx) {

@@ -57,7 +57,7 @@ TEST(Posterior2d, EveryQuantityAgreesWithItsClosedFormOnALinearGaussianModel) {
   const DiagonalGaussian q = problem.shifted_diagonal(0.7, 2.0);  // a poor "encoder"
   const RandomStreams streams = RandomStreams::consecutive(testing::test_seed(72), 5, kB);
   const Posterior2dOptions options = small_options();
-  const Posterior2dComparison result = compute_posterior_2d(problem.model, q, problem.X, options, streams);
+  const Posterior2dComparison result = compute_posterior_2d_comparison(problem.model, q, problem.X, options, streams);
 
   ASSERT_EQ(result.datapoints.size(), static_cast<std::size_t>(kB));
   const double quadrature_error = 10.0 * options.exact.quadrature.tolerance;
@@ -125,10 +125,10 @@ TEST(Posterior2d, ADatapointDoesNotDependOnTheOthersInTheBatch) {
   const RandomStreams streams = RandomStreams::consecutive(testing::test_seed(74), 0, kB);
   Posterior2dOptions options = small_options();
   options.hmc.warmup = options.hmc.draws = 100;
-  const Posterior2dComparison all = compute_posterior_2d(problem.model, q, problem.X, options, streams);
+  const Posterior2dComparison all = compute_posterior_2d_comparison(problem.model, q, problem.X, options, streams);
   const MatrixF last = problem.X.rightCols(1);
   const DiagonalGaussian last_q(q.mean().rightCols(1), q.log_variance().rightCols(1));
-  const Posterior2dComparison alone = compute_posterior_2d(problem.model, last_q, last, options, streams.slice(kB - 1, 1));
+  const Posterior2dComparison alone = compute_posterior_2d_comparison(problem.model, last_q, last, options, streams.slice(kB - 1, 1));
   const Posterior2dDatapoint& a = all.datapoints.back();
   const Posterior2dDatapoint& b = alone.datapoints.front();
   EXPECT_EQ(a.datapoint, b.datapoint);
@@ -149,21 +149,21 @@ TEST(Posterior2d, BadInputIsRejectedWithTheOptionsName) {
   Posterior2dOptions options = small_options();
   options.grid_nodes = 40;
   testing::expect_throw_message<std::invalid_argument>(
-      [&] { compute_posterior_2d(problem.model, q, problem.X, options, streams); }, {"--grid-nodes", "40"});
+      [&] { compute_posterior_2d_comparison(problem.model, q, problem.X, options, streams); }, {"--grid-nodes", "40"});
   options = small_options();
   options.grid_half_width = 0.5;
   testing::expect_throw_message<std::invalid_argument>(
-      [&] { compute_posterior_2d(problem.model, q, problem.X, options, streams); }, {"--grid-half-width must be >= 1"});
+      [&] { compute_posterior_2d_comparison(problem.model, q, problem.X, options, streams); }, {"--grid-half-width must be >= 1"});
   options = small_options();
   options.local.family = LocalGaussianFamily::diagonal;
   testing::expect_throw_message<std::invalid_argument>(
-      [&] { compute_posterior_2d(problem.model, q, problem.X, options, streams); }, {"local.family", "full_covariance"});
+      [&] { compute_posterior_2d_comparison(problem.model, q, problem.X, options, streams); }, {"local.family", "full_covariance"});
   const auto three = testing::make_linear_gaussian_posteriors(3, 2, 76);
   const DiagonalGaussian q3 = three.shifted_diagonal(0.5, 1.5);
   testing::expect_throw_message<std::invalid_argument>(
-      [&] { compute_posterior_2d(three.model, q3, three.X, small_options(), streams); }, {"latent dimension 2", "3"});
+      [&] { compute_posterior_2d_comparison(three.model, q3, three.X, small_options(), streams); }, {"latent dimension 2", "3"});
   testing::expect_throw_message<std::invalid_argument>(
-      [&] { compute_posterior_2d(problem.model, q, problem.X, small_options(), streams.slice(0, 1)); }, {"compute_posterior_2d"});
+      [&] { compute_posterior_2d_comparison(problem.model, q, problem.X, small_options(), streams.slice(0, 1)); }, {"compute_posterior_2d_comparison"});
 }
 
 }  // namespace

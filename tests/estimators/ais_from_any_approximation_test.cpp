@@ -44,7 +44,6 @@ TEST(AisFromAnyApproximation, FromAFlowPosteriorAgreesWithTheClosedForm) {
   o.leapfrog_steps = 10;
   o.initial_step_size = 0.1;
   o.max_step_size = 3.0;
-  o.show_progress = false;
   const AnnealedImportanceSamplingResult r = annealed_importance_sampling(model, q, data.data, o, rng);
   const VectorD truth = model.log_marginal_likelihood(data.data);
   for (Index b = 0; b < truth.size(); ++b)
@@ -59,7 +58,6 @@ TEST(AisFromAnyApproximation, ApproximationsWithoutADensityGiveClearErrors) {
   const testing::SamplesOnlyApproximation draws(2, 2, "HMC-like draws");
   AisOptions o;
   o.num_annealing_steps = 3;
-  o.show_progress = false;
   testing::expect_throw_message<std::invalid_argument>(
       [&] { annealed_importance_sampling(model, draws, data.data, o, rng); }, {"\"HMC-like draws\"", "no density"});
   ElboOptions elbo;

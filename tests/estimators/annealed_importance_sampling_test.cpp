@@ -19,7 +19,6 @@ AisOptions quick_options(Index T) {
   o.leapfrog_steps = 10;
   o.initial_step_size = 0.1;
   o.max_step_size = 3.0;  // the default cap 0.5 would keep small posteriors above the target acceptance
-  o.show_progress = false;
   return o;
 }
 

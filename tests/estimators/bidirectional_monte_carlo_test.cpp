@@ -16,7 +16,6 @@ AisOptions bdmc_options(Index T) {
   o.num_annealing_steps = T;
   o.chains = 8;
   o.initial_step_size = 0.1;
-  o.show_progress = false;
   return o;
 }
 

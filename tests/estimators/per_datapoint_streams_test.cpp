@@ -90,7 +90,6 @@ TEST_F(PerDatapointStreams, AnnealedImportanceSamplingAndBdmc) {
   o.num_annealing_steps = 15;
   o.chains = 3;
   o.leapfrog_steps = 4;
-  o.show_progress = false;
   for (const AisStepSizeAdaptation adaptation :
        {AisStepSizeAdaptation::none, AisStepSizeAdaptation::online, AisStepSizeAdaptation::pilot}) {
     o.step_size_adaptation = adaptation;
@@ -163,7 +162,7 @@ TEST_F(PerDatapointStreams, LocalOptimization) {
     o.patience = 2;  // datapoints stop at different steps: the active set shrinks differently
     expect_split_independent(
         [&](const MatrixF& X, const DiagonalGaussian& q, const RandomStreams& s) {
-          const LocalGaussianOptimization r = optimize_local_gaussian(problem_.model, X, q, o, s);
+          const LocalGaussianOptimizationResult r = optimize_local_gaussian(problem_.model, X, q, o, s);
           VectorD v = r.best_check_elbo;
           for (Index b = 0; b < X.cols(); ++b) v(b) += 1e-3 * static_cast<double>(r.steps_taken[static_cast<size_t>(b)]);
           return v;

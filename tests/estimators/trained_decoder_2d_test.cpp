@@ -54,7 +54,7 @@ const TrainedModel& trained_model() {
     m.vae->decoder.network().initialize(rng);
     VaeTrainerOptions options;
     options.epochs = 5;
-    train_vae(*m.vae->encoder, m.vae->decoder, train.images, MatrixF(784, 0), options, rng, ProgressReporter(false));
+    train_vae(*m.vae->encoder, m.vae->decoder, train.images, MatrixF(784, 0), options, rng);
     m.test_points = binarize(test.images, Binarization::dynamic, 0.5f, rng);
     m.exact = exact_marginal_likelihood(m.vae->decoder, m.test_points);
     return m;
@@ -99,7 +99,6 @@ TEST(TrainedDecoder2d, QuadratureErrorEstimatesBoundTheErrorOfAMuchFinerRuleAndT
 TEST(TrainedDecoder2d, AisAtItsDefaultSettingsIsWithinATenthOfANatOfQuadrature) {
   const TrainedModel& m = trained_model();
   AisOptions options;  // the documented defaults
-  options.show_progress = false;
   Rng rng(testing::test_seed(7));
   // The first 20 of the 100 points: the defaults cost about 2e5 gradient columns per datapoint
   // (T = 1000, L = 10, 16 + 2 chains), which on 100 points took 173 s of the suite's 190 s.

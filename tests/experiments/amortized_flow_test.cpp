@@ -1,7 +1,8 @@
 // Every binary treats a checkpoint's amortized flow the same way: it uses it where the analysis
 // can (vigap-evaluate, vigap-gap-table, vigap-hmc-vs-vi) or refuses it with the one message of
 // LoadedModel::require_gaussian_amortized, naming the checkpoint and why (vigap-aggregate-posterior,
-// vigap-estimator-variance, vigap-posterior-2d); AIS from q runs from the flow through its ∇_z log q.
+// vigap-estimator-variance, vigap-posterior-2d); AIS from q runs from the flow through its ∇_z log q
+// (in vigap-evaluate and vigap-hmc-vs-vi), while q* starts from the encoder's Gaussian.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -44,6 +45,17 @@ TEST_F(AmortizedFlow, BinariesThatCanUseItDo) {
         read_json(out.file(r.binary + ".json"))["configuration"]["amortized_approximation"].get<std::string>();
     EXPECT_EQ(used.rfind("amortized flow", 0), 0u) << r.binary << " used " << used;
   }
+  // vigap-hmc-vs-vi's AIS from q starts from the flow (its results name it), as its configuration
+  // says, and q* from the encoder's Gaussian.
+  const nlohmann::json hmc = read_json(out.file("vigap-hmc-vs-vi.json"));
+  const std::string ais_start =
+      hmc["results"]["log_marginal_likelihood"]["ais_from_encoder_q"][0]["error"]["settings"]["initial_distribution"];
+  EXPECT_EQ(ais_start.rfind("amortized flow posterior", 0), 0u) << ais_start;
+  const nlohmann::json& starts = hmc["configuration"]["starting_distributions"];
+  EXPECT_EQ(starts["ais_from_encoder_q"], "the amortized q: " + ais_start);
+  EXPECT_EQ(starts["importance_sampling_from_encoder_q"], "proposal the amortized q: " + ais_start);
+  EXPECT_EQ(starts["q_star_diagonal"].get<std::string>().rfind("the encoder's Gaussian", 0), 0u) << starts.dump();
+  EXPECT_EQ(starts["q_star_diagonal"].get<std::string>().find("flow"), std::string::npos) << starts.dump();
 }
 
 TEST_F(AmortizedFlow, BinariesThatCannotSaySoInOneMessage) {

@@ -16,6 +16,9 @@
 #include <vector>
 
 #include "support/experiment_binary_test.hpp"
+#ifdef VIGAP_HAS_TORCHSCRIPT
+#include "support/torchscript_fixtures.hpp"
+#endif
 
 namespace vigap {
 namespace {
@@ -55,6 +58,11 @@ std::string checkpoint(const std::string& placeholder) {
   if (placeholder == "{untrained_z2}") return testing::untrained_checkpoint(2, true);
   if (placeholder == "{untrained_z5}") return testing::untrained_checkpoint(5, true);
   if (placeholder == "{decoder_only}") return testing::untrained_checkpoint(2, false);
+  if (placeholder == "{not_a_model}") return std::string(VIGAP_SOURCE_DIR) + "/CMakeLists.txt";
+#ifdef VIGAP_HAS_TORCHSCRIPT
+  if (placeholder.rfind("{ts_", 0) == 0)  // a bad manifest of the TorchScript fixtures, by kind
+    return testing::bad_torchscript_manifest(placeholder.substr(4, placeholder.size() - 5));
+#endif
   throw std::invalid_argument("bad_input_test: unknown placeholder " + placeholder);
 }
 
@@ -69,7 +77,9 @@ TEST_P(BadInputTest, FailsWithAClearMessageAndNoOutputFile) {
       arguments += " " + option;
   std::vector<std::pair<std::string, std::string>> values{{"{dir}", scratch.path().string()}};
   for (const std::string placeholder :
-       {"{z2}", "{z3}", "{z5}", "{flow}", "{untrained_z2}", "{untrained_z5}", "{decoder_only}"})
+       {"{z2}", "{z3}", "{z5}", "{flow}", "{untrained_z2}", "{untrained_z5}", "{decoder_only}", "{not_a_model}",
+        "{ts_wrong_shape}", "{ts_nan_for_large_z}", "{ts_no_method}", "{ts_bad_hash}", "{ts_missing_module}",
+        "{ts_unknown_output}", "{ts_unknown_scale}", "{ts_newer_format}"})
     if (arguments.find(placeholder) != std::string::npos) values.emplace_back(placeholder, checkpoint(placeholder));
   const testing::BinaryRun run = testing::run_experiment(c.binary, testing::substitute_placeholders(arguments, values));
   EXPECT_EQ(run.exit_code, c.exit_code) << run.output;
@@ -95,6 +105,21 @@ const BadInput kBadInputs[] = {
     {"vigap-evaluate", "k_zero", 2, "--checkpoint {dir}/m --iwae-k 0", "--iwae-k"},
     {"vigap-evaluate", "unknown_estimator", 2, "--checkpoint {dir}/m --estimators magic", "unknown estimator 'magic'"},
     {"vigap-evaluate", "ais_steps", 2, "--checkpoint {dir}/m --estimators ais --ais-steps 0", "(T) must be >= 1"},
+    {"vigap-evaluate", "not_a_model_file", 2, "--checkpoint {not_a_model}", "is in none of the known model formats"},
+#ifdef VIGAP_HAS_TORCHSCRIPT
+    // TorchScript manifests (tests/support/torchscript_fixtures.hpp): each names the file at fault.
+    {"vigap-evaluate", "torchscript_wrong_shape", 2, "--checkpoint {ts_wrong_shape} --estimators elbo --elbo-samples 2 --num-datapoints 2",
+     "wrong_shape.pt: expected a float32 tensor of shape [32, 784], found Float [32, 783]"},
+    {"vigap-evaluate", "torchscript_nan", 2, "--checkpoint {ts_nan_for_large_z} --estimators iwae --iwae-k 50 --num-datapoints 2",
+     "nan_for_large_z.pt: forward(z) returned NaN or ±inf at z = ("},
+    {"vigap-evaluate", "torchscript_no_method", 2, "--checkpoint {ts_no_method}", "decoder.pt has no method 'log_likelihood'"},
+    {"vigap-evaluate", "torchscript_bad_sha256", 2, "--checkpoint {ts_bad_hash}", "the manifest records 0000000000"},
+    {"vigap-evaluate", "torchscript_missing_module", 2, "--checkpoint {ts_missing_module}", "gone.pt cannot be opened"},
+    {"vigap-evaluate", "torchscript_unknown_output", 2, "--checkpoint {ts_unknown_output}", "found 'poisson'"},
+    {"vigap-evaluate", "torchscript_unknown_scale", 2, "--checkpoint {ts_unknown_scale}", "encoder 'scale': expected one of"},
+    {"vigap-evaluate", "torchscript_newer_format", 2, "--checkpoint {ts_newer_format}",
+     "newer_format.pt: torch::jit::load cannot read it"},
+#endif
     {"vigap-evaluate", "ais_step_size", 2, "--checkpoint {dir}/m --estimators ais --ais-step-size -0.1", "initial_step_size must be finite and > 0"},
     {"vigap-aggregate-posterior", "quadrature_in_5d", 2, "--checkpoint {z5} --method quadrature", "--method quadrature needs latent dimension <= 2"},
     {"vigap-aggregate-posterior", "unknown_split", 2, "--checkpoint {z2} --splits test,validation", "--splits expects"},

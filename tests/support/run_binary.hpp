@@ -19,9 +19,9 @@ struct BinaryRun {
   std::string output;  ///< stdout and stderr together
 };
 
-/// Runs build/bin/<binary> with `arguments` (a shell-quoted string) and captures its output.
-inline BinaryRun run_binary(const std::string& binary, const std::string& arguments) {
-  const std::string command = std::string(VIGAP_BINARY_DIR) + "/" + binary + " " + arguments + " 2>&1";
+/// Runs `shell_command` (through /bin/sh, stderr merged into stdout) and captures its output.
+inline BinaryRun run_command(const std::string& shell_command) {
+  const std::string command = shell_command + " 2>&1";
   BinaryRun run;
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return run;
@@ -31,6 +31,11 @@ inline BinaryRun run_binary(const std::string& binary, const std::string& argume
   const int status = pclose(pipe);
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return run;
+}
+
+/// Runs build/bin/<binary> with `arguments` (a shell-quoted string) and captures its output.
+inline BinaryRun run_binary(const std::string& binary, const std::string& arguments) {
+  return run_command(std::string(VIGAP_BINARY_DIR) + "/" + binary + " " + arguments);
 }
 
 inline nlohmann::json read_json(const std::string& path) {

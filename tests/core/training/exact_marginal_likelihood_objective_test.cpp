@@ -137,7 +137,7 @@ TEST(ExactMarginalLikelihoodObjective, TrainingRaisesTheExactLogMarginalLikeliho
   grid.half_width = 4.0;
   grid.cells_per_dimension = 80;  // h = 0.1
   const ExactMarginalLikelihoodTrainingSummary summary = train_decoder_by_exact_marginal_likelihood(
-      student, teacher.X, MatrixF(40, 0), trainer, grid, rng, ProgressReporter(false));
+      student, teacher.X, MatrixF(40, 0), trainer, grid, rng);
   ASSERT_EQ(summary.epochs.size(), 15u);
   const ExactMarginalLikelihood after = exact_marginal_likelihood(student, teacher.X);
   EXPECT_GT(after.log_marginal_likelihood.value, before + 1.0)

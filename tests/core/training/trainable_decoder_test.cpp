@@ -93,7 +93,7 @@ TEST(LinearBernoulliDecoder, TrainVaeTrainsItThroughTheInterface) {
   options.learning_rate.initial = 3e-2;
   options.binarization = Binarization::none;
   const VaeTrainingSummary summary =
-      train_vae(encoder, decoder, X, X.leftCols(100), options, rng, ProgressReporter(false));
+      train_vae(encoder, decoder, X, X.leftCols(100), options, rng);
   ASSERT_EQ(summary.epochs.size(), 10u);
   EXPECT_FALSE(decoder.parameters().isZero());
   Rng after_rng(testing::test_seed(1));

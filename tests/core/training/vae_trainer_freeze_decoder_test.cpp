@@ -29,7 +29,7 @@ TEST(VaeTrainerFreezeDecoder, OnlyTheEncoderChangesAndItsElboRises) {
   options.learning_rate.initial = 1e-2;
   options.binarization = Binarization::none;
   options.freeze_decoder = true;
-  train_vae(encoder, decoder, X, MatrixF(10, 0), options, rng, ProgressReporter(false));
+  train_vae(encoder, decoder, X, MatrixF(10, 0), options, rng);
   EXPECT_EQ(decoder.network().parameters(), decoder_before);
   EXPECT_NE(encoder.network().parameters(), encoder_before);
   Rng eval_rng_after(testing::test_seed(1));

@@ -42,7 +42,7 @@ DiagonalGaussian standard_normal_q(Index d, Index B) {
 }
 
 /// Mean and covariance of q(z|x_b) for either Gaussian family.
-void moments(const LocalGaussianOptimization& r, Index b, VectorD& mean, MatrixD& covariance) {
+void moments(const LocalGaussianOptimizationResult& r, Index b, VectorD& mean, MatrixD& covariance) {
   if (const auto* q = std::get_if<DiagonalGaussian>(&r.optimized)) {
     mean = q->mean().col(b);
     covariance = q->log_variance().col(b).array().exp().matrix().asDiagonal();
@@ -55,7 +55,7 @@ void moments(const LocalGaussianOptimization& r, Index b, VectorD& mean, MatrixD
 }
 
 /// Exact KL(q*_b ‖ p(z|x_b)) for every datapoint of a linear-Gaussian problem.
-VectorD exact_kl(const LocalGaussianOptimization& r, const LinearGaussianPosteriors& p) {
+VectorD exact_kl(const LocalGaussianOptimizationResult& r, const LinearGaussianPosteriors& p) {
   VectorD kl(p.X.cols());
   VectorD mean;
   MatrixD covariance;
@@ -79,7 +79,7 @@ constexpr double kDiagonalExcessKlTolerance = 0.005;  // per latent dimension
 
 /// max_b (excess_b - kCheckNoiseMultiple · se_b): at most the floor when the fit is as good as its
 /// checks can tell.
-double excess_beyond_check_noise(const VectorD& excess, const LocalGaussianOptimization& r) {
+double excess_beyond_check_noise(const VectorD& excess, const LocalGaussianOptimizationResult& r) {
   return (excess - kCheckNoiseMultiple * r.decision_standard_error).maxCoeff();
 }
 
@@ -179,7 +179,7 @@ TEST_P(LocalGaussianOnLinearGaussian, DiagonalReachesTheBestDiagonalGaussianAndI
 
 INSTANTIATE_TEST_SUITE_P(LatentDimensions, LocalGaussianOnLinearGaussian, ::testing::Values(2, 10));
 
-TEST(LocalGaussianOptimization, ImprovesMonotonicallyAtTheChecksFromAPoorStart) {
+TEST(LocalGaussianOptimizationResult, ImprovesMonotonicallyAtTheChecksFromAPoorStart) {
   const auto problem = make_problem(5, 10, 30);
   const DiagonalGaussian poor = problem.shifted_diagonal(5.0, 20.0);
   LocalOptimizationOptions options;
@@ -209,7 +209,7 @@ TEST(LocalGaussianOptimization, ImprovesMonotonicallyAtTheChecksFromAPoorStart) 
             << " -> " << final_value << ", max KL of q* " << kl.maxCoeff() << "\n";
 }
 
-TEST(LocalGaussianOptimization, StartedAtTheOptimumItReturnsItsStartNotSomethingWorse) {
+TEST(LocalGaussianOptimizationResult, StartedAtTheOptimumItReturnsItsStartNotSomethingWorse) {
   // The KL-optimal diagonal Gaussian is the diagonal family's optimum (not the full family's); a
   // constant learning rate of 0.3 kicks every iterate far from it (Adam moves each parameter by
   // ~0.3 a step), so the checks' maximum would hand back a worse q* when one noisy check beats
@@ -291,7 +291,7 @@ TEST(LocalGaussianOptimization, StartedAtTheOptimumItReturnsItsStartNotSomething
   }
 }
 
-TEST(LocalGaussianOptimization, TheSelectionKeepsTheBestIterateWhenTheFitImproves) {
+TEST(LocalGaussianOptimizationResult, TheSelectionKeepsTheBestIterateWhenTheFitImproves) {
   // From N(0, I) the fit climbs tens of nats: the best iterate wins on the common draws.
   const auto problem = make_problem(2, 6, 44);
   LocalOptimizationOptions options;
@@ -303,7 +303,7 @@ TEST(LocalGaussianOptimization, TheSelectionKeepsTheBestIterateWhenTheFitImprove
     EXPECT_GT(r.selection.best_elbo(b) - r.selection.start_elbo(b), 10.0 * r.selection.difference_standard_error(b));
 }
 
-TEST(LocalGaussianOptimization, StoppingRuleFreezesEachDatapointAfterPatienceChecksWithoutImprovement) {
+TEST(LocalGaussianOptimizationResult, StoppingRuleFreezesEachDatapointAfterPatienceChecksWithoutImprovement) {
   const auto problem = make_problem(3, 6, 40);
   LocalOptimizationOptions options;
   options.check_interval = 25;
@@ -334,7 +334,7 @@ TEST(LocalGaussianOptimization, StoppingRuleFreezesEachDatapointAfterPatienceChe
   EXPECT_EQ(r.model_gradient_calls, r.steps);
 }
 
-TEST(LocalGaussianOptimization, MaxStepsEndsWithAFinalCheck) {
+TEST(LocalGaussianOptimizationResult, MaxStepsEndsWithAFinalCheck) {
   const auto problem = make_problem(2, 3, 50);
   LocalOptimizationOptions options;
   options.max_steps = 150;
@@ -356,7 +356,7 @@ TEST(LocalGaussianOptimization, MaxStepsEndsWithAFinalCheck) {
   EXPECT_EQ(std::get<DiagonalGaussian>(again.optimized).mean(), std::get<DiagonalGaussian>(r.optimized).mean());
 }
 
-TEST(LocalGaussianOptimization, MlpDecoderQuadratureKlDropsAndFullCovarianceBeatsDiagonal) {
+TEST(LocalGaussianOptimizationResult, MlpDecoderQuadratureKlDropsAndFullCovarianceBeatsDiagonal) {
   Rng rng(testing::test_seed(60));
   MlpDecoderModel model(2, {32}, 30, Activation::elu, Likelihood::bernoulli);
   model.network().initialize(rng);
@@ -408,7 +408,7 @@ TEST(LocalGaussianOptimization, MlpDecoderQuadratureKlDropsAndFullCovarianceBeat
             << ", worst (diagonal - full ELBO) / bound " << worst_shortfall_over_bound << "\n";
 }
 
-TEST(LocalGaussianOptimization, InvalidOptionsAndShapesThrowNamingTheProblem) {
+TEST(LocalGaussianOptimizationResult, InvalidOptionsAndShapesThrowNamingTheProblem) {
   const auto problem = make_problem(2, 3, 70);
   const DiagonalGaussian q = standard_normal_q(2, 3);
   Rng rng(testing::test_seed(8));

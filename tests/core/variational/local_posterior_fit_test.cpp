@@ -46,15 +46,15 @@ LocalFitOptions quick_options() {
   return o;
 }
 
-TEST(LocalPosteriorFit, GaussianFamiliesAreOptimizeLocalGaussiansFitWithItsCost) {
+TEST(LocalPosteriorFitResult, GaussianFamiliesAreOptimizeLocalGaussiansFitWithItsCost) {
   const Problem p = make_problem(3, 4);
   const LocalFitOptions options = quick_options();
   for (PosteriorFamily family : {PosteriorFamily::ffg, PosteriorFamily::full}) {
-    const LocalPosteriorFit fit = fit_local_posterior(p.model, p.X, family, p.start, options, p.streams);
+    const LocalPosteriorFitResult fit = fit_local_posterior(p.model, p.X, family, p.start, options, p.streams);
     LocalOptimizationOptions direct_options = options.gaussian;
     direct_options.family =
         family == PosteriorFamily::ffg ? LocalGaussianFamily::diagonal : LocalGaussianFamily::full_covariance;
-    const LocalGaussianOptimization direct = optimize_local_gaussian(p.model, p.X, p.start, direct_options, p.streams);
+    const LocalGaussianOptimizationResult direct = optimize_local_gaussian(p.model, p.X, p.start, direct_options, p.streams);
     EXPECT_EQ(fit.family, family);
     EXPECT_EQ(fit.steps, direct.steps);
     EXPECT_EQ(fit.iterations, direct.steps_taken);
@@ -76,10 +76,10 @@ TEST(LocalPosteriorFit, GaussianFamiliesAreOptimizeLocalGaussiansFitWithItsCost)
   }
 }
 
-TEST(LocalPosteriorFit, FlowIsOptimizeLocalFlowsFitWithItsCost) {
+TEST(LocalPosteriorFitResult, FlowIsOptimizeLocalFlowsFitWithItsCost) {
   const Problem p = make_problem(2, 3);
   const LocalFitOptions options = quick_options();
-  const LocalPosteriorFit fit = fit_local_posterior(p.model, p.X, PosteriorFamily::flow, p.start, options, p.streams);
+  const LocalPosteriorFitResult fit = fit_local_posterior(p.model, p.X, PosteriorFamily::flow, p.start, options, p.streams);
   const LocalFlowOptimizationResult direct = optimize_local_flow(p.model, p.X, p.start, options.flow, p.streams);
   EXPECT_EQ(fit.steps, direct.steps);
   EXPECT_EQ(fit.iterations, direct.stopped_at_step);
@@ -99,7 +99,7 @@ TEST(LocalPosteriorFit, FlowIsOptimizeLocalFlowsFitWithItsCost) {
   EXPECT_TRUE(fit.approximation().has_density_gradient());
 }
 
-TEST(LocalPosteriorFit, RejectsTheAmortizedFamilyAndBadOptions) {
+TEST(LocalPosteriorFitResult, RejectsTheAmortizedFamilyAndBadOptions) {
   const Problem p = make_problem(2, 2);
   LocalFitOptions options = quick_options();
   expect_throw_message<std::invalid_argument>(

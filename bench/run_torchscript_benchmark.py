@@ -1,0 +1,141 @@
+#!/usr/bin/python3
+"""The TorchScript backend's two benchmark rows, each pair measured back to back in one run, in
+alternating order, --repetitions times each, one process per run (see scripts/run_bench.sh):
+
+  ais-mlp-torchscript-vs-native  AIS from the prior through vigap on the same MLP weights, once as the
+      native checkpoint (--checkpoint-mlp, a vigap checkpoint) and once as a TorchScript module of the
+      same nn.Sequential (scripted here from the checkpoint's tensors, with its vigap-torchscript
+      manifest): bench-workloads --workload ais-model on both. Ratio = TorchScript seconds / native
+      seconds (> 1: the native path is faster, as it should be for MLPs).
+  ais-conv-vigap-vs-pytorch  AIS from the prior on the conv decoder of
+      tests/support/make_torch_conv_fixture.py (built into --conv-fixture when absent): vigap through
+      its manifest (bench-workloads --workload ais-model, online step adaptation as the reference's)
+      against bench/reference/pytorch_workloads.py --workload ais-torchscript on the same module
+      file, the same test digits and the same T, chains and leapfrog steps. Ratio = PyTorch seconds /
+      vigap seconds (> 1: vigap is faster).
+
+Prints one JSON document (also written to --out) with each implementation's figures (median, min,
+max of seconds and rows per second) and the ratios of the medians. Run it on an otherwise idle
+machine: the figures are timings.
+"""
+import argparse, hashlib, json, os, statistics, subprocess, sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run_benchmark import ROOT, TORCH, VIGAP, log, run_json, summary  # noqa: E402
+
+CONV_FIXTURE = os.path.join(ROOT, "tests", "support", "make_torch_conv_fixture.py")
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def script_mlp_decoder(checkpoint, directory):
+    """The checkpoint's decoder as a scripted nn.Sequential (decoder.pt) and its manifest; returns
+    the manifest's path. Imports torch here only (the measured runs are separate processes)."""
+    import torch
+    sys.path.insert(0, os.path.join(ROOT, "bench", "reference"))
+    from pytorch_workloads import load_vae
+    os.makedirs(directory, exist_ok=True)
+    _, decoder, arch = load_vae(checkpoint)
+    decoder.eval()
+    module = os.path.join(directory, "decoder.pt")
+    torch.jit.save(torch.jit.script(decoder), module)
+    manifest = {"format": "vigap-torchscript", "version": 1, "latent_dim": arch["latent_dim"],
+                "data_dim": arch["data_dim"],
+                "decoder": {"file": "decoder.pt", "sha256": sha256(module), "output": "bernoulli-logits"},
+                "binarization": "threshold:0.5",
+                "source": {"scripted_from": os.path.abspath(checkpoint), "by": "bench/run_torchscript_benchmark.py"}}
+    path = os.path.join(directory, "vigap-torchscript.json")
+    with open(path, "w") as f:
+        json.dump(manifest, f, indent=1)
+    return path
+
+
+def positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, found {text}")
+    return value
+
+
+def compare(name, commands, figure, ratio_of, repetitions):
+    """Runs the two commands alternately; returns their summaries and ratio_of(medians)."""
+    runs = {impl: [] for impl in commands}
+    order = list(commands)
+    for r in range(repetitions):
+        for impl in (order if r % 2 == 0 else order[::-1]):
+            result = run_json(commands[impl])
+            runs[impl].append(result)
+            log(f"{name} {impl:10s} repetition {r + 1}: {figure} = {result[figure]:.6g}, "
+                f"{result['rows_per_second']:.0f} rows/s, log p(x) {result['mean_log_px']:.3f}")
+    entry = {"figure": figure}
+    medians = {}
+    for impl, rs in runs.items():
+        entry[impl] = {figure: summary([r[figure] for r in rs]),
+                       "rows_per_second": summary([r["rows_per_second"] for r in rs]),
+                       "mean_log_px": [r["mean_log_px"] for r in rs],
+                       "peak_resident_megabytes": max(r["peak_resident_megabytes"] for r in rs),
+                       "details": rs[0]}
+        medians[impl] = statistics.median(r[figure] for r in rs)
+    entry.update(ratio_of(medians))
+    return entry
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--repetitions", type=positive, default=3)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--checkpoint-mlp", required=True, help="a vigap MLP checkpoint (e.g. results/bench/vae-z50.safetensors)")
+    p.add_argument("--mlp-datapoints", type=int, default=10, help="Fashion-MNIST test points of the MLP row")
+    p.add_argument("--mlp-ais-steps", type=int, default=20)
+    p.add_argument("--conv-fixture", default=os.path.join(ROOT, "results", "bench", "conv"),
+                   help="directory of make_torch_conv_fixture.py's output (built when absent)")
+    p.add_argument("--conv-datapoints", type=int, default=10)
+    p.add_argument("--conv-ais-steps", type=int, default=20)
+    p.add_argument("--chains", type=int, default=16)
+    p.add_argument("--leapfrog-steps", type=int, default=10)
+    p.add_argument("--rows", nargs="+", choices=["mlp", "conv"], default=["mlp", "conv"], help="which rows")
+    p.add_argument("--out", help="also write the JSON here")
+    args = p.parse_args()
+    rows = args.rows
+    threads = ["--threads", str(args.threads)]
+    shared = ["--chains", str(args.chains), "--leapfrog-steps", str(args.leapfrog_steps)]
+    table = {}
+    if "mlp" in rows:
+        manifest = script_mlp_decoder(args.checkpoint_mlp, os.path.join(ROOT, "results", "bench", "mlp-torchscript"))
+        base = [VIGAP, "--workload", "ais-model", "--datapoints", str(args.mlp_datapoints), "--ais-steps",
+                str(args.mlp_ais_steps)] + shared + threads
+        table["ais-mlp-torchscript-vs-native"] = compare(
+            "mlp", {"native": base + ["--checkpoint", args.checkpoint_mlp],
+                    "torchscript": base + ["--checkpoint", manifest]},
+            "seconds", lambda m: {"torchscript_over_native_seconds": m["torchscript"] / m["native"]}, args.repetitions)
+    if "conv" in rows:
+        fixture = args.conv_fixture
+        if not os.path.exists(os.path.join(fixture, "vigap-torchscript.json")):
+            log(f"building the conv fixture into {fixture} ...")
+            subprocess.run(["/usr/bin/python3", CONV_FIXTURE, fixture], check=True, stdout=sys.stderr)
+        data = os.path.join(fixture, "idx")
+        work = ["--datapoints", str(args.conv_datapoints), "--ais-steps", str(args.conv_ais_steps)] + shared + threads
+        table["ais-conv-vigap-vs-pytorch"] = compare(
+            "conv", {"vigap": [VIGAP, "--workload", "ais-model", "--checkpoint",
+                               os.path.join(fixture, "vigap-torchscript.json"), "--dataset", "idx", "--data-dir", data,
+                               "--ais-adaptation", "online"] + work,
+                     "pytorch": TORCH + ["--workload", "ais-torchscript", "--torchscript",
+                                         os.path.join(fixture, "decoder.pt"), "--data-dir", data] + work},
+            "seconds", lambda m: {"speedup_vigap_over_pytorch": m["pytorch"] / m["vigap"]}, args.repetitions)
+    document = {"benchmark": "the TorchScript backend: against the native MLP, and against PyTorch's own AIS",
+                "repetitions": args.repetitions, "threads": args.threads,
+                "environment": {"load_average_at_end": os.getloadavg(), "cpu_count": os.cpu_count()},
+                "rows": table}
+    text = json.dumps(document, indent=2)
+    print(text)
+    if args.out:
+        with open(args.out + ".tmp", "w") as f:
+            f.write(text + "\n")
+        os.replace(args.out + ".tmp", args.out)
+
+
+if __name__ == "__main__":
+    main()
