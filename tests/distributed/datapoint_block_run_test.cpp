@@ -33,19 +33,6 @@ using testing::TemporaryDirectory;
 constexpr Index kImages = 24;
 constexpr Index kSide = 6;
 
-/// popen of a shell command, stdout and stderr captured.
-testing::BinaryRun run_shell(const std::string& command) {
-  testing::BinaryRun run;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return run;
-  char buffer[4096];
-  size_t n = 0;
-  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) run.output.append(buffer, n);
-  const int status = pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
-}
-
 /// mpirun with `ranks` ranks. In the sanitized build, LeakSanitizer in the ranks skips Open MPI's
 /// own never-freed allocations (tests/support/lsan_openmpi.supp says why); other builds ignore it.
 std::string mpirun(int ranks) {
@@ -131,18 +118,18 @@ TemporaryDirectory* DatapointBlockRun::scratch_ = nullptr;
 
 TEST_F(DatapointBlockRun, ResultsAreByteIdenticalWithoutMpirunAndOnOneTwoAndThreeRanks) {
   const std::string args = arguments(10) + " --block-size 3";
-  const auto single = run_shell(binary() + " " + args + " --out " + scratch_->file("single.json"));
+  const auto single = testing::run_command(binary() + " " + args + " --out " + scratch_->file("single.json"));
   ASSERT_EQ(single.exit_code, 0) << single.output;
   const std::string expected = results(scratch_->file("single.json"));
   EXPECT_EQ(read_json(scratch_->file("single.json"))["execution"]["blocks"], 4);
   EXPECT_FALSE(std::filesystem::exists(scratch_->file("single.json.journal")));
   // One block of all ten: the same results as four blocks.
-  const auto whole = run_shell(binary() + " " + arguments(10) + " --block-size 10 --out " + scratch_->file("whole.json"));
+  const auto whole = testing::run_command(binary() + " " + arguments(10) + " --block-size 10 --out " + scratch_->file("whole.json"));
   ASSERT_EQ(whole.exit_code, 0) << whole.output;
   EXPECT_EQ(results(scratch_->file("whole.json")), expected);
   for (int ranks : {1, 2, 3}) {
     const std::string out = scratch_->file("ranks" + std::to_string(ranks) + ".json");
-    const auto r = run_shell(mpirun(ranks) + binary() + " " + args + " --out " + out);
+    const auto r = testing::run_command(mpirun(ranks) + binary() + " " + args + " --out " + out);
     ASSERT_EQ(r.exit_code, 0) << ranks << " ranks:\n" << r.output;
     EXPECT_EQ(results(out), expected) << ranks << " ranks";
     const nlohmann::json execution = read_json(out)["execution"];
@@ -155,7 +142,7 @@ TEST_F(DatapointBlockRun, ResultsAreByteIdenticalWithoutMpirunAndOnOneTwoAndThre
 TEST_F(DatapointBlockRun, KilledRunResumesComputingOnlyTheMissingBlocksAndDamagedRecordsAreRecomputed) {
   const std::string args = arguments(kImages, 400) + " --block-size 2";  // 12 blocks
   const std::string out = scratch_->file("killed.json"), journal = out + ".journal";
-  const auto uninterrupted = run_shell(binary() + " " + args + " --out " + scratch_->file("uninterrupted.json"));
+  const auto uninterrupted = testing::run_command(binary() + " " + args + " --out " + scratch_->file("uninterrupted.json"));
   ASSERT_EQ(uninterrupted.exit_code, 0) << uninterrupted.output;
   const std::string expected = results(scratch_->file("uninterrupted.json"));
 
@@ -178,7 +165,7 @@ TEST_F(DatapointBlockRun, KilledRunResumesComputingOnlyTheMissingBlocksAndDamage
   std::filesystem::copy_file(journal, scratch_->file("saved.journal"));
 
   // Resumed (on one process, not two): the uninterrupted results, only the missing blocks computed.
-  const auto resumed = run_shell(binary() + " " + args + " --resume --out " + out);
+  const auto resumed = testing::run_command(binary() + " " + args + " --resume --out " + out);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_EQ(results(out), expected);
   nlohmann::json execution = read_json(out)["execution"];
@@ -192,7 +179,7 @@ TEST_F(DatapointBlockRun, KilledRunResumesComputingOnlyTheMissingBlocksAndDamage
   text[second_line + (third_line - second_line) / 2] ^= 0x01;  // inside the first block's record
   const std::string torn = text + text.substr(third_line, (text.find('\n', third_line) - third_line) / 2);
   std::ofstream(journal, std::ios::binary) << torn;
-  const auto repaired = run_shell(mpirun(2) + binary() + " " + args + " --resume --out " + out);
+  const auto repaired = testing::run_command(mpirun(2) + binary() + " " + args + " --resume --out " + out);
   ASSERT_EQ(repaired.exit_code, 0) << repaired.output;
   EXPECT_EQ(results(out), expected);
   execution = read_json(out)["execution"];
@@ -209,7 +196,7 @@ TEST_F(DatapointBlockRun, KilledRunResumesComputingOnlyTheMissingBlocksAndDamage
       {arguments(kImages, 400) + " --block-size 3", "block_size: recorded 2, now 3"}};
   for (const auto& [other, fragment] : others) {
     std::filesystem::copy_file(scratch_->file("saved.journal"), journal, std::filesystem::copy_options::overwrite_existing);
-    const auto refused = run_shell(binary() + " " + other + " --resume --out " + out);
+    const auto refused = testing::run_command(binary() + " " + other + " --resume --out " + out);
     EXPECT_EQ(refused.exit_code, 2) << refused.output;
     EXPECT_NE(refused.output.find("records another run"), std::string::npos) << refused.output;
     EXPECT_NE(refused.output.find(fragment), std::string::npos) << fragment << ":\n" << refused.output;
@@ -217,7 +204,7 @@ TEST_F(DatapointBlockRun, KilledRunResumesComputingOnlyTheMissingBlocksAndDamage
     EXPECT_EQ(read_text(journal), read_text(scratch_->file("saved.journal"))) << "the journal must stay as it was";
   }
   std::filesystem::remove(journal);
-  const auto missing = run_shell(binary() + " " + args + " --resume --out " + out);
+  const auto missing = testing::run_command(binary() + " " + args + " --resume --out " + out);
   EXPECT_EQ(missing.exit_code, 2) << missing.output;
   EXPECT_NE(missing.output.find("no journal"), std::string::npos) << missing.output;
 }
@@ -225,7 +212,7 @@ TEST_F(DatapointBlockRun, KilledRunResumesComputingOnlyTheMissingBlocksAndDamage
 TEST_F(DatapointBlockRun, AnErrorOnRankOneEndsTheJobWithExitTwoAndAMessage) {
   const std::string out = scratch_->file("failed.json");
   // Rank 1 reads another checkpoint: rank 0 refuses it, naming the difference.
-  const auto mismatch = run_shell(mpirun(1) + binary() + " " + arguments(6) + " --out " + out + " : -np 1 " + binary() +
+  const auto mismatch = testing::run_command(mpirun(1) + binary() + " " + arguments(6) + " --out " + out + " : -np 1 " + binary() +
                                   " " + arguments(6, 40, "other.safetensors") + " --out " + out);
   EXPECT_EQ(mismatch.exit_code, 2) << mismatch.output;
   EXPECT_NE(mismatch.output.find("rank 1 runs another configuration than rank 0"), std::string::npos) << mismatch.output;
@@ -233,8 +220,8 @@ TEST_F(DatapointBlockRun, AnErrorOnRankOneEndsTheJobWithExitTwoAndAMessage) {
   EXPECT_FALSE(std::filesystem::exists(out));
   // Rank 1 cannot read its checkpoint at all: it ends the job, with the exit code a single process
   // would have (1: the file cannot be read).
-  const auto single = run_shell(binary() + " " + arguments(6, 40, "missing.safetensors") + " --out " + out);
-  const auto broken = run_shell(mpirun(1) + binary() + " " + arguments(6) + " --out " + out + " : -np 1 " + binary() +
+  const auto single = testing::run_command(binary() + " " + arguments(6, 40, "missing.safetensors") + " --out " + out);
+  const auto broken = testing::run_command(mpirun(1) + binary() + " " + arguments(6) + " --out " + out + " : -np 1 " + binary() +
                                 " " + arguments(6, 40, "missing.safetensors") + " --out " + out);
   EXPECT_NE(broken.exit_code, 0) << broken.output;
   EXPECT_EQ(broken.exit_code, single.exit_code) << broken.output;
