@@ -84,6 +84,17 @@ std::vector<Index> parse_size_list(const std::string& text, const std::string& o
   return sizes;
 }
 
+namespace {
+
+/// "<program>: error: <what>" on stderr in one write, so that a line from one MPI rank is never
+/// interleaved with mpirun's own messages (stderr is unbuffered: each << would be a write).
+void print_error(const std::string& program, const char* what) {
+  const std::string line = program + ": error: " + what + "\n";
+  std::cerr << line << std::flush;
+}
+
+}  // namespace
+
 int run_binary(const std::string& program, const std::function<int()>& body) {
   // Keep freed memory in the process: samplers and optimizers free and reallocate the same
   // large matrices thousands of times, and returning them to the kernel costs page faults.
@@ -94,10 +105,10 @@ int run_binary(const std::string& program, const std::function<int()>& body) {
     register_torchscript_model_format();
     return body();
   } catch (const std::invalid_argument& e) {
-    std::cerr << program << ": error: " << e.what() << "\n";
+    print_error(program, e.what());
     return 2;
   } catch (const std::exception& e) {
-    std::cerr << program << ": error: " << e.what() << "\n";
+    print_error(program, e.what());
     return 1;
   }
 }
