@@ -2,12 +2,21 @@
 
 #include "analyses/decoder_evaluation_budget.hpp"
 
+#include <algorithm>
+
 namespace vigap {
 
 Index RunCost::total() const {
   Index sum = 0;
   for (const RunCostStage& s : stages)
     if (s.counted) sum += s.decoder_evaluations;
+  return sum;
+}
+
+Index RunCost::minimum_total() const {
+  Index sum = 0;
+  for (const RunCostStage& s : stages)
+    if (s.counted) sum += s.upper_bound ? s.minimum_decoder_evaluations : s.decoder_evaluations;
   return sum;
 }
 
@@ -28,6 +37,7 @@ nlohmann::ordered_json RunCost::to_json() const {
   nlohmann::ordered_json j;
   j["decoder_evaluations"] = total();
   j["upper_bound"] = upper_bound();
+  if (upper_bound()) j["minimum_decoder_evaluations"] = minimum_total();
   j["stages"] = nlohmann::ordered_json::array();
   for (const RunCostStage& s : stages) {
     nlohmann::ordered_json stage{{"name", s.name}};
@@ -35,6 +45,7 @@ nlohmann::ordered_json RunCost::to_json() const {
       stage["decoder_evaluations"] = s.decoder_evaluations;
       stage["samples_per_datapoint"] = s.samples_per_datapoint;
       stage["upper_bound"] = s.upper_bound;
+      if (s.upper_bound) stage["minimum_decoder_evaluations"] = s.minimum_decoder_evaluations;
     } else {
       stage["decoder_evaluations"] = "not counted (adaptive)";
     }
@@ -42,6 +53,22 @@ nlohmann::ordered_json RunCost::to_json() const {
   }
   return j;
 }
+
+namespace {
+
+/// A q* fit's stage: at most max_evaluations(options) per datapoint, at least that with max_steps =
+/// patience · check_interval (the patience rule's earliest stop), plus the start-or-best comparison.
+template <typename FitOptions, typename MaxEvaluations>
+RunCostStage fit_stage(const std::string& label, Index B, const FitOptions& options, Index samples,
+                       MaxEvaluations max_evaluations) {
+  FitOptions shortest = options;
+  shortest.max_steps = std::min(shortest.max_steps, shortest.patience * shortest.check_interval);
+  const Index selection = 2 * options.selection_samples;
+  return {label + " fit", B * (max_evaluations(options) + selection), samples, true, true,
+          B * (max_evaluations(shortest) + selection)};
+}
+
+}  // namespace
 
 RunCost gap_table_run_cost(const GapTableOptions& options, Index latent_dim, Index num_datapoints) {
   const Index B = num_datapoints;
@@ -60,15 +87,12 @@ RunCost gap_table_run_cost(const GapTableOptions& options, Index latent_dim, Ind
   add_elbo("the amortized q");
   for (PosteriorFamily family : options.families) {
     const std::string label = "q*_" + to_string(family);
-    if (family == PosteriorFamily::flow) {
-      cost.stages.push_back({label + " fit",
-                             B * (local_flow_max_decoder_evaluations(options.flow) + 2 * options.flow.selection_samples),
-                             options.flow.samples, true, true});
-    } else {
-      cost.stages.push_back(
-          {label + " fit", B * (local_gaussian_max_decoder_evaluations(options.gaussian) + 2 * options.gaussian.selection_samples),
-           options.gaussian.samples_per_step, true, true});
-    }
+    if (family == PosteriorFamily::flow)
+      cost.stages.push_back(fit_stage(label, B, options.flow, options.flow.samples,
+                                      [](const LocalFlowOptions& o) { return local_flow_max_decoder_evaluations(o); }));
+    else
+      cost.stages.push_back(fit_stage(label, B, options.gaussian, options.gaussian.samples_per_step,
+                                      [](const LocalOptimizationOptions& o) { return local_gaussian_max_decoder_evaluations(o); }));
     add_elbo(label);
   }
   return cost;

@@ -19,6 +19,9 @@ struct RunCostStage {
   Index samples_per_datapoint = 0; ///< latent columns per datapoint in each of its model calls
   bool upper_bound = false;        ///< a stopping rule may end it earlier (q* fits: max_steps)
   bool counted = true;             ///< false: not known before the run (adaptive quadrature)
+  /// The least it can spend, where upper_bound (a q* fit's patience rule cannot stop a datapoint
+  /// before patience · check_interval steps); unused otherwise (decoder_evaluations is exact).
+  Index minimum_decoder_evaluations = 0;
 };
 
 /// A run's stages.
@@ -26,6 +29,7 @@ struct RunCost {
   std::vector<RunCostStage> stages;
 
   Index total() const;              ///< Σ decoder_evaluations of the counted stages
+  Index minimum_total() const;      ///< Σ minimum_decoder_evaluations of the counted stages
   bool upper_bound() const;         ///< some counted stage is an upper bound
   const RunCostStage* largest() const;  ///< the counted stage with the most evaluations (nullptr: none)
   /// {"decoder_evaluations", "upper_bound", "stages": [{"name", "decoder_evaluations", ...}]}.
@@ -38,7 +42,8 @@ struct RunCost {
 ///   each ELBO (amortized and per row) for latent_dim > 3: B · eval_samples; by quadrature: not counted;
 ///   q*_ffg / q*_full: B · (local_gaussian_max_decoder_evaluations + 2 · selection_samples), an
 ///     upper bound (the patience rule); q*_flow: B · (local_flow_max_decoder_evaluations +
-///     2 · selection_samples), an upper bound.
+///     2 · selection_samples), an upper bound. Their minimum: the same with max_steps =
+///     min(max_steps, patience · check_interval).
 RunCost gap_table_run_cost(const GapTableOptions& options, Index latent_dim, Index num_datapoints);
 
 /// compute_evaluation's cost for B datapoints: elbo B · S, iwae B · K · replicates per K, is B · K,

@@ -56,10 +56,22 @@ RunCostForecast forecast_run_cost(const GenerativeModel& model, const MatrixF& X
   return forecast;
 }
 
+namespace {
+
+double forecast_seconds(Index evaluations, double columns_per_second, int ranks, Index blocks) {
+  if (evaluations == 0 || !(columns_per_second > 0.0)) return 0.0;
+  const double parallel = static_cast<double>(std::max<Index>(1, std::min<Index>(ranks, blocks)));
+  return static_cast<double>(evaluations) / columns_per_second / parallel;
+}
+
+}  // namespace
+
 double RunCostForecast::seconds(int on_ranks) const {
-  if (cost.total() == 0 || !(throughput.columns_per_second > 0.0)) return 0.0;
-  const double parallel = static_cast<double>(std::max<Index>(1, std::min<Index>(on_ranks, blocks)));
-  return static_cast<double>(cost.total()) / throughput.columns_per_second / parallel;
+  return forecast_seconds(cost.total(), throughput.columns_per_second, on_ranks, blocks);
+}
+
+double RunCostForecast::minimum_seconds(int on_ranks) const {
+  return forecast_seconds(cost.minimum_total(), throughput.columns_per_second, on_ranks, blocks);
 }
 
 bool RunCostForecast::worth_printing(bool protocol_given) const { return protocol_given || seconds(ranks) > 10.0; }
@@ -93,6 +105,7 @@ nlohmann::ordered_json RunCostForecast::to_json() const {
   j["ranks"] = ranks;
   j["blocks"] = blocks;
   j["forecast_seconds"] = seconds(ranks);
+  if (cost.upper_bound()) j["forecast_minimum_seconds"] = minimum_seconds(ranks);
   nlohmann::ordered_json by_ranks = nlohmann::ordered_json::object();
   for (int n : kRankCounts) by_ranks[std::to_string(n)] = seconds(n) / 3600.0;
   j["forecast_hours_by_ranks"] = by_ranks;
@@ -105,17 +118,27 @@ std::string RunCostForecast::summary(const std::string& program) const {
   std::string stages;
   for (const RunCostStage& s : cost.stages) {
     if (!stages.empty()) stages += "; ";
-    stages += s.name + " " + (s.counted ? (s.upper_bound ? "<= " : "") + scientific(static_cast<double>(s.decoder_evaluations))
-                                        : std::string("not counted"));
+    std::string count = "not counted";
+    if (s.counted && s.upper_bound)
+      count = scientific(static_cast<double>(s.minimum_decoder_evaluations)) + " to " +
+              scientific(static_cast<double>(s.decoder_evaluations));
+    else if (s.counted)
+      count = scientific(static_cast<double>(s.decoder_evaluations));
+    stages += s.name + " " + count;
   }
-  std::string text = program + ": cost: " + (cost.upper_bound() ? "at most " : "") +
+  std::string text = program + ": cost: " +
+                     (cost.upper_bound() ? scientific(static_cast<double>(cost.minimum_total())) + " to " : "") +
                      scientific(static_cast<double>(cost.total())) + " decoder evaluations (" + stages + ")\n";
+  // An upper bound is shown as the range it spans: "between 12.0 s and 1.58 h".
+  const auto span = [&](int n) {
+    return cost.upper_bound() ? "between " + hours_text(minimum_seconds(n)) + " and " + hours_text(seconds(n))
+                              : hours_text(seconds(n));
+  };
   text += program + ": at " + scientific(throughput.columns_per_second) + " evaluations/s measured here (" +
-          std::to_string(throughput.columns_per_call) + " columns a call): " + (cost.upper_bound() ? "at most " : "") +
-          hours_text(seconds(ranks)) + " on this run's " + std::to_string(ranks) + " rank" + (ranks == 1 ? "" : "s") + " (" +
+          std::to_string(throughput.columns_per_call) + " columns a call): " + span(ranks) + " on this run's " + std::to_string(ranks) + " rank" + (ranks == 1 ? "" : "s") + " (" +
           std::to_string(blocks) + " block" + (blocks == 1 ? "" : "s") + ")";
   for (int n : kRankCounts)
-    if (n != ranks && n <= std::max<Index>(blocks, 1)) text += "; " + hours_text(seconds(n)) + " on " + std::to_string(n);
+    if (n != ranks && n <= std::max<Index>(blocks, 1)) text += "; " + span(n) + " on " + std::to_string(n);
   text += "\n";
   return text;
 }

@@ -39,11 +39,13 @@ struct RunCostForecast {
   /// cost.total() / columns_per_second / min(ranks, blocks): linear scaling over ranks up to the
   /// number of blocks (ranks share no work inside a block).
   double seconds(int ranks) const;
+  /// As seconds() for cost.minimum_total() (= seconds() when no stage is an upper bound).
+  double minimum_seconds(int ranks) const;
   /// Whether to print the forecast before a run: a protocol was given, or this run's forecast is
   /// over 10 seconds.
   bool worth_printing(bool protocol_given) const;
   /// {"decoder_evaluations", "upper_bound", "stages", "throughput": {...}, "ranks", "blocks",
-  ///  "forecast_seconds" (this run), "forecast_hours_by_ranks": {"1": h, "2": h, ...}}: for the
+  ///  "forecast_seconds" (this run; "forecast_minimum_seconds" too when it is an upper bound), "forecast_hours_by_ranks": {"1": h, "2": h, ...}}: for the
   /// JSON's "execution" (machine-dependent, never in `results`).
   nlohmann::ordered_json to_json() const;
   /// Lines for stderr: "<program>: cost: 1.10e+10 decoder evaluations (log p(x) by AIS 1.0e+10, ...)",

@@ -60,7 +60,29 @@ TEST(RunCost, TheGapTableSpendsExactlyThePredictedDecoderEvaluations) {
     model.take();
     compute_gap_table(model, amortized, "amortized FFG", amortized, problem.X, options, streams);
     EXPECT_EQ(model.take(), cost.total()) << cost.to_json().dump(2);
+    EXPECT_EQ(cost.minimum_total(), cost.total());  // the patience is out of reach
   }
+}
+
+TEST(RunCost, WithAReachablePatienceTheGapTableSpendsBetweenTheMinimumAndTheMaximum) {
+  const auto problem = testing::make_linear_gaussian_posteriors(4, kB, 77);
+  const CountingModel model(problem.model);
+  const DiagonalGaussian amortized = problem.shifted_diagonal(0.5, 1.5);
+  const RandomStreams streams = RandomStreams::consecutive(testing::test_seed(78), 0, kB);
+  GapTableOptions options = counted_options(AisStepSizeAdaptation::pilot);
+  options.gaussian.max_steps = 2000;
+  options.gaussian.patience = 2;
+  options.flow.max_steps = 400;
+  options.flow.patience = 2;
+  const RunCost cost = gap_table_run_cost(options, 4, kB);
+  EXPECT_LT(cost.minimum_total(), cost.total());
+  model.take();
+  compute_gap_table(model, amortized, "amortized FFG", amortized, problem.X, options, streams);
+  const Index spent = model.take();
+  EXPECT_GE(spent, cost.minimum_total()) << cost.to_json().dump(2);
+  EXPECT_LE(spent, cost.total()) << cost.to_json().dump(2);
+  // The rule did fire: 200 checks in a row each beating the last, on 7 noisy draws, do not happen.
+  EXPECT_LT(spent, cost.total());
 }
 
 TEST(RunCost, TheAisStageIsWhatAisReportsItSpent) {
@@ -122,6 +144,16 @@ TEST(RunCostForecast, SecondsScaleWithRanksUpToTheBlocks) {
   f.cost.stages.front().decoder_evaluations = 5000;  // 2.5 s on 2 ranks
   EXPECT_FALSE(f.worth_printing(false));
   EXPECT_TRUE(f.worth_printing(true));
+  // An upper-bounded stage shows its range.
+  f.cost.stages.push_back({"q*_ffg fit", 36000000, 50, true, true, 3600000});
+  EXPECT_DOUBLE_EQ(f.seconds(1), 36005.0);
+  EXPECT_DOUBLE_EQ(f.minimum_seconds(1), 3605.0);
+  const std::string range = f.summary("vigap-x");
+  EXPECT_NE(range.find("cost: 3.60e+06 to 3.60e+07 decoder evaluations (AIS 5.00e+03; q*_ffg fit 3.60e+06 to 3.60e+07)"),
+            std::string::npos)
+      << range;
+  EXPECT_NE(range.find("between 30.0 min and 5.00 h on this run's 2 ranks"), std::string::npos) << range;
+  EXPECT_DOUBLE_EQ(f.to_json()["forecast_minimum_seconds"].get<double>(), 3605.0 / 2.0);
 }
 
 TEST(RunCostForecast, TheThroughputIsMeasuredOnTheModelAndNothingWhenNothingIsCounted) {
