@@ -64,8 +64,9 @@ RunCostStage fit_stage(const std::string& label, Index B, const FitOptions& opti
   FitOptions shortest = options;
   shortest.max_steps = std::min(shortest.max_steps, shortest.patience * shortest.check_interval);
   const Index selection = 2 * options.selection_samples;
-  return {label + " fit", B * (max_evaluations(options) + selection), samples, true, true,
-          B * (max_evaluations(shortest) + selection)};
+  const Index most = B * (max_evaluations(options) + selection), least = B * (max_evaluations(shortest) + selection);
+  // Exact when the rule cannot fire before max_steps.
+  return {label + " fit", most, samples, least < most, true, least};
 }
 
 }  // namespace

@@ -43,7 +43,8 @@ struct RunCost {
 ///   q*_ffg / q*_full: B · (local_gaussian_max_decoder_evaluations + 2 · selection_samples), an
 ///     upper bound (the patience rule); q*_flow: B · (local_flow_max_decoder_evaluations +
 ///     2 · selection_samples), an upper bound. Their minimum: the same with max_steps =
-///     min(max_steps, patience · check_interval).
+///     min(max_steps, patience · check_interval); a fit is exact (not an upper bound) when the
+///     two agree (max_steps <= patience · check_interval: the rule cannot fire in time).
 RunCost gap_table_run_cost(const GapTableOptions& options, Index latent_dim, Index num_datapoints);
 
 /// compute_evaluation's cost for B datapoints: elbo B · S, iwae B · K · replicates per K, is B · K,

@@ -46,6 +46,11 @@ TEST(ProtocolBinary, GapTableRecordsThePresetItsOverridesAndTheCostAndMatchesThe
   const nlohmann::json& cost = j["execution"]["cost"];
   EXPECT_EQ(cost["stages"][0]["name"], "log p(x) by AIS");
   EXPECT_EQ(cost["stages"][0]["decoder_evaluations"], 2 * 4 * (1 + 19 * 10));
+  // The q* fit (30 steps: the patience rule cannot fire, so the count is exact) against what the fit reports.
+  EXPECT_EQ(cost["stages"][2]["name"], "q*_ffg fit");
+  EXPECT_EQ(cost["stages"][2]["upper_bound"], false);
+  EXPECT_EQ(cost["stages"][2]["decoder_evaluations"], j["results"]["ffg"]["optimization"]["decoder_evaluations"]);
+  EXPECT_EQ(cost["upper_bound"], false);
   EXPECT_GT(cost["throughput"]["columns_per_second"].get<double>(), 0.0);
   EXPECT_EQ(cost["ranks"], 1);
   ASSERT_FALSE(j["results"].contains("cost"));
