@@ -4,14 +4,17 @@
 #include <memory>
 
 #include "analyses/evaluation.hpp"
+#include "analyses/run_cost_forecast.hpp"
 #include "core/data/dataset.hpp"
 #include "core/io/atomic_file.hpp"
 #include "core/io/json_result_writer.hpp"
 #include "core/io/model_loader.hpp"
 #include "core/progress_reporter.hpp"
+#include "experiments/support/ais_adaptation_options.hpp"
 #include "experiments/support/command_line.hpp"
 #include "experiments/support/dataset_options.hpp"
 #include "experiments/support/evaluation_data.hpp"
+#include "experiments/support/protocol_options.hpp"
 
 namespace po = boost::program_options;
 using namespace vigap;
@@ -54,6 +57,7 @@ int evaluate_main(int argc, char** argv) {
   std::string ais_schedule = "sigmoid", ais_adaptation = "pilot", ais_from = "prior";
   Index num_datapoints = 1000, first_datapoint = 0;
   bool per_datapoint = false;
+  AppliedProtocol protocol;
 
   po::options_description d("Options");
   add_common_options(d, common, "evaluate.json");
@@ -69,8 +73,11 @@ int evaluate_main(int argc, char** argv) {
        "dynamic, threshold or none (default: as the checkpoint was trained)")
       ("per-datapoint", po::bool_switch(&per_datapoint), "write every datapoint's value to the JSON");
   add_estimator_options(d, evaluation, iwae_k_list, ais_schedule, ais_adaptation, ais_from);
+  add_ais_adaptation_options(d, evaluation.ais);
+  add_protocol_option(d, protocol);
   if (!parse_command_line(argc, argv, "vigap-evaluate",
-                          "Estimates log p(x), the ELBO and KL(q||p(z|x)) of a trained VAE.", d, common))
+                          "Estimates log p(x), the ELBO and KL(q||p(z|x)) of a trained VAE.", d, common,
+                          protocol_hook(d, protocol)))
     return 0;
 
   evaluation.estimators = parse_evaluation_estimators(estimators, "--estimators");
@@ -110,6 +117,7 @@ int evaluate_main(int argc, char** argv) {
   configuration["first_datapoint"] = first_datapoint;
   configuration["num_datapoints"] = X.cols();
   configuration["threads"] = common.threads;
+  configuration["protocol"] = protocol.to_json();
   if (q) configuration["amortized_approximation"] = q->describe();
   nlohmann::ordered_json document =
       make_result_document("evaluate", configuration, dataset_identity(dataset, split), common.seed);
@@ -117,6 +125,10 @@ int evaluate_main(int argc, char** argv) {
   std::printf("%s on %lld %s datapoints of %s\n\n", model.describe().c_str(), static_cast<long long>(X.cols()),
               split.c_str(), dataset.name.c_str());
   std::fflush(stdout);
+  // The run's cost before it starts (one process: 1 rank, 1 block); in "execution", not `results`.
+  const RunCostForecast forecast = forecast_run_cost(model, X, evaluation_run_cost(evaluation, model.latent_dim(), X.cols()), 1, 1, 10);
+  if (forecast.worth_printing(protocol.active())) std::fputs(forecast.summary("vigap-evaluate").c_str(), stderr);
+  document["execution"]["cost"] = forecast.to_json();
   const ProgressReporter progress;
   const Evaluation result = compute_evaluation(model, q.get(), X, evaluation, streams, first_datapoint, progress);
   document["results"] = result.results_json(per_datapoint);
