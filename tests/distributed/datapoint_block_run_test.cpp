@@ -17,10 +17,8 @@
 #include <string>
 #include <thread>
 
-#include "core/io/vae_checkpoint.hpp"
-#include "core/random.hpp"
+#include "support/random_weight_vae.hpp"
 #include "support/run_binary.hpp"
-#include "support/synthetic_idx_dataset.hpp"
 #include "support/temporary_directory.hpp"
 
 namespace vigap {
@@ -76,24 +74,9 @@ class DatapointBlockRun : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     scratch_ = new TemporaryDirectory();
-    testing::SyntheticIdxOptions data;
-    data.train_images = 10;
-    data.test_images = kImages;
-    data.side = kSide;
-    data.gzip = false;
-    testing::write_synthetic_idx_dataset(scratch_->path(), data);
-    for (const char* name : {"vae.safetensors", "other.safetensors"}) {
-      Rng rng(name[0] == 'v' ? 91 : 92);
-      VaeArchitecture architecture;
-      architecture.data_dim = kSide * kSide;
-      architecture.latent_dim = 2;
-      architecture.encoder_hidden = {12};
-      architecture.decoder_hidden = {12};
-      Vae vae(architecture);
-      vae.encoder->network().initialize(rng);
-      vae.decoder.network().initialize(rng);
-      save_vae_checkpoint(scratch_->file(name), vae);
-    }
+    testing::write_small_idx_dataset(scratch_->path(), kImages, kSide);
+    testing::save_random_weight_vae(scratch_->file("vae.safetensors"), kSide * kSide, 2, 91);
+    testing::save_random_weight_vae(scratch_->file("other.safetensors"), kSide * kSide, 2, 92);
   }
   static void TearDownTestSuite() {
     delete scratch_;
