@@ -28,27 +28,14 @@ and ELBOs are extra).
 Prints one JSON document (also written to --out). Run it on an otherwise idle machine: the figures
 are timings.
 """
-import argparse, json, math, os, statistics, subprocess, sys, tempfile, time
+import argparse, json, math, os, subprocess, sys, tempfile, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run_benchmark import ROOT, log, positive, print_and_write, summary  # noqa: E402
+
 GAP_TABLE = os.path.join(ROOT, "build", "bin", "vigap-gap-table")
 PROTOCOL = {"ais_steps": 10000, "ais_chains": 100, "leapfrog_steps": 10, "test_images": 10000, "hours": 12}
 LEAPFROG_STEPS = 10  # vigap-gap-table's AIS transitions
-
-
-def log(message):
-    print(message, file=sys.stderr, flush=True)
-
-
-def summary(values):
-    return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": values}
-
-
-def positive(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, found {text}")
-    return value
 
 
 def run_gap_table(args, ranks, out):
@@ -153,13 +140,7 @@ def main():
                        "node": "this machine: 2 ranks of 1 thread", "node_datapoints_per_hour": node_rate * 3600,
                        "node_hours": node_hours, "nodes_for_12_hours": math.ceil(node_hours / PROTOCOL["hours"])},
     }
-    text = json.dumps(document, indent=2)
-    print(text)
-    if args.out:
-        tmp = args.out + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(text + "\n")
-        os.replace(tmp, args.out)
+    print_and_write(document, args.out)
     log(f"\nthroughput per rank: 1 rank {throughput[1]:.4g}/s, 2 ranks {throughput[2] / 2:.4g}/s; efficiency 1 -> 2 "
         f"{efficiency:.3f}; communication share (2 ranks) {table['2_ranks']['communication_share']['median']:.4f}")
     log(f"AIS: {ais_seconds:.4g} s/datapoint at T={args.ais_steps}, {args.ais_chains} chains; "
