@@ -230,10 +230,11 @@ TEST_F(DatapointBlockRun, AnOutputDirectoryThatCannotBeWrittenFailsBeforeAnyWork
   if (::geteuid() != 0) outs.push_back((locked / "gap.json").string());
   for (const std::string& out : outs)
     for (const std::string& launcher : {std::string(), mpirun(2)}) {
-      const auto r = testing::run_command(launcher + binary() + " " + arguments(6) + " --out " + out);
+      // The checkpoint does not exist: a run that read it (or did any work) would fail on it instead.
+      const auto r = testing::run_command(launcher + binary() + " " + arguments(6, 40, "missing.safetensors") + " --out " + out);
       EXPECT_EQ(r.exit_code, 2) << launcher << out << ":\n" << r.output;
       EXPECT_NE(r.output.find("output path '" + out + "'"), std::string::npos) << r.output;
-      EXPECT_EQ(r.output.find("gap-table: log p(x)"), std::string::npos) << "work started:\n" << r.output;
+      EXPECT_EQ(r.output.find("missing.safetensors"), std::string::npos) << "the checkpoint was read first:\n" << r.output;
       EXPECT_FALSE(std::filesystem::exists(out));
       EXPECT_FALSE(std::filesystem::exists(out + ".journal"));
     }
