@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
 #include <iostream>
 #include <limits>
 
@@ -12,6 +11,7 @@
 #include "core/random_streams.hpp"
 #include "estimators/elbo_estimator.hpp"
 #include "estimators/kl_divergence_quadrature.hpp"
+#include "support/batch_position_problem.hpp"
 #include "support/expect_throw_message.hpp"
 #include "support/linear_gaussian_posteriors.hpp"
 #include "support/test_seed.hpp"
@@ -410,9 +410,6 @@ TEST(LocalGaussianOptimizationResult, MlpDecoderQuadratureKlDropsAndFullCovarian
             << ", worst (diagonal - full ELBO) / bound " << worst_shortfall_over_bound << "\n";
 }
 
-/// Same bits, NaN equal to NaN: for the per-datapoint comparisons of a fit in different batches.
-bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
-
 /// Datapoint b's fit in a batch of B against its fit alone (batch of 1, from its own random
 /// streams): every per-datapoint figure is the same bits (check trajectory, check standard
 /// errors, the decision noise, the selection, q*'s parameters). A fit's θ matrix is P x B, and a
@@ -422,15 +419,11 @@ bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; 
 /// per position. d = 20 as the z = 20 model where the gap table's full-family
 /// check_standard_error_at_decision.mean differed in the last bit between --block-size 1 and 10.
 TEST(LocalGaussianOptimizationResult, EachDatapointsFitIsTheSameBitsInABatchOfOneAndOfMany) {
-  constexpr Index d = 20, D = 30, B = 9;
-  Rng rng(testing::test_seed(61));
-  MlpDecoderModel model(d, {16}, D, Activation::elu, Likelihood::bernoulli);
-  model.network().initialize(rng);
-  MatrixF X(D, B);
-  for (Index j = 0; j < B; ++j)
-    for (Index i = 0; i < D; ++i) X(i, j) = uniform_01(rng) < 0.5 ? 1.0f : 0.0f;
-  const MatrixD mean = 0.3 * standard_normal_matrix(d, B, rng);
-  const MatrixD log_variance = (0.2 * standard_normal_matrix(d, B, rng)).array() - 0.5;
+  constexpr Index d = testing::BatchPositionProblem::kLatentDim, B = 9;
+  const testing::BatchPositionProblem p = testing::make_batch_position_problem(B, testing::test_seed(61));
+  const MlpDecoderModel& model = p.model;
+  const MatrixF& X = p.X;
+  const MatrixD &mean = p.mean, &log_variance = p.log_variance;
   const std::uint64_t seed = testing::test_seed(62);
   for (LocalGaussianFamily family : {LocalGaussianFamily::diagonal, LocalGaussianFamily::full_covariance}) {
     LocalOptimizationOptions options;
@@ -455,7 +448,7 @@ TEST(LocalGaussianOptimizationResult, EachDatapointsFitIsTheSameBitsInABatchOfOn
       ASSERT_LE(alone.check_elbo.cols(), batch.check_elbo.cols()) << where;
       const auto expect_same = [&](double in_batch, double by_itself, const std::string& what) {
         ++compared;
-        if (same_bits(in_batch, by_itself)) return;
+        if (testing::same_bits(in_batch, by_itself)) return;
         ++mismatches;
         ADD_FAILURE() << where << ", " << what << ": " << std::hexfloat << in_batch << " in the batch of " << B
                       << ", " << by_itself << " alone";
