@@ -110,6 +110,9 @@ nlohmann::ordered_json GapTable::results_json(bool per_datapoint) const {
     r["inference_gap"] = to_json(inference_gap, per_datapoint);
     r["identity_max_abs_error"] = row.identity_max_abs_error;
     r["optimization"] = row.optimization;
+    if (per_datapoint)  // null where a datapoint has no check noise (JSON has no NaN)
+      r["optimization"]["check_standard_error_at_decision"]["per_datapoint"] = std::vector<double>(
+          row.check_standard_error.data(), row.check_standard_error.data() + row.check_standard_error.size());
   }
   return results;
 }

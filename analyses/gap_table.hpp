@@ -70,6 +70,10 @@ struct GapTableRow {
   Estimate approximation_gap, amortization_gap;
   double identity_max_abs_error = 0.0;  ///< max |inference - (approximation + amortization)|
   nlohmann::ordered_json optimization;  ///< steps, stopping, start-or-best selection, check noise
+  /// Per datapoint: the standard error of the check its stopping decision was made on (the
+  /// stopping rule's noise; NaN where a family has none), summarized in
+  /// optimization.check_standard_error_at_decision.
+  VectorD check_standard_error;
   std::string optimization_summary;     ///< "1200 steps, 48/50 stopped by rule"
   double optimization_seconds = 0.0, elbo_seconds = 0.0;
 };

@@ -393,6 +393,7 @@ GapTableRow assemble_row(const std::vector<GapTableBlock>& blocks, std::size_t r
                       {"started_from", first.started_from},
                       {"start_or_best", selection.to_json()},
                       {"check_standard_error_at_decision", check_noise_json(check_standard_error)}};
+  row.check_standard_error = check_standard_error;
   row.optimization_summary = stopped_summary(steps, stopped, count);
   const GapDecomposition gaps = decompose_gaps(table.log_px, row.elbo, table.amortized_elbo);
   row.approximation_gap = gaps.approximation_gap;

@@ -43,6 +43,24 @@ def log(message):
     print(message, file=sys.stderr, flush=True)
 
 
+def positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, found {text}")
+    return value
+
+
+def print_and_write(document, out):
+    """Prints the JSON document on stdout and, when out is given, writes it there (atomically)."""
+    text = json.dumps(document, indent=2)
+    print(text)
+    if out:
+        tmp = out + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text + "\n")
+        os.replace(tmp, out)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--repetitions", type=int, default=3)
@@ -125,13 +143,7 @@ def main():
                                               "runs": gemm_runs},
         "workloads": table,
     }
-    text = json.dumps(document, indent=2)
-    print(text)
-    if args.out:
-        tmp = args.out + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(text + "\n")
-        os.replace(tmp, args.out)
+    print_and_write(document, args.out)
 
     log("\n| workload | figure | vigap (median) | PyTorch (median) | vigap/PyTorch | target | vigap GFLOP/s (% of GEMM) | "
         "PyTorch GFLOP/s | peak MB vigap / PyTorch |")

@@ -22,7 +22,7 @@ machine: the figures are timings.
 import argparse, hashlib, json, os, statistics, subprocess, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run_benchmark import ROOT, TORCH, VIGAP, log, run_json, summary  # noqa: E402
+from run_benchmark import ROOT, TORCH, VIGAP, log, positive, print_and_write, run_json, summary  # noqa: E402
 
 CONV_FIXTURE = os.path.join(ROOT, "tests", "support", "make_torch_conv_fixture.py")
 
@@ -52,13 +52,6 @@ def script_mlp_decoder(checkpoint, directory):
     with open(path, "w") as f:
         json.dump(manifest, f, indent=1)
     return path
-
-
-def positive(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, found {text}")
-    return value
 
 
 def compare(name, commands, figure, ratio_of, repetitions):
@@ -138,12 +131,7 @@ def main():
                 "repetitions": args.repetitions, "threads": args.threads,
                 "environment": {"load_average_at_end": os.getloadavg(), "cpu_count": os.cpu_count()},
                 "rows": table}
-    text = json.dumps(document, indent=2)
-    print(text)
-    if args.out:
-        with open(args.out + ".tmp", "w") as f:
-            f.write(text + "\n")
-        os.replace(args.out + ".tmp", args.out)
+    print_and_write(document, args.out)
 
 
 if __name__ == "__main__":

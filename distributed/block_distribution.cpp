@@ -39,30 +39,64 @@ void send_text(const std::string& text, int destination, int tag) {
   MPI_Send(text.data(), static_cast<int>(text.size()), MPI_CHAR, destination, tag, MPI_COMM_WORLD);
 }
 
-std::string with_block(Index block, const std::string& payload) {
-  std::string text(sizeof(std::int64_t), '\0');
-  const std::int64_t b = block;
-  std::memcpy(text.data(), &b, sizeof b);
+/// A RESULT message: the block index, the worker's timings so far (blocks, compute and
+/// communication seconds), then the payload.
+constexpr std::size_t kResultHeaderBytes = 2 * sizeof(std::int64_t) + 2 * sizeof(double);
+
+std::string result_message(Index block, const RankTimings& timings, const std::string& payload) {
+  std::string text(kResultHeaderBytes, '\0');
+  const std::int64_t fields[2] = {block, timings.blocks};
+  const double seconds[2] = {timings.compute_seconds, timings.communication_seconds};
+  std::memcpy(text.data(), fields, sizeof fields);
+  std::memcpy(text.data() + sizeof fields, seconds, sizeof seconds);
   return text + payload;
 }
 
+/// The block index of a RESULT message; its sender's timings into `timings`.
+Index read_result_header(const std::string& text, RankTimings& timings) {
+  if (text.size() < kResultHeaderBytes) throw std::runtime_error("a worker's result arrived truncated");
+  std::int64_t fields[2];
+  double seconds[2];
+  std::memcpy(fields, text.data(), sizeof fields);
+  std::memcpy(seconds, text.data() + sizeof fields, sizeof seconds);
+  timings.blocks = fields[1];
+  timings.compute_seconds = seconds[0];
+  timings.communication_seconds = seconds[1];
+  return fields[0];
+}
+
+/// Runs f() and adds its wall seconds to `seconds`.
+template <typename F>
+auto timed(double& seconds, const F& f) {
+  const auto start = std::chrono::steady_clock::now();
+  struct Add {
+    double& seconds;
+    std::chrono::steady_clock::time_point start;
+    ~Add() { seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); }
+  } add{seconds, start};
+  return f();
+}
+
 /// A worker rank: request, compute, send, until rank 0 answers -1.
-void work(const std::string& identity, const BlockComputation& compute) {
-  send_text(identity, 0, kRequest);
+void work(const std::string& identity, const BlockComputation& compute, RankTimings& timings) {
+  double& communication = timings.communication_seconds;
+  timed(communication, [&] { send_text(identity, 0, kRequest); });
   for (;;) {
     std::int64_t block = -1;
-    MPI_Recv(&block, 1, MPI_INT64_T, 0, kAssign, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    timed(communication, [&] { MPI_Recv(&block, 1, MPI_INT64_T, 0, kAssign, MPI_COMM_WORLD, MPI_STATUS_IGNORE); });
     if (block < 0) return;
     std::string payload;
     try {
-      payload = compute(block);
+      payload = timed(timings.compute_seconds, [&] { return compute(block); });
     } catch (const std::exception& e) {
       const char code = dynamic_cast<const std::invalid_argument*>(&e) ? '2' : '1';
       send_text(std::string(1, code) + "block " + std::to_string(block) + ": " + e.what(), 0, kError);
       MPI_Recv(&block, 1, MPI_INT64_T, 0, kAssign, MPI_COMM_WORLD, MPI_STATUS_IGNORE);  // rank 0 aborts the job
       return;
     }
-    send_text(with_block(block, payload), 0, kResult);
+    ++timings.blocks;
+    const std::string message = result_message(block, timings, payload);
+    timed(communication, [&] { send_text(message, 0, kResult); });
   }
 }
 
@@ -96,8 +130,9 @@ class LocalWorker {
       : thread_([this, &queue, &compute] {
           for (Index b = queue.claim(); b >= 0; b = queue.claim()) {
             std::string payload;
+            double seconds = 0.0;
             try {
-              payload = compute(b);
+              payload = timed(seconds, [&] { return compute(b); });
             } catch (...) {
               std::lock_guard<std::mutex> lock(mutex_);
               error_ = std::current_exception();
@@ -105,10 +140,17 @@ class LocalWorker {
             }
             std::lock_guard<std::mutex> lock(mutex_);
             done_.emplace_back(b, std::move(payload));
+            ++timings_.blocks;
+            timings_.compute_seconds += seconds;
           }
         }) {}
   ~LocalWorker() {
     if (thread_.joinable()) thread_.join();
+  }
+  /// The blocks computed so far and their seconds.
+  RankTimings timings() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return timings_;
   }
   /// Hands the finished blocks to `finished`; rethrows the thread's exception.
   bool drain(const BlockReceiver& finished) {
@@ -128,6 +170,7 @@ class LocalWorker {
   std::mutex mutex_;
   std::deque<std::pair<Index, std::string>> done_;
   std::exception_ptr error_;
+  RankTimings timings_;
   std::thread thread_;
 };
 
@@ -143,8 +186,10 @@ void check_identity(const std::string& mine, const std::string& theirs, int rank
 /// Rank 0: answers requests and collects results until every block arrived and every worker was
 /// told that none is left.
 void coordinate(const std::vector<Index>& todo, const std::string& identity, const BlockComputation& compute,
-                const BlockReceiver& finished) {
+                const BlockReceiver& finished, std::vector<RankTimings>& timings) {
   const int size = mpi_place().size;
+  timings.assign(static_cast<std::size_t>(size), RankTimings{});
+  double& communication = timings[0].communication_seconds;
   BlockQueue queue(todo);
   std::size_t remaining = todo.size();
   int workers_active = size - 1;
@@ -158,11 +203,11 @@ void coordinate(const std::vector<Index>& todo, const std::string& identity, con
       bool busy = local.drain(receive);
       int flag = 0;
       MPI_Status status;
-      MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status);
+      timed(communication, [&] { MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status); });
       if (flag) {
         busy = true;
         const int source = status.MPI_SOURCE;
-        const std::string text = receive_text(source, status.MPI_TAG);
+        const std::string text = timed(communication, [&] { return receive_text(source, status.MPI_TAG); });
         if (status.MPI_TAG == kError) {
           const std::string message = "rank " + std::to_string(source) + ", " + text.substr(1);
           if (text[0] == '2') throw std::invalid_argument(message);
@@ -170,16 +215,18 @@ void coordinate(const std::vector<Index>& todo, const std::string& identity, con
         }
         if (status.MPI_TAG == kRequest) check_identity(identity, text, source);
         if (status.MPI_TAG == kResult) {
-          std::int64_t b = 0;
-          std::memcpy(&b, text.data(), sizeof b);
-          receive(b, text.substr(sizeof b));
+          const Index b = read_result_header(text, timings[static_cast<std::size_t>(source)]);
+          receive(b, text.substr(kResultHeaderBytes));
         }
         const std::int64_t next = queue.claim();
         if (next < 0) --workers_active;
-        MPI_Send(&next, 1, MPI_INT64_T, source, kAssign, MPI_COMM_WORLD);
+        timed(communication, [&] { MPI_Send(&next, 1, MPI_INT64_T, source, kAssign, MPI_COMM_WORLD); });
       }
       if (!busy) std::this_thread::sleep_for(std::chrono::microseconds(500));
     }
+    const RankTimings own = local.timings();
+    timings[0].blocks = own.blocks;
+    timings[0].compute_seconds = own.compute_seconds;
   } catch (const std::exception& e) {
     // End the job now: unwinding would wait for the local thread's block (it may take hours).
     queue.stop();
@@ -190,18 +237,24 @@ void coordinate(const std::vector<Index>& todo, const std::string& identity, con
 }  // namespace
 
 bool distribute_blocks(const std::vector<Index>& todo, const std::string& identity, const BlockComputation& compute,
-                       const BlockReceiver& finished) {
+                       const BlockReceiver& finished, std::vector<RankTimings>* timings_out) {
   const MpiPlace& place = mpi_place();
+  std::vector<RankTimings> timings(1);
+  bool is_rank_zero = true;
   if (!place.active || place.size == 1) {  // one process: the blocks in order, in this thread
-    for (Index b : todo) finished(b, compute(b));
-    return true;
+    for (Index b : todo) {
+      std::string payload = timed(timings[0].compute_seconds, [&] { return compute(b); });
+      ++timings[0].blocks;
+      finished(b, std::move(payload));
+    }
+  } else if (place.rank != 0) {
+    work(identity, compute, timings[0]);
+    is_rank_zero = false;
+  } else {
+    coordinate(todo, identity, compute, finished, timings);
   }
-  if (place.rank != 0) {
-    work(identity, compute);
-    return false;
-  }
-  coordinate(todo, identity, compute, finished);
-  return true;
+  if (timings_out) *timings_out = std::move(timings);
+  return is_rank_zero;
 }
 
 }  // namespace vigap

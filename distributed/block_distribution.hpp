@@ -19,6 +19,16 @@
 
 namespace vigap {
 
+/// Where one rank's time went (for the "execution" section and bench/run_mpi_scaling.py).
+struct RankTimings {
+  Index blocks = 0;               ///< blocks this rank computed
+  double compute_seconds = 0.0;   ///< inside compute() (on rank 0: its computing thread)
+  /// Inside MPI calls: sends, receives and probes, a worker's wait for its next block included (the
+  /// time rank 0 takes to answer); on rank 0 its coordinating thread's calls, which overlap its
+  /// computing thread. A worker's figures travel with its results, so they omit its last request.
+  double communication_seconds = 0.0;
+};
+
 /// Computes block `block` and returns its serialized result.
 using BlockComputation = std::function<std::string(Index block)>;
 /// Receives a finished block on rank 0 (or the only process), in arrival order.
@@ -30,7 +40,9 @@ using BlockReceiver = std::function<void(Index block, std::string payload)>;
 /// be the same on every rank. Exceptions from `compute` on rank 0, from `finished`, and errors
 /// reported by workers propagate on rank 0 (std::invalid_argument when the worker's error was one);
 /// on a worker an exception from `compute` is reported to rank 0, which ends the job.
+/// With `timings` non-null, on rank 0 (or the only process) it ends with one entry per rank (index
+/// = rank); a worker leaves its own entry at index 0.
 bool distribute_blocks(const std::vector<Index>& todo, const std::string& identity, const BlockComputation& compute,
-                       const BlockReceiver& finished);
+                       const BlockReceiver& finished, std::vector<RankTimings>* timings = nullptr);
 
 }  // namespace vigap

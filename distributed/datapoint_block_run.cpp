@@ -38,14 +38,35 @@ void validate(const BlockRunSettings& settings) {
     throw std::invalid_argument("--block-size must be >= 1, found " + std::to_string(settings.block_size));
 }
 
+double BlockRunReport::compute_share() const {
+  double compute = 0.0;
+  for (const RankTimings& t : rank_timings) compute += t.compute_seconds;
+  return wall_seconds > 0.0 ? compute / (static_cast<double>(ranks) * wall_seconds) : 0.0;
+}
+
+double BlockRunReport::communication_share() const {
+  double communication = 0.0;
+  for (std::size_t r = 1; r < rank_timings.size(); ++r) communication += rank_timings[r].communication_seconds;
+  return ranks > 1 && wall_seconds > 0.0 ? communication / (static_cast<double>(ranks - 1) * wall_seconds) : 0.0;
+}
+
 nlohmann::ordered_json BlockRunReport::to_json() const {
+  nlohmann::ordered_json per_rank = nlohmann::ordered_json::array();
+  for (std::size_t r = 0; r < rank_timings.size(); ++r)
+    per_rank.push_back({{"rank", r},
+                        {"blocks", rank_timings[r].blocks},
+                        {"compute_seconds", rank_timings[r].compute_seconds},
+                        {"communication_seconds", rank_timings[r].communication_seconds}});
   return {{"ranks", ranks},
           {"block_size", block_size},
           {"blocks", blocks},
           {"blocks_resumed", blocks_resumed},
           {"blocks_computed", blocks_computed},
           {"journal_lines_dropped", journal_lines_dropped},
-          {"wall_seconds", wall_seconds}};
+          {"wall_seconds", wall_seconds},
+          {"compute_share", compute_share()},
+          {"communication_share", communication_share()},
+          {"per_rank", per_rank}};
 }
 
 std::string journal_path(const std::string& out) { return out + ".journal"; }
@@ -144,7 +165,17 @@ std::optional<std::vector<nlohmann::ordered_json>> run_datapoint_blocks(
   const auto finished = [&](Index b, std::string payload) {
     const auto record = nlohmann::ordered_json::parse(payload, nullptr, /*allow_exceptions=*/false);
     if (record.is_discarded()) throw std::runtime_error("block " + std::to_string(b) + " arrived damaged (not JSON)");
-    journal.append(b, record);
+    try {
+      journal.append(b, record);
+    } catch (const std::runtime_error& e) {
+      // Disk full, a lost mount, a file size limit: what is recorded stays (a torn last line is
+      // dropped by the next --resume), and the run says so.
+      const Index kept = report.blocks_resumed + report.blocks_computed;
+      throw std::runtime_error(std::string(e.what()) + "; the journal keeps the " + std::to_string(kept) + " of " +
+                               std::to_string(report.blocks) + " blocks recorded before (" +
+                               std::to_string(done_datapoints) + " of " + std::to_string(blocks.count) +
+                               " datapoints): rerun with --resume once " + journal_file + " can be written");
+    }
     ++report.blocks_computed;
     done_datapoints += blocks.block_count(b);
     const double elapsed = seconds_since(start);
@@ -155,7 +186,7 @@ std::optional<std::vector<nlohmann::ordered_json>> run_datapoint_blocks(
                   duration_text(static_cast<double>(blocks.count - done_datapoints) / std::max(rate, 1e-12)).c_str());
     progress.update(line);
   };
-  distribute_blocks(todo, identity.dump(), computation, finished);
+  distribute_blocks(todo, identity.dump(), computation, finished, &report.rank_timings);
   progress.finish();
   std::vector<nlohmann::ordered_json> payloads;
   for (Index b = 0; b < report.blocks; ++b) payloads.push_back(journal.records().at(b));

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/types.hpp"
+#include "distributed/block_distribution.hpp"
 
 namespace vigap {
 
@@ -40,8 +41,17 @@ struct BlockRunReport {
   int ranks = 1;
   Index block_size = 0, blocks = 0, blocks_resumed = 0, blocks_computed = 0;
   Index journal_lines_dropped = 0;  ///< torn or damaged journal lines found on resume (recomputed)
-  double wall_seconds = 0.0;
+  double wall_seconds = 0.0;        ///< rank 0's, from the start of the block run to its end
   std::string journal;
+  std::vector<RankTimings> rank_timings;  ///< per rank (index = rank): blocks, compute and MPI seconds
+  /// Σ_r compute_seconds_r / (ranks · wall_seconds): the share of the ranks' time spent computing.
+  double compute_share() const;
+  /// Σ_{r >= 1} communication_seconds_r / ((ranks - 1) · wall_seconds): the share of the workers'
+  /// time spent in MPI (sending, receiving, waiting for a block); 0 with one rank. Rank 0's own
+  /// MPI calls run beside its computing thread and are left out.
+  double communication_share() const;
+  /// {"ranks", "block_size", "blocks", ..., "wall_seconds", "compute_share", "communication_share",
+  ///  "per_rank": [{"rank", "blocks", "compute_seconds", "communication_seconds"}, ...]}.
   nlohmann::ordered_json to_json() const;
 };
 

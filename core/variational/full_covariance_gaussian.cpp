@@ -4,6 +4,8 @@
 #include <numbers>
 #include <stdexcept>
 
+#include "core/math/sum_in_order.hpp"
+
 namespace vigap {
 
 FullCovarianceGaussian::FullCovarianceGaussian(MatrixD mean, std::vector<MatrixD> cholesky_factors, std::string name)
@@ -44,8 +46,10 @@ MatrixD FullCovarianceGaussian::sample_with_log_density(Index S, BatchRng& gener
     Z.middleCols(b * S, S) = L * eps.middleCols(b * S, S);
     Z.middleCols(b * S, S).colwise() += mean_.col(b);
     const double log_det = L.diagonal().array().log().sum();
+    // ‖ε‖² in index order (core/math/sum_in_order.hpp): eps.col(c) starts at an alignment that depends on b when S·d is not a
+    // multiple of the packet size, and Eigen's vectorized norm would then round by position.
     for (Index s = 0; s < S; ++s)
-      log_density_out(b * S + s) = constant - log_det - 0.5 * eps.col(b * S + s).squaredNorm();
+      log_density_out(b * S + s) = constant - log_det - 0.5 * squared_norm_in_order(eps.col(b * S + s));
   }
   return Z;
 }

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/math/sum_in_order.hpp"
 #include "core/variational/patience_stopping_rule.hpp"
 
 namespace vigap {
@@ -40,9 +41,11 @@ MatrixD flow_elbo_terms_on_draws(const GenerativeModel& model, const MatrixF& X,
     flow.forward(Z0, workspace, Zb, log_det);
     const MatrixF x = X.col(b);
     const VectorD log_joint = model.log_joint(x, Zb.cast<double>(), E);
-    const double entropy_part = 0.5 * v.cast<double>().sum() + log_2pi_half_d;
-    terms.col(b) = log_joint + (0.5 * E_b.cast<double>().colwise().squaredNorm()).transpose() + log_det;
-    terms.col(b).array() += entropy_part;
+    // Sums in index order (core/math/sum_in_order.hpp): a datapoint's parameter segment and its columns of eps
+    // start at alignments that depend on b, which Eigen's vectorized reductions would round by.
+    const double entropy_part = 0.5 * sum_in_order(v) + log_2pi_half_d;
+    for (Index e = 0; e < E; ++e)
+      terms(e, b) = log_joint(e) + 0.5 * squared_norm_in_order(E_b.col(e)) + log_det(e) + entropy_part;
   }
   return terms;
 }
@@ -232,12 +235,12 @@ void negative_elbo_gradient(const FlowLayout& layout, const VectorD& log_joint, 
   ws.gradient.setZero();
   for (Index b = 0; b < B; ++b) {
     // ELBO_b = mean_s [log p(x, z) + ½‖ε‖² + ½ Σ v + (d/2) log 2π + log det].
-    const double entropy_part =
-        0.5 * state.parameters.segment(b * block + d, d).cast<double>().sum() + log_2pi_half_d;
+    // Sums in index order, as in flow_elbo_terms_on_draws (the segments' alignment depends on b).
+    const double entropy_part = 0.5 * sum_in_order(state.parameters.segment(b * block + d, d)) + log_2pi_half_d;
     double elbo = 0.0;
     for (Index s = 0; s < S; ++s) {
       const Index c = b * S + s;
-      elbo += log_joint(c) + 0.5 * ws.eps.col(c).cast<double>().squaredNorm() + ws.log_dets[static_cast<size_t>(b)](s);
+      elbo += log_joint(c) + 0.5 * squared_norm_in_order(ws.eps.col(c)) + ws.log_dets[static_cast<size_t>(b)](s);
     }
     elbo = elbo / static_cast<double>(S) + entropy_part;
     if (!std::isfinite(elbo))
@@ -252,10 +255,17 @@ void negative_elbo_gradient(const FlowLayout& layout, const VectorD& log_joint, 
                                                  ws.grad_log_det, &ws.grad_theta, &ws.grad_Z0);
     const VectorF sd = (0.5f * state.parameters.segment(b * block + d, d).array()).exp();
     // z0 = μ + e^{v/2} ε: ∂z0/∂μ = 1, ∂z0/∂v = ½ e^{v/2} ε; the entropy term ½ Σ v adds ½ to every ∂/∂v_j.
-    ws.gradient.segment(b * block, d) = -ws.grad_Z0.rowwise().sum();
-    ws.gradient.segment(b * block + d, d) =
-        -(0.5f * (ws.grad_Z0.array() * ws.eps.middleCols(b * S, S).array()).rowwise().sum() * sd.array() + 0.5f)
-             .matrix();
+    // Row sums over s in index order: Eigen's would take a path (packet or scalar rows) set by
+    // the alignment of the destination segment, which depends on b.
+    for (Index i = 0; i < d; ++i) {
+      float sum = 0.0f, weighted = 0.0f;
+      for (Index s = 0; s < S; ++s) {
+        sum += ws.grad_Z0(i, s);
+        weighted += ws.grad_Z0(i, s) * ws.eps(i, b * S + s);
+      }
+      ws.gradient(b * block + i) = -sum;
+      ws.gradient(b * block + d + i) = -(0.5f * weighted * sd(i) + 0.5f);
+    }
     ws.gradient.segment(b * block + 2 * d, layout.P) = -ws.grad_theta;
   }
 }

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "core/math/mean_and_standard_error.hpp"
+#include "core/math/sum_in_order.hpp"
 #include "core/nn/columnwise_adam.hpp"
 #include "core/variational/patience_stopping_rule.hpp"
 
@@ -56,29 +58,42 @@ struct ParameterLayout {
   }
 
   /// log p(z) - log q(z) = -½‖z‖² + ½‖ε‖² + Σ_j log L_jj for z = μ + L ε (the 2π terms cancel).
-  VectorD log_prior_minus_log_density(const Eigen::Ref<const VectorD>& theta, const MatrixD& Z,
-                                      const MatrixD& eps) const {
-    const double log_det = theta.segment(d, d).sum();
-    return (0.5 * (eps.colwise().squaredNorm() - Z.colwise().squaredNorm()).array() + log_det).transpose();
+  /// Sums in index order (core/math/sum_in_order.hpp), as every per-datapoint computation of this
+  /// file: a datapoint's column of θ (P x B) or of ε starts at an alignment that depends on its
+  /// position in the batch, and Eigen's vectorized reductions round according to it.
+  VectorD log_prior_minus_log_density(const Eigen::Ref<const VectorD>& theta, const Eigen::Ref<const MatrixD>& Z,
+                                      const Eigen::Ref<const MatrixD>& eps) const {
+    const double log_det = sum_in_order(theta.segment(d, d));
+    VectorD out(Z.cols());
+    for (Index s = 0; s < Z.cols(); ++s)
+      out(s) = 0.5 * (squared_norm_in_order(eps.col(s)) - squared_norm_in_order(Z.col(s))) + log_det;
+    return out;
   }
 };
 
-/// Z.middleCols(k·S, S) = μ_b + L_b ε for the k-th active datapoint b.
+/// Z.middleCols(k·S, S) = μ_b + L_b ε for the k-th active datapoint b: scalar loops, the sum over
+/// j <= i in index order (a column's bits do not depend on its position in the batch).
 MatrixD reparameterize(const ParameterLayout& layout, const MatrixD& theta, const std::vector<Index>& active,
                        const MatrixD& eps, Index S) {
-  MatrixD Z(layout.d, eps.cols());
+  const Index d = layout.d;
+  MatrixD Z(d, eps.cols());
   MatrixD L;
+  VectorD sigma(d);
   for (size_t k = 0; k < active.size(); ++k) {
     const auto column = theta.col(active[k]);
     const Index first = static_cast<Index>(k) * S;
-    if (layout.full) {
-      layout.cholesky_factor(column, L);
-      Z.middleCols(first, S).noalias() = L.triangularView<Eigen::Lower>() * eps.middleCols(first, S);
-    } else {
-      Z.middleCols(first, S) = column.segment(layout.d, layout.d).array().exp().matrix().asDiagonal() *
-                               eps.middleCols(first, S);
-    }
-    Z.middleCols(first, S).colwise() += column.head(layout.d);
+    if (layout.full) layout.cholesky_factor(column, L);
+    for (Index j = 0; j < d; ++j) sigma(j) = std::exp(column(d + j));
+    for (Index c = first; c < first + S; ++c)
+      for (Index i = 0; i < d; ++i) {
+        double z = column(i);
+        if (layout.full) {
+          for (Index j = 0; j <= i; ++j) z += L(i, j) * eps(j, c);
+        } else {
+          z += sigma(i) * eps(i, c);
+        }
+        Z(i, c) = z;
+      }
   }
   return Z;
 }
@@ -261,11 +276,9 @@ void check_active(const GenerativeModel& model, const MatrixF& X, const Paramete
     const VectorD terms = log_likelihood.segment(k * check_S, check_S) +
                           layout.log_prior_minus_log_density(state.theta.col(b), Z.middleCols(k * check_S, check_S),
                                                              eps.middleCols(k * check_S, check_S));
-    const auto segment = terms.array();
-    const double mean = segment.mean();
-    const double variance = (segment - mean).square().sum() / static_cast<double>(check_S - 1);
-    values(b) = mean;
-    errors(b) = std::sqrt(variance / static_cast<double>(check_S));
+    const MeanAndStandardError check = mean_and_standard_error(terms);  // scalar, in index order
+    values(b) = check.mean;
+    errors(b) = check.standard_error;
     Index& without = state.checks_without_improvement[static_cast<size_t>(b)];
     if (record_check(values(b), options.improvement_tolerance, state.best(b), without))
       state.best_theta.col(b) = state.theta.col(b);
@@ -292,31 +305,42 @@ void check_active(const GenerativeModel& model, const MatrixF& X, const Paramete
 /// the likelihood gradients G = grad_Z at z_s = μ + L ε_s (its S columns):
 ///   ∂/∂μ = μ - mean_s g_s,  ∂/∂log σ_j = -(σ_j (mean_s g_sj ε_sj - σ_j) + 1)  (diagonal),
 ///   M = mean_s g_s ε_sᵀ - L: ∂/∂log L_jj = -(L_jj M_jj + 1), ∂/∂L_ij = -M_ij (i > j; full).
+/// Scalar loops, the means over s in index order: a column's bits do not depend on its position
+/// in the batch (see ParameterLayout::log_prior_minus_log_density).
 void negative_elbo_gradient(const ParameterLayout& layout, const MatrixD& theta, const std::vector<Index>& active,
                             const MatrixD& grad_Z, const MatrixD& eps, Index S, MatrixD& gradient) {
   const Index d = layout.d;
   const Index n = static_cast<Index>(active.size());
-  MatrixD L, M;
+  const double inverse_S = 1.0 / static_cast<double>(S);
+  MatrixD L, M(d, d);
+  VectorD mean_g(d);
   gradient.resize(layout.size(), n);
   for (Index k = 0; k < n; ++k) {
     const auto column = theta.col(active[static_cast<size_t>(k)]);
-    const auto G = grad_Z.middleCols(k * S, S);
-    const auto E = eps.middleCols(k * S, S);
-    const auto mu = column.head(d);
-    const VectorD sigma = column.segment(d, d).array().exp().matrix();
-    gradient.col(k).head(d) = mu - G.rowwise().sum() / static_cast<double>(S);
-    if (!layout.full) {
-      const VectorD d_sigma = G.cwiseProduct(E).rowwise().sum() / static_cast<double>(S) - sigma;
-      gradient.col(k).segment(d, d) = -(sigma.cwiseProduct(d_sigma).array() + 1.0).matrix();
-    } else {
-      layout.cholesky_factor(column, L);
-      M.noalias() = G * E.transpose() / static_cast<double>(S);
-      M -= L;  // ∂/∂L of E[log p(x|z)] - ½‖L‖_F², lower part used below
-      gradient.col(k).segment(d, d) = -(sigma.cwiseProduct(M.diagonal()).array() + 1.0).matrix();
-      Index row = 2 * d;
-      for (Index j = 0; j < d; ++j)
-        for (Index i = j + 1; i < d; ++i) gradient(row++, k) = -M(i, j);
+    const Index first = k * S;
+    mean_g.setZero();
+    M.setZero();  // diagonal family: only M_jj = mean_s g_sj ε_sj
+    for (Index c = first; c < first + S; ++c)
+      for (Index i = 0; i < d; ++i) {
+        const double g = grad_Z(i, c);
+        mean_g(i) += g;
+        if (layout.full) {
+          for (Index j = 0; j <= i; ++j) M(i, j) += g * eps(j, c);
+        } else {
+          M(i, i) += g * eps(i, c);
+        }
+      }
+    for (Index i = 0; i < d; ++i) {
+      gradient(i, k) = column(i) - mean_g(i) * inverse_S;
+      const double sigma = std::exp(column(d + i));
+      // ∂/∂L_jj of E[log p(x|z)] - ½‖L‖_F² is M_jj - L_jj; the entropy adds 1 per log L_jj.
+      gradient(d + i, k) = -(sigma * (M(i, i) * inverse_S - sigma) + 1.0);
     }
+    if (!layout.full) continue;
+    layout.cholesky_factor(column, L);
+    Index row = 2 * d;
+    for (Index j = 0; j < d; ++j)
+      for (Index i = j + 1; i < d; ++i) gradient(row++, k) = -(M(i, j) * inverse_S - L(i, j));
   }
 }
 

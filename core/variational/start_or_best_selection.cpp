@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/math/mean_and_standard_error.hpp"
+
 namespace vigap {
 
 Index StartOrBestSelection::kept_start_count() const {
@@ -33,15 +35,17 @@ StartOrBestSelection select_start_or_best(const MatrixD& start_terms, const Matr
                                 std::to_string(best_terms.rows()) + " x " + std::to_string(best_terms.cols()));
   StartOrBestSelection s;
   s.samples = E;
-  s.start_elbo = start_terms.colwise().mean().transpose();
-  s.best_elbo = best_terms.colwise().mean().transpose();
+  s.start_elbo.resize(B);
+  s.best_elbo.resize(B);
   s.difference_standard_error.resize(B);
   s.kept_start.assign(static_cast<size_t>(B), true);
+  // Scalar sums in index order: column b of an E x B matrix starts at an alignment that depends on
+  // b when E is not a multiple of the packet size, and Eigen's vectorized means start at the first
+  // aligned entry, so a datapoint's bits would depend on its position in the batch.
   for (Index b = 0; b < B; ++b) {
-    const auto difference = (best_terms.col(b) - start_terms.col(b)).array();
-    const double mean = difference.mean();
-    const double variance = (difference - mean).square().sum() / static_cast<double>(E - 1);
-    s.difference_standard_error(b) = std::sqrt(variance / static_cast<double>(E));
+    s.start_elbo(b) = mean_and_standard_error(start_terms.col(b)).mean;
+    s.best_elbo(b) = mean_and_standard_error(best_terms.col(b)).mean;
+    s.difference_standard_error(b) = mean_and_standard_error(best_terms.col(b) - start_terms.col(b)).standard_error;
     const bool best_wins = std::isfinite(s.best_elbo(b)) && (!std::isfinite(s.start_elbo(b)) || s.best_elbo(b) > s.start_elbo(b));
     s.kept_start[static_cast<size_t>(b)] = !best_wins;
   }

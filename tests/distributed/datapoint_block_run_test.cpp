@@ -8,7 +8,9 @@
 // mpirun runs as root here, hence --allow-run-as-root; --oversubscribe lets 3 ranks share 2 cores.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -16,11 +18,11 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
-#include "core/io/vae_checkpoint.hpp"
-#include "core/random.hpp"
+#include "core/io/result_journal.hpp"
+#include "support/random_weight_vae.hpp"
 #include "support/run_binary.hpp"
-#include "support/synthetic_idx_dataset.hpp"
 #include "support/temporary_directory.hpp"
 
 namespace vigap {
@@ -76,24 +78,9 @@ class DatapointBlockRun : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     scratch_ = new TemporaryDirectory();
-    testing::SyntheticIdxOptions data;
-    data.train_images = 10;
-    data.test_images = kImages;
-    data.side = kSide;
-    data.gzip = false;
-    testing::write_synthetic_idx_dataset(scratch_->path(), data);
-    for (const char* name : {"vae.safetensors", "other.safetensors"}) {
-      Rng rng(name[0] == 'v' ? 91 : 92);
-      VaeArchitecture architecture;
-      architecture.data_dim = kSide * kSide;
-      architecture.latent_dim = 2;
-      architecture.encoder_hidden = {12};
-      architecture.decoder_hidden = {12};
-      Vae vae(architecture);
-      vae.encoder->network().initialize(rng);
-      vae.decoder.network().initialize(rng);
-      save_vae_checkpoint(scratch_->file(name), vae);
-    }
+    testing::write_small_idx_dataset(scratch_->path(), kImages, kSide);
+    testing::save_random_weight_vae(scratch_->file("vae.safetensors"), kSide * kSide, 2, 91);
+    testing::save_random_weight_vae(scratch_->file("other.safetensors"), kSide * kSide, 2, 92);
   }
   static void TearDownTestSuite() {
     delete scratch_;
@@ -207,6 +194,102 @@ TEST_F(DatapointBlockRun, KilledRunResumesComputingOnlyTheMissingBlocksAndDamage
   const auto missing = testing::run_command(binary() + " " + args + " --resume --out " + out);
   EXPECT_EQ(missing.exit_code, 2) << missing.output;
   EXPECT_NE(missing.output.find("no journal"), std::string::npos) << missing.output;
+}
+
+TEST_F(DatapointBlockRun, MoreRanksThanDatapointsLeavesRanksIdleAndGivesTheSameResults) {
+  // Two datapoints: one block of two (the default --block-size 10) and two blocks of one, on three
+  // ranks: the ranks without a block idle until rank 0 tells them none is left.
+  for (const char* block_size : {"10", "1"}) {
+    const std::string args = arguments(2) + " --block-size " + block_size;
+    const std::string single = scratch_->file(std::string("idle_single_") + block_size + ".json"),
+                      three = scratch_->file(std::string("idle_three_") + block_size + ".json");
+    const auto one = testing::run_command(binary() + " " + args + " --out " + single);
+    ASSERT_EQ(one.exit_code, 0) << one.output;
+    const auto r = testing::run_command(mpirun(3) + binary() + " " + args + " --out " + three);
+    ASSERT_EQ(r.exit_code, 0) << "3 ranks, 2 datapoints, --block-size " << block_size << ":\n" << r.output;
+    EXPECT_EQ(results(three), results(single)) << "--block-size " << block_size;
+    const nlohmann::json execution = read_json(three)["execution"];
+    EXPECT_EQ(execution["ranks"], 3);
+    ASSERT_EQ(execution["per_rank"].size(), 3u) << execution.dump();
+    Index computed = 0;
+    for (const auto& rank : execution["per_rank"]) computed += rank["blocks"].get<Index>();
+    EXPECT_EQ(computed, execution["blocks"].get<Index>()) << execution.dump();
+    EXPECT_FALSE(std::filesystem::exists(three + ".journal"));
+  }
+}
+
+TEST_F(DatapointBlockRun, AnOutputDirectoryThatCannotBeWrittenFailsBeforeAnyWorkNamingThePath) {
+  // A parent that is a file, a parent that does not exist, and (unless root, whom permissions do
+  // not stop) a directory without write permission: exit 2 before the checkpoint is read, with the
+  // path in the message, and nothing written (no result, no journal), with and without mpirun.
+  std::vector<std::string> outs = {scratch_->file("a-file") + "/gap.json", scratch_->file("missing-dir") + "/gap.json"};
+  std::ofstream(scratch_->file("a-file")) << "not a directory\n";
+  const std::filesystem::path locked = scratch_->path() / "locked";
+  std::filesystem::create_directory(locked);
+  std::filesystem::permissions(locked, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+  if (::geteuid() != 0) outs.push_back((locked / "gap.json").string());
+  for (const std::string& out : outs)
+    for (const std::string& launcher : {std::string(), mpirun(2)}) {
+      // The checkpoint does not exist: a run that read it (or did any work) would fail on it instead.
+      const auto r = testing::run_command(launcher + binary() + " " + arguments(6, 40, "missing.safetensors") + " --out " + out);
+      EXPECT_EQ(r.exit_code, 2) << launcher << out << ":\n" << r.output;
+      EXPECT_NE(r.output.find("output path '" + out + "'"), std::string::npos) << r.output;
+      EXPECT_EQ(r.output.find("missing.safetensors"), std::string::npos) << "the checkpoint was read first:\n" << r.output;
+      EXPECT_FALSE(std::filesystem::exists(out));
+      EXPECT_FALSE(std::filesystem::exists(out + ".journal"));
+    }
+  std::filesystem::permissions(locked, std::filesystem::perms::owner_all);
+}
+
+TEST_F(DatapointBlockRun, AJournalThatCannotBeWrittenMidRunKeepsItsRecordsAndAnotherVersionIsRefused) {
+  // The journal stops accepting writes after a few blocks (a file size limit, which binds root too,
+  // stands in for a full disk): the run fails with exit 1 saying how much the journal keeps, and a
+  // --resume computes only the rest and ends with the uninterrupted run's results.
+  const std::string args = arguments(kImages, 400) + " --block-size 2";  // 12 blocks
+  const std::string out = scratch_->file("limited.json"), journal = out + ".journal";
+  const auto uninterrupted = testing::run_command(binary() + " " + args + " --out " + scratch_->file("unlimited.json"));
+  ASSERT_EQ(uninterrupted.exit_code, 0) << uninterrupted.output;
+  const std::string expected = results(scratch_->file("unlimited.json"));
+  // bash's ulimit -f counts 1024-byte blocks; SIGXFSZ ignored, so a write past the limit fails with EFBIG.
+  const auto limited = testing::run_command("bash -c 'trap \"\" XFSZ; ulimit -f 24; exec " + binary() + " " + args +
+                                            " --out " + out + "'");
+  ASSERT_EQ(limited.exit_code, 1) << limited.output;
+  EXPECT_NE(limited.output.find("cannot append a record"), std::string::npos) << limited.output;
+  EXPECT_NE(limited.output.find("the journal keeps the"), std::string::npos) << limited.output;
+  EXPECT_NE(limited.output.find("rerun with --resume"), std::string::npos) << limited.output;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  ASSERT_TRUE(std::filesystem::exists(journal));
+  const std::string left = read_text(journal);  // the header, complete records, maybe a torn one (no '\n')
+  const Index recorded = static_cast<Index>(std::count(left.begin(), left.end(), '\n')) - 1;
+  ASSERT_GE(recorded, 1) << "raise the limit: no block fitted";
+  ASSERT_LT(recorded, 12) << "lower the limit: every block fitted";
+  EXPECT_NE(limited.output.find("keeps the " + std::to_string(recorded) + " of 12 blocks"), std::string::npos)
+      << limited.output;
+  std::filesystem::copy_file(journal, scratch_->file("limited.saved"));
+
+  // The journal's header edited to name another vigap version (checksum recomputed): refused.
+  std::string text = read_text(journal);
+  const std::size_t header_end = text.find('\n');
+  nlohmann::ordered_json header = parse_journal_line(text.substr(0, header_end));
+  ASSERT_TRUE(header.contains("identity")) << text.substr(0, header_end);
+  header["identity"]["vigap_version"] = "0.0.0-other";
+  const std::string edited = format_journal_line(header) + text.substr(header_end + 1);
+  std::ofstream(journal, std::ios::binary | std::ios::trunc) << edited;
+  const auto refused = testing::run_command(binary() + " " + args + " --resume --out " + out);
+  EXPECT_EQ(refused.exit_code, 2) << refused.output;
+  EXPECT_NE(refused.output.find("records another run"), std::string::npos) << refused.output;
+  EXPECT_NE(refused.output.find("vigap_version: recorded \"0.0.0-other\""), std::string::npos) << refused.output;
+  EXPECT_FALSE(std::filesystem::exists(out));
+  EXPECT_EQ(read_text(journal), edited) << "a refused journal must stay as it was";
+
+  // The journal as the failed run left it: resumed, nothing recorded is computed again.
+  std::filesystem::copy_file(scratch_->file("limited.saved"), journal, std::filesystem::copy_options::overwrite_existing);
+  const auto resumed = testing::run_command(binary() + " " + args + " --resume --out " + out);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(results(out), expected);
+  const nlohmann::json execution = read_json(out)["execution"];
+  EXPECT_EQ(execution["blocks_resumed"], recorded);
+  EXPECT_EQ(execution["blocks_computed"], 12 - recorded);
 }
 
 TEST_F(DatapointBlockRun, AnErrorOnRankOneEndsTheJobWithExitTwoAndAMessage) {

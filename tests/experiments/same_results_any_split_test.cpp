@@ -16,10 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "core/io/vae_checkpoint.hpp"
-#include "core/random.hpp"
+#include "support/random_weight_vae.hpp"
 #include "support/run_binary.hpp"
-#include "support/synthetic_idx_dataset.hpp"
 #include "support/temporary_directory.hpp"
 #include "support/test_seed.hpp"
 
@@ -33,27 +31,18 @@ using testing::TemporaryDirectory;
 constexpr Index kImages = 48;  // more than the 40 datapoints compared
 constexpr Index kSide = 6;
 
-/// A synthetic IDX test split (kImages images of kSide x kSide) and a VAE with random weights.
+/// A synthetic IDX test split (kImages images of kSide x kSide) and VAEs with random weights: a
+/// 2-D-latent one, and a 20-D-latent one (vae-z20) for the q* fits, whose per-datapoint
+/// parameter columns (P = 230 for the full family) start at alignments that vary with the
+/// datapoint's position in its batch.
 class SameResultsAnySplit : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     scratch_ = new TemporaryDirectory();
-    testing::SyntheticIdxOptions data;
-    data.train_images = 10;
-    data.test_images = kImages;
-    data.side = kSide;
-    data.gzip = false;
-    testing::write_synthetic_idx_dataset(scratch_->path(), data);
-    Rng rng(::vigap::testing::test_seed(91));
-    VaeArchitecture architecture;
-    architecture.data_dim = kSide * kSide;
-    architecture.latent_dim = 2;
-    architecture.encoder_hidden = {12};
-    architecture.decoder_hidden = {12};
-    Vae vae(architecture);
-    vae.encoder->network().initialize(rng);
-    vae.decoder.network().initialize(rng);
-    save_vae_checkpoint(scratch_->file("vae.safetensors"), vae);
+    testing::write_small_idx_dataset(scratch_->path(), kImages, kSide);
+    testing::save_random_weight_vae(scratch_->file("vae.safetensors"), kSide * kSide, 2, ::vigap::testing::test_seed(91));
+    testing::save_random_weight_vae(scratch_->file("vae-z20.safetensors"), kSide * kSide, 20,
+                                    ::vigap::testing::test_seed(93));
   }
   static void TearDownTestSuite() {
     delete scratch_;
@@ -62,9 +51,9 @@ class SameResultsAnySplit : public ::testing::Test {
 
   /// Runs `binary` on datapoints [first, first + count) and returns its JSON `results`.
   static nlohmann::json run(const std::string& binary, const std::string& arguments, Index first, Index count,
-                            int threads, const std::string& name) {
+                            int threads, const std::string& name, const std::string& checkpoint = "vae.safetensors") {
     const std::string out = scratch_->file(name + ".json");
-    const auto r = run_binary(binary, "--checkpoint " + scratch_->file("vae.safetensors") + " --dataset idx --data-dir " +
+    const auto r = run_binary(binary, "--checkpoint " + scratch_->file(checkpoint) + " --dataset idx --data-dir " +
                                           scratch_->path().string() + " --first-datapoint " + std::to_string(first) +
                                           " --num-datapoints " + std::to_string(count) + " --threads " +
                                           std::to_string(threads) + " --seed " +
@@ -87,10 +76,10 @@ class SameResultsAnySplit : public ::testing::Test {
   /// concatenation of the halves' (the same bits: nlohmann writes doubles round-trip exactly),
   /// and the mean next to it agrees with the mean recomputed from the concatenation.
   static void expect_split_independent(const std::string& binary, const std::string& arguments,
-                                       const std::string& name) {
-    const nlohmann::json whole = run(binary, arguments, 0, 40, 1, name + "_whole");
-    const nlohmann::json first = run(binary, arguments, 0, 20, 1, name + "_first");
-    const nlohmann::json second = run(binary, arguments, 20, 20, 1, name + "_second");
+                                       const std::string& name, const std::string& checkpoint = "vae.safetensors") {
+    const nlohmann::json whole = run(binary, arguments, 0, 40, 1, name + "_whole", checkpoint);
+    const nlohmann::json first = run(binary, arguments, 0, 20, 1, name + "_first", checkpoint);
+    const nlohmann::json second = run(binary, arguments, 20, 20, 1, name + "_second", checkpoint);
     ASSERT_FALSE(whole.is_null() || first.is_null() || second.is_null());
     Index arrays = 0;
     compare(whole, first, second, binary + " " + arguments + ": results", arrays);
@@ -173,6 +162,35 @@ TEST_F(SameResultsAnySplit, GapTableResultsDoNotDependOnThreads) {
 
 TEST_F(SameResultsAnySplit, GapTablePerDatapointValuesDoNotDependOnTheSplit) {
   expect_split_independent("vigap-gap-table", kGapTable, "gap_table");
+}
+
+// d = 20 (log p(x) by AIS): every q* family's per-datapoint values, including the stopping rule's
+// noise (optimization.check_standard_error_at_decision.per_datapoint), are the same bits in a
+// batch of 40, of 20 and of one (--block-size 1), and so is the whole of `results` at block size 1
+// against 40. Odd sample counts, so that a datapoint's draws start at a position-dependent
+// alignment too.
+const std::string kGapTableZ20 =
+    "--families ffg,full,flow --qstar-samples 7 --qstar-max-steps 60 --qstar-check-interval 20 --qstar-patience 2 "
+    "--flow-max-steps 40 --flow-layers 2 --eval-samples 51 --ais-steps 10 --ais-chains 3 --per-datapoint";
+
+TEST_F(SameResultsAnySplit, GapTableZ20PerDatapointValuesDoNotDependOnTheSplitOrTheBlockSize) {
+  expect_split_independent("vigap-gap-table", kGapTableZ20, "gap_table_z20", "vae-z20.safetensors");
+  const nlohmann::json whole = run("vigap-gap-table", kGapTableZ20 + " --block-size 40", 0, 40, 1, "gap_table_z20_b40",
+                                   "vae-z20.safetensors");
+  const nlohmann::json single = run("vigap-gap-table", kGapTableZ20 + " --block-size 1", 0, 40, 1, "gap_table_z20_b1",
+                                    "vae-z20.safetensors");
+  ASSERT_FALSE(whole.is_null() || single.is_null());
+  for (const char* family : {"ffg", "full"}) {
+    const nlohmann::json& noise = whole[family]["optimization"]["check_standard_error_at_decision"];
+    ASSERT_TRUE(noise.contains("per_datapoint")) << family;
+    EXPECT_EQ(noise.dump(), single[family]["optimization"]["check_standard_error_at_decision"].dump()) << family;
+  }
+  // The flow q*'s evaluation counts depend on the block size (its fit runs until the last datapoint
+  // of the block stops); everything else is the same bits.
+  nlohmann::json whole_rest = whole, single_rest = single;
+  for (nlohmann::json* r : {&whole_rest, &single_rest})
+    for (const char* key : {"steps", "gradient_evaluations", "decoder_evaluations"}) (*r)["flow"]["optimization"].erase(key);
+  EXPECT_EQ(whole_rest.dump(), single_rest.dump());
 }
 
 TEST_F(SameResultsAnySplit, HmcVsViResultsDoNotDependOnThreads) {

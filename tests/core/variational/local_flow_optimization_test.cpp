@@ -6,8 +6,10 @@
 #include <cstdio>
 
 #include "core/models/linear_gaussian_model.hpp"
+#include "core/random_streams.hpp"
 #include "estimators/exact_marginal_likelihood.hpp"
 #include "estimators/kl_divergence_quadrature.hpp"
+#include "support/batch_position_problem.hpp"
 #include "support/test_seed.hpp"
 
 namespace vigap {
@@ -177,6 +179,43 @@ TEST(LocalFlowOptimization, StartedAtTheExactPosteriorItReturnsItsStart) {
     EXPECT_NEAR(elbo(b), start.elbo(b), 1e-4) << "datapoint " << b;
     EXPECT_LT(se(b), 1e-4) << "datapoint " << b;
     EXPECT_LT(fit.selection.best_elbo(b), fit.selection.start_elbo(b)) << "datapoint " << b;
+  }
+}
+
+/// Datapoint b's local flow fitted in a batch of B and alone: the same bits in every per-datapoint
+/// figure (as EachDatapointsFitIsTheSameBitsInABatchOfOneAndOfMany in
+/// local_gaussian_optimization_test.cpp: d = 20, odd sample counts, so that a datapoint's
+/// parameter segment and draws start at alignments that depend on its position).
+TEST(LocalFlowOptimization, EachDatapointsFitIsTheSameBitsInABatchOfOneAndOfMany) {
+  constexpr Index B = 5;
+  const testing::BatchPositionProblem p = testing::make_batch_position_problem(B, testing::test_seed(63));
+  LocalFlowOptions options;
+  options.samples = 7;
+  options.max_steps = 40;
+  options.check_interval = 5;
+  options.patience = 2;
+  options.selection_samples = 9;
+  options.flow.num_layers = 2;
+  options.flow.hidden_sizes = {8};
+  const std::uint64_t seed = testing::test_seed(64);
+  const auto batch = optimize_local_flow(p.model, p.X, DiagonalGaussian(p.mean, p.log_variance), options,
+                                         RandomStreams::consecutive(seed, 0, B));
+  for (Index b = 0; b < B; ++b) {
+    const auto alone =
+        optimize_local_flow(p.model, p.X.col(b), DiagonalGaussian(p.mean.col(b), p.log_variance.col(b)), options,
+                            RandomStreams::consecutive(seed, static_cast<std::uint64_t>(b), 1));
+    EXPECT_EQ(alone.stopped_at_step[0], batch.stopped_at_step[static_cast<size_t>(b)]) << "datapoint " << b;
+    const std::vector<std::pair<const char*, std::pair<double, double>>> figures = {
+        {"best_window_elbo", {batch.best_window_elbo(b), alone.best_window_elbo(0)}},
+        {"decision_standard_error", {batch.decision_standard_error(b), alone.decision_standard_error(0)}},
+        {"selection start_elbo", {batch.selection.start_elbo(b), alone.selection.start_elbo(0)}},
+        {"selection best_elbo", {batch.selection.best_elbo(b), alone.selection.best_elbo(0)}},
+        {"selection difference_standard_error",
+         {batch.selection.difference_standard_error(b), alone.selection.difference_standard_error(0)}}};
+    for (const auto& [name, values] : figures)
+      EXPECT_TRUE(testing::same_bits(values.first, values.second))
+          << "datapoint " << b << ", " << name << ": " << std::hexfloat << values.first << " in the batch of " << B
+          << ", " << values.second << " alone";
   }
 }
 

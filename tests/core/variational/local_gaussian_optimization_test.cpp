@@ -8,8 +8,10 @@
 
 #include "core/models/linear_gaussian_model.hpp"
 #include "core/models/mlp_decoder_model.hpp"
+#include "core/random_streams.hpp"
 #include "estimators/elbo_estimator.hpp"
 #include "estimators/kl_divergence_quadrature.hpp"
+#include "support/batch_position_problem.hpp"
 #include "support/expect_throw_message.hpp"
 #include "support/linear_gaussian_posteriors.hpp"
 #include "support/test_seed.hpp"
@@ -406,6 +408,73 @@ TEST(LocalGaussianOptimizationResult, MlpDecoderQuadratureKlDropsAndFullCovarian
             << kl_full.elbo.value - kl_diagonal.elbo.value << ", max check se full "
             << full.decision_standard_error.maxCoeff() << ", diagonal " << diagonal.decision_standard_error.maxCoeff()
             << ", worst (diagonal - full ELBO) / bound " << worst_shortfall_over_bound << "\n";
+}
+
+/// Datapoint b's fit in a batch of B against its fit alone (batch of 1, from its own random
+/// streams): every per-datapoint figure is the same bits (check trajectory, check standard
+/// errors, the decision noise, the selection, q*'s parameters). A fit's θ matrix is P x B, and a
+/// datapoint's column starts at a different memory alignment at each position of the batch when
+/// P is not a multiple of the packet size (full family, d = 20: P = 230); a vectorized reduction
+/// over a part of that column (Eigen peels to the first aligned element) then rounds differently
+/// per position. d = 20 as the z = 20 model where the gap table's full-family
+/// check_standard_error_at_decision.mean differed in the last bit between --block-size 1 and 10.
+TEST(LocalGaussianOptimizationResult, EachDatapointsFitIsTheSameBitsInABatchOfOneAndOfMany) {
+  constexpr Index d = testing::BatchPositionProblem::kLatentDim, B = 9;
+  const testing::BatchPositionProblem p = testing::make_batch_position_problem(B, testing::test_seed(61));
+  const MlpDecoderModel& model = p.model;
+  const MatrixF& X = p.X;
+  const MatrixD &mean = p.mean, &log_variance = p.log_variance;
+  const std::uint64_t seed = testing::test_seed(62);
+  for (LocalGaussianFamily family : {LocalGaussianFamily::diagonal, LocalGaussianFamily::full_covariance}) {
+    LocalOptimizationOptions options;
+    options.family = family;
+    // Odd sample counts (the columns of ε and of the selection's terms start at alignments that
+    // vary with the position too), S > 4 (Eigen's row sums over S columns reorder from 5 on).
+    options.samples_per_step = 13;
+    options.max_steps = 60;
+    options.check_interval = 5;
+    options.check_samples = 7;
+    options.patience = 3;
+    options.selection_samples = 9;
+    const DiagonalGaussian initial(mean, log_variance, "test start");
+    const auto batch = optimize_local_gaussian(model, X, initial, options, RandomStreams::consecutive(seed, 0, B));
+    Index compared = 0, mismatches = 0;
+    for (Index b = 0; b < B; ++b) {
+      const DiagonalGaussian initial_b(mean.col(b), log_variance.col(b), "test start");
+      const auto alone = optimize_local_gaussian(model, X.col(b), initial_b, options,
+                                                 RandomStreams::consecutive(seed, static_cast<std::uint64_t>(b), 1));
+      const std::string where = to_string(family) + " datapoint " + std::to_string(b);
+      ASSERT_EQ(alone.steps_taken[0], batch.steps_taken[static_cast<size_t>(b)]) << where;
+      ASSERT_LE(alone.check_elbo.cols(), batch.check_elbo.cols()) << where;
+      const auto expect_same = [&](double in_batch, double by_itself, const std::string& what) {
+        ++compared;
+        if (testing::same_bits(in_batch, by_itself)) return;
+        ++mismatches;
+        ADD_FAILURE() << where << ", " << what << ": " << std::hexfloat << in_batch << " in the batch of " << B
+                      << ", " << by_itself << " alone";
+      };
+      for (Index c = 0; c < alone.check_elbo.cols(); ++c) {
+        expect_same(batch.check_elbo(b, c), alone.check_elbo(0, c), "check " + std::to_string(c) + " ELBO");
+        expect_same(batch.check_elbo_standard_error(b, c), alone.check_elbo_standard_error(0, c),
+                    "check " + std::to_string(c) + " standard error");
+      }
+      expect_same(batch.decision_standard_error(b), alone.decision_standard_error(0), "decision_standard_error");
+      expect_same(batch.best_check_elbo(b), alone.best_check_elbo(0), "best_check_elbo");
+      expect_same(batch.selection.start_elbo(b), alone.selection.start_elbo(0), "selection start_elbo");
+      expect_same(batch.selection.best_elbo(b), alone.selection.best_elbo(0), "selection best_elbo");
+      expect_same(batch.selection.difference_standard_error(b), alone.selection.difference_standard_error(0),
+                  "selection difference_standard_error");
+      VectorD mean_batch, mean_alone;
+      MatrixD covariance_batch, covariance_alone;
+      moments(batch, b, mean_batch, covariance_batch);
+      moments(alone, 0, mean_alone, covariance_alone);
+      for (Index i = 0; i < d; ++i) expect_same(mean_batch(i), mean_alone(i), "q* mean " + std::to_string(i));
+      for (Index i = 0; i < covariance_batch.size(); ++i)
+        expect_same(covariance_batch(i), covariance_alone(i), "q* covariance entry " + std::to_string(i));
+      if (mismatches > 20) FAIL() << "more than 20 mismatches; stopped";
+    }
+    EXPECT_GT(compared, B * 10) << to_string(family);
+  }
 }
 
 TEST(LocalGaussianOptimizationResult, InvalidOptionsAndShapesThrowNamingTheProblem) {
