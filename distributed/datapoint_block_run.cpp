@@ -24,11 +24,12 @@ Index DatapointBlocks::block_count(Index block) const {
   return std::min(block_size, count - block * block_size);
 }
 
-void add_block_run_options(po::options_description& description, BlockRunSettings& settings) {
+void add_block_run_options(po::options_description& description, BlockRunSettings& settings,
+                           const std::string& exception) {
+  const std::string help = "datapoints per block: the unit handed to MPI ranks and recorded in <out>.journal (results "
+                           "do not depend on it" + (exception.empty() ? "" : ", except " + exception) + ")";
   description.add_options()
-      ("block-size", po::value(&settings.block_size)->default_value(settings.block_size),
-       "datapoints per block: the unit handed to MPI ranks and recorded in <out>.journal (results do not depend on it, "
-       "except the flow q*'s evaluation counts)")
+      ("block-size", po::value(&settings.block_size)->default_value(settings.block_size), help.c_str())
       ("resume", po::bool_switch(&settings.resume),
        "continue the run recorded in <out>.journal: compute only the blocks it lacks");
 }

@@ -31,7 +31,10 @@ struct BlockRunSettings {
   Index block_size = 10;  ///< datapoints per block (the unit handed out and journaled)
   bool resume = false;
 };
-void add_block_run_options(boost::program_options::options_description& description, BlockRunSettings& settings);
+/// --block-size defaults to settings.block_size; its help says results do not depend on it, except
+/// `exception` when one is given.
+void add_block_run_options(boost::program_options::options_description& description, BlockRunSettings& settings,
+                           const std::string& exception = "");
 /// Throws std::invalid_argument naming --block-size when it is < 1.
 void validate(const BlockRunSettings& settings);
 

@@ -54,7 +54,7 @@ int gap_table_main(int argc, char** argv) {
   po::options_description d("Options");
   add_common_options(d, common, "gap_table.json");
   add_dataset_options(d, data);
-  add_block_run_options(d, blocks);
+  add_block_run_options(d, blocks, "the flow q*'s evaluation counts");
   d.add_options()
       ("checkpoint", po::value(&checkpoint)->required(), "VAE checkpoint (safetensors) written by vigap-train")
       ("num-datapoints", po::value(&num_datapoints)->default_value(num_datapoints), "test datapoints (>= 1)")

@@ -3,7 +3,8 @@
 // --threads 1 and --threads 2, and datapoints [0, 40) in one run have the same per-datapoint values
 // (bits) as [0, 20) and [20, 40) in two runs, with aggregates recomputed from them agreeing.
 // A tiny random-weight 2-D-latent VAE on a synthetic IDX data set of 6 x 6 images
-// (tests/support/synthetic_idx_dataset.hpp): no Fashion-MNIST needed.
+// (tests/support/synthetic_idx_dataset.hpp, written by tests/support/mpi_run_evaluate.hpp's
+// write_tiny_vae_fixture): no Fashion-MNIST needed.
 //
 // These need both halves of issue 10's item 1: per-datapoint random streams (core/random_streams)
 // and fixed column blocks in the networks (a product's rounding must not depend on how many
@@ -16,10 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "core/io/vae_checkpoint.hpp"
-#include "core/random.hpp"
+#include "support/mpi_run_evaluate.hpp"
 #include "support/run_binary.hpp"
-#include "support/synthetic_idx_dataset.hpp"
 #include "support/temporary_directory.hpp"
 #include "support/test_seed.hpp"
 
@@ -38,22 +37,7 @@ class SameResultsAnySplit : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     scratch_ = new TemporaryDirectory();
-    testing::SyntheticIdxOptions data;
-    data.train_images = 10;
-    data.test_images = kImages;
-    data.side = kSide;
-    data.gzip = false;
-    testing::write_synthetic_idx_dataset(scratch_->path(), data);
-    Rng rng(::vigap::testing::test_seed(91));
-    VaeArchitecture architecture;
-    architecture.data_dim = kSide * kSide;
-    architecture.latent_dim = 2;
-    architecture.encoder_hidden = {12};
-    architecture.decoder_hidden = {12};
-    Vae vae(architecture);
-    vae.encoder->network().initialize(rng);
-    vae.decoder.network().initialize(rng);
-    save_vae_checkpoint(scratch_->file("vae.safetensors"), vae);
+    testing::write_tiny_vae_fixture(scratch_->path(), kImages, kSide, {"vae.safetensors"}, ::vigap::testing::test_seed(91));
   }
   static void TearDownTestSuite() {
     delete scratch_;
