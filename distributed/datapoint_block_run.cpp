@@ -156,7 +156,14 @@ std::optional<std::vector<nlohmann::ordered_json>> run_datapoint_blocks(
                   duration_text(static_cast<double>(blocks.count - done_datapoints) / std::max(rate, 1e-12)).c_str());
     progress.update(line);
   };
-  distribute_blocks(todo, identity.dump(), computation, finished);
+  try {
+    distribute_blocks(todo, identity.dump(), computation, finished);
+  } catch (...) {
+    // A run that fails before any block is recorded (bad input met by the first computation)
+    // leaves nothing to resume, so no journal; one with finished blocks keeps them.
+    if (journal.records().empty()) journal.remove();
+    throw;
+  }
   progress.finish();
   std::vector<nlohmann::ordered_json> payloads;
   for (Index b = 0; b < report.blocks; ++b) payloads.push_back(journal.records().at(b));

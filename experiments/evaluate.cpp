@@ -106,9 +106,10 @@ int evaluate_main(int argc, char** argv) {
       evaluation_binarization(loaded.metadata, binarization_override, "checkpoint " + checkpoint);
   const MatrixF X = evaluation_slice(dataset, model.data_dim(), binarization, first_datapoint, num_datapoints);
 
-  // The amortized approximation: the encoder's Gaussian, pushed through the flow when the
-  // checkpoint has one.
-  const std::unique_ptr<PosteriorApproximation> q = loaded.amortized ? loaded.amortized->posterior(X) : nullptr;
+  // The amortized approximation (the encoder's Gaussian, pushed through the flow when the
+  // checkpoint has one), named: each block makes its datapoints' own.
+  const std::unique_ptr<PosteriorApproximation> q =
+      loaded.amortized ? loaded.amortized->posterior(X.leftCols(1)) : nullptr;
   nlohmann::ordered_json configuration;
   configuration["checkpoint"] = checkpoint;
   configuration["architecture"] = loaded.architecture;
