@@ -6,18 +6,22 @@
 // blocks missing there.
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "analyses/evaluation.hpp"
 #include "analyses/evaluation_block.hpp"
+#include "analyses/run_cost_forecast.hpp"
 #include "core/data/dataset.hpp"
 #include "core/io/atomic_file.hpp"
 #include "core/io/json_result_writer.hpp"
 #include "core/io/model_loader.hpp"
 #include "distributed/datapoint_block_run.hpp"
 #include "distributed/mpi_session.hpp"
+#include "experiments/support/ais_adaptation_options.hpp"
 #include "experiments/support/command_line.hpp"
 #include "experiments/support/dataset_options.hpp"
 #include "experiments/support/evaluation_data.hpp"
+#include "experiments/support/protocol_options.hpp"
 
 namespace po = boost::program_options;
 using namespace vigap;
@@ -64,6 +68,7 @@ int evaluate_main(int argc, char** argv) {
   // 2-D latent space and a 784-pixel decoder), so blocks of 10 would make it 3 times as slow.
   BlockRunSettings blocks;
   blocks.block_size = 100;
+  AppliedProtocol protocol;
 
   po::options_description d("Options");
   add_common_options(d, common, "evaluate.json");
@@ -80,8 +85,11 @@ int evaluate_main(int argc, char** argv) {
        "dynamic, threshold or none (default: as the checkpoint was trained)")
       ("per-datapoint", po::bool_switch(&per_datapoint), "write every datapoint's value to the JSON");
   add_estimator_options(d, evaluation, iwae_k_list, ais_schedule, ais_adaptation, ais_from);
+  add_ais_adaptation_options(d, evaluation.ais);
+  add_protocol_option(d, protocol);
   if (!parse_command_line(argc, argv, "vigap-evaluate",
-                          "Estimates log p(x), the ELBO and KL(q||p(z|x)) of a trained VAE.", d, common))
+                          "Estimates log p(x), the ELBO and KL(q||p(z|x)) of a trained VAE.", d, common,
+                          protocol_hook(d, protocol)))
     return 0;
 
   evaluation.estimators = parse_evaluation_estimators(estimators, "--estimators");
@@ -120,6 +128,7 @@ int evaluate_main(int argc, char** argv) {
   configuration["first_datapoint"] = first_datapoint;
   configuration["num_datapoints"] = X.cols();
   configuration["threads"] = common.threads;
+  configuration["protocol"] = protocol.to_json();
   if (q) configuration["amortized_approximation"] = q->describe();
   const nlohmann::ordered_json dataset_json = dataset_identity(dataset, split);
   // A resumed run must also share every estimator setting (the results' `settings` hold them).
@@ -135,6 +144,13 @@ int evaluate_main(int argc, char** argv) {
   // (or one after another here), journaled. Every draw for datapoint i is keyed by (--seed, i,
   // purpose, substream): its figures do not depend on its block, the ranks or --threads.
   const DatapointBlocks plan{first_datapoint, evaluation_span(evaluation, X.cols()), blocks.block_size};
+  // The run's cost, before it starts (rank 0: the forecast goes to "execution", never `results`).
+  std::optional<RunCostForecast> forecast;
+  if (mpi_place().rank == 0) {
+    forecast = forecast_run_cost(model, X, evaluation_run_cost(evaluation, model.latent_dim(), X.cols()),
+                                 mpi_place().size, plan.num_blocks(), blocks.block_size);
+    if (forecast->worth_printing(protocol.active())) std::fputs(forecast->summary("vigap-evaluate").c_str(), stderr);
+  }
   const auto compute_block = [&](Index first, Index count) {
     // Quiet inside a block: the run shows datapoints done across ranks instead.
     return compute_evaluation_block(model, loaded.amortized.get(), X, first_datapoint, evaluation, common.seed, first,
@@ -157,6 +173,7 @@ int evaluate_main(int argc, char** argv) {
   document["results"] = result.results_json(per_datapoint);
   document["timings"] = result.timings_json();
   document["execution"] = report.to_json();
+  document["execution"]["cost"] = forecast->to_json();
   std::printf("%s", result.to_markdown().c_str());
   write_result_json(common.out, document);
   remove_journal(journal);

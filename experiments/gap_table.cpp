@@ -15,10 +15,12 @@
 // <out>.journal, and --resume after a crash computes only the blocks missing there.
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "analyses/gap_table.hpp"
 #include "analyses/gap_table_block.hpp"
+#include "analyses/run_cost_forecast.hpp"
 #include "core/data/dataset.hpp"
 #include "core/io/atomic_file.hpp"
 #include "core/io/json_result_writer.hpp"
@@ -26,9 +28,11 @@
 #include "core/variational/diagonal_gaussian.hpp"
 #include "distributed/datapoint_block_run.hpp"
 #include "distributed/mpi_session.hpp"
+#include "experiments/support/ais_adaptation_options.hpp"
 #include "experiments/support/command_line.hpp"
 #include "experiments/support/dataset_options.hpp"
 #include "experiments/support/evaluation_data.hpp"
+#include "experiments/support/protocol_options.hpp"
 
 namespace po = boost::program_options;
 using namespace vigap;
@@ -44,6 +48,8 @@ int gap_table_main(int argc, char** argv) {
   LocalOptimizationOptions& gaussian = table.gaussian;
   LocalFlowOptions& flow = table.flow;
   std::string checkpoint, families_text = "ffg,full,flow", log_px_method = "auto", init = "encoder";
+  std::string ais_schedule = to_string(ais.schedule), ais_adaptation = to_string(ais.step_size_adaptation);
+  AppliedProtocol protocol;
   Index num_datapoints = 100, first_datapoint = 0;
   Index& eval_samples = table.eval_samples;
   bool per_datapoint = false;
@@ -55,6 +61,7 @@ int gap_table_main(int argc, char** argv) {
   add_common_options(d, common, "gap_table.json");
   add_dataset_options(d, data);
   add_block_run_options(d, blocks, "the flow q*'s evaluation counts");
+  add_protocol_option(d, protocol);
   d.add_options()
       ("checkpoint", po::value(&checkpoint)->required(), "VAE checkpoint (safetensors) written by vigap-train")
       ("num-datapoints", po::value(&num_datapoints)->default_value(num_datapoints), "test datapoints (>= 1)")
@@ -91,16 +98,24 @@ int gap_table_main(int argc, char** argv) {
       ("ais-steps", po::value(&ais.num_annealing_steps)->default_value(ais.num_annealing_steps),
        "T, intermediate distributions of AIS (>= 1)")
       ("ais-chains", po::value(&ais.chains)->default_value(ais.chains), "AIS chains per datapoint")
+      ("ais-leapfrog-steps", po::value(&ais.leapfrog_steps)->default_value(ais.leapfrog_steps), "L per HMC transition of AIS")
+      ("ais-step-size", po::value(&ais.initial_step_size)->default_value(ais.initial_step_size), "initial HMC step size of AIS")
+      ("ais-schedule", po::value(&ais_schedule)->default_value(ais_schedule), "AIS schedule: linear or sigmoid")
+      ("ais-adaptation", po::value(&ais_adaptation)->default_value(ais_adaptation),
+       "AIS step-size adaptation: none, online or pilot")
       ("quadrature-tolerance", po::value(&quadrature.tolerance)->default_value(quadrature.tolerance),
        "quadrature error tolerance in nats");
+  add_ais_adaptation_options(d, ais);
   if (!parse_command_line(argc, argv, "vigap-gap-table",
                           "The approximation / amortization / inference gap table of Cremer, Li & Duvenaud (2018).",
-                          d, common))
+                          d, common, protocol_hook(d, protocol)))
     return 0;
 
   table.families = parse_posterior_families(families_text, "--families", local_posterior_families(), true);
   table.log_px = parse_log_marginal_method(log_px_method, "--log-px");
   table.init = parse_qstar_start(init, "--init");
+  ais.schedule = parse_annealing_schedule(ais_schedule);
+  ais.step_size_adaptation = parse_ais_step_size_adaptation(ais_adaptation);
   if (num_datapoints < 1) throw std::invalid_argument("--num-datapoints must be >= 1, found " + std::to_string(num_datapoints));
   if (first_datapoint < 0) throw std::invalid_argument("--first-datapoint must be >= 0");
   gaussian.samples_per_step = flow.samples = qstar_samples;
@@ -136,10 +151,18 @@ int gap_table_main(int argc, char** argv) {
   configuration["num_datapoints"] = X.cols();
   configuration.update(table.to_json(model.latent_dim()));
   configuration["threads"] = common.threads;
+  configuration["protocol"] = protocol.to_json();
   const nlohmann::ordered_json dataset_json = dataset_identity(dataset, "test");
 
   // Blocks of datapoints, spread over the MPI ranks (or one after another here), journaled.
   const DatapointBlocks plan{first_datapoint, X.cols(), blocks.block_size};
+  // The run's cost, before it starts (rank 0: the forecast goes to "execution", never `results`).
+  std::optional<RunCostForecast> forecast;
+  if (mpi_place().rank == 0) {
+    forecast = forecast_run_cost(model, X, gap_table_run_cost(table, model.latent_dim(), X.cols()), mpi_place().size,
+                                 plan.num_blocks(), blocks.block_size);
+    if (forecast->worth_printing(protocol.active())) std::fputs(forecast->summary("vigap-gap-table").c_str(), stderr);
+  }
   const auto compute_block = [&](Index first, Index count) {
     const MatrixF Xb = X.middleCols(first - first_datapoint, count);
     const DiagonalGaussian encoder_q = amortized_q.gaussian_base(Xb);
@@ -164,6 +187,7 @@ int gap_table_main(int argc, char** argv) {
   document["results"] = result.results_json(per_datapoint);
   document["timings"] = result.timings_json();
   document["execution"] = report.to_json();
+  document["execution"]["cost"] = forecast->to_json();
 
   std::printf("%s on %lld test datapoints of %s (from #%lld)\n\n%s", model.describe().c_str(),
               static_cast<long long>(X.cols()), dataset.name.c_str(), static_cast<long long>(first_datapoint),

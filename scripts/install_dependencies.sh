@@ -23,6 +23,7 @@ packages=(
   libopenmpi-dev openmpi-bin                  # Open MPI: mpirun -np N spreads datapoints over ranks (distributed/)
   python3-torch                               # PyTorch fixtures of the import tests (run as /usr/bin/python3)
   libtorch-dev                                # LibTorch: the TorchScript backend (backends/torchscript/)
+  librsvg2-bin                                # rsvg-convert: the PNG copies of the SVG pictures (--png)
 )
 if [ "$fuzz" -eq 1 ]; then
   packages+=(clang-14 libclang-rt-14-dev libomp-14-dev)   # libFuzzer harnesses (fuzz/)

@@ -28,7 +28,8 @@ void add_common_options(po::options_description& d, CommonOptions& common, const
 }
 
 bool parse_command_line(int argc, char** argv, const std::string& program, const std::string& summary,
-                        const po::options_description& description, const CommonOptions& common) {
+                        const po::options_description& description, const CommonOptions& common,
+                        const std::function<void(po::variables_map&)>& before_notify) {
   // Boost's error messages substitute the offending token for placeholders such as
   // %original_token%; a token that itself holds the placeholder makes that substitution loop for
   // ever (found by fuzz/command_line_fuzzer.cpp). No option value needs these, so refuse them.
@@ -49,6 +50,7 @@ bool parse_command_line(int argc, char** argv, const std::string& program, const
       std::cout << program << " " << kVersion << " (git " << kGitCommit << ")\n";
       return false;
     }
+    if (before_notify) before_notify(vm);
     po::notify(vm);
   } catch (const po::error& e) {
     throw std::invalid_argument(std::string(e.what()) + " (see " + program + " --help)");

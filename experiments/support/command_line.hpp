@@ -37,9 +37,12 @@ void add_common_options(boost::program_options::options_description& description
 
 /// Parses argv into the variables bound in `description`. Prints usage and returns false on
 /// --help, prints the version and returns false on --version; throws std::invalid_argument for
-/// unknown options or bad values (naming the option). Applies --threads.
+/// unknown options or bad values (naming the option). Applies --threads. `before_notify`, when
+/// given, may change the parsed values before they are written to the bound variables (--protocol
+/// applies its preset there: protocol_options.hpp).
 bool parse_command_line(int argc, char** argv, const std::string& program, const std::string& summary,
-                        const boost::program_options::options_description& description, const CommonOptions& common);
+                        const boost::program_options::options_description& description, const CommonOptions& common,
+                        const std::function<void(boost::program_options::variables_map&)>& before_notify = {});
 
 /// "200,200" -> {200, 200}; "" or "none" -> {}. Throws std::invalid_argument naming `option`.
 std::vector<Index> parse_size_list(const std::string& text, const std::string& option);

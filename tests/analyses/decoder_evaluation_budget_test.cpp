@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "estimators/posterior_discrepancy.hpp"
+#include "support/counting_model.hpp"
 #include "support/expect_throw_message.hpp"
 #include "support/linear_gaussian_posteriors.hpp"
 #include "support/test_seed.hpp"
@@ -17,39 +18,8 @@
 namespace vigap {
 namespace {
 
+using testing::CountingModel;
 using testing::gaussian_kl;
-
-/// Forwards to a model and counts the latent columns evaluated (with or without gradient).
-class CountingModel final : public GenerativeModel {
- public:
-  explicit CountingModel(const GenerativeModel& model) : model_(model) {}
-  Index latent_dim() const override { return model_.latent_dim(); }
-  Index data_dim() const override { return model_.data_dim(); }
-  std::string describe() const override { return "counting " + model_.describe(); }
-  VectorD log_likelihood(const MatrixF& X, const MatrixD& Z, Index S) const override {
-    columns_ += Z.cols();
-    return model_.log_likelihood(X, Z, S);
-  }
-  VectorD log_likelihood_with_gradient(const MatrixF& X, const MatrixD& Z, Index S, MatrixD& grad_Z) const override {
-    columns_ += Z.cols();
-    return model_.log_likelihood_with_gradient(X, Z, S, grad_Z);
-  }
-  MatrixD log_likelihood_all_pairs(const MatrixF& X, const MatrixD& Z) const override {
-    columns_ += X.cols() * Z.cols();
-    return model_.log_likelihood_all_pairs(X, Z);
-  }
-  ModelSample sample(Index N, Rng& rng) const override { return model_.sample(N, rng); }
-  /// Columns per datapoint since the last call, and resets the count.
-  double take_per_datapoint(Index B) const {
-    const double per = static_cast<double>(columns_) / static_cast<double>(B);
-    columns_ = 0;
-    return per;
-  }
-
- private:
-  const GenerativeModel& model_;
-  mutable Index columns_ = 0;
-};
 
 constexpr Index kDatapoints = 3;
 
