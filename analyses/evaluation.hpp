@@ -71,6 +71,9 @@ struct EvaluationOptions {
   /// {"estimators": [names]} for the JSON `configuration`; each estimate's own settings (samples,
   /// steps, chains, tolerance, ...) are in its `settings` in the results.
   nlohmann::ordered_json to_json() const;
+  /// Every setting (to_json(), then each estimator's options, the quadrature's for this latent
+  /// dimension when it is used): what a resumed run must share with the run it continues.
+  nlohmann::ordered_json settings_json(Index latent_dim) const;
 };
 
 /// One estimate of the evaluation, a row of its table and an entry of its JSON results.
@@ -123,6 +126,8 @@ struct Evaluation {
 /// estimators or the thread count; BDMC's simulated pair j is keyed like datapoint
 /// first_datapoint + j of streams.run_seed(). first_datapoint (the dataset index of column 0)
 /// also numbers the datapoints the quadrature reports over its tolerance (stderr and JSON).
+/// Computed as one block of analyses/evaluation_block.hpp, assembled: the same figures as any
+/// split of the datapoints into blocks.
 /// Throws std::invalid_argument on invalid options, mismatched shapes, or when an estimator needs q
 /// and `amortized` is null.
 Evaluation compute_evaluation(const GenerativeModel& model, const PosteriorApproximation* amortized, const MatrixF& X,

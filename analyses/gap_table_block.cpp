@@ -9,6 +9,7 @@
 
 #include "core/elapsed_seconds.hpp"
 #include "core/io/exact_json.hpp"
+#include "core/io/json_fields.hpp"
 #include "core/progress_reporter.hpp"
 #include "core/variational/local_posterior_fit.hpp"
 #include "estimators/elbo_estimator.hpp"
@@ -176,21 +177,6 @@ GapTableBlock compute_gap_table_block(const GenerativeModel& model, const Poster
 
 namespace {
 
-template <class T>
-T field(const nlohmann::ordered_json& j, const char* key, const std::string& what) {
-  if (!j.is_object() || !j.contains(key)) throw std::invalid_argument(what + ": lacks \"" + key + "\"");
-  try {
-    return j[key].get<T>();
-  } catch (const nlohmann::ordered_json::exception& e) {
-    throw std::invalid_argument(what + "." + key + ": " + e.what());
-  }
-}
-
-const nlohmann::ordered_json& member(const nlohmann::ordered_json& j, const char* key, const std::string& what) {
-  if (!j.is_object() || !j.contains(key)) throw std::invalid_argument(what + ": lacks \"" + key + "\"");
-  return j[key];
-}
-
 nlohmann::ordered_json selection_to_json(const StartOrBestSelection& s) {
   return {{"samples", s.samples},
           {"start_elbo", exact_json(s.start_elbo)},
@@ -201,12 +187,12 @@ nlohmann::ordered_json selection_to_json(const StartOrBestSelection& s) {
 
 StartOrBestSelection selection_from_json(const nlohmann::ordered_json& j, const std::string& what) {
   StartOrBestSelection s;
-  s.samples = field<Index>(j, "samples", what);
-  s.start_elbo = exact_vector(nlohmann::json(member(j, "start_elbo", what)), what + ".start_elbo");
-  s.best_elbo = exact_vector(nlohmann::json(member(j, "best_elbo", what)), what + ".best_elbo");
+  s.samples = json_field<Index>(j, "samples", what);
+  s.start_elbo = exact_vector(nlohmann::json(json_member(j, "start_elbo", what)), what + ".start_elbo");
+  s.best_elbo = exact_vector(nlohmann::json(json_member(j, "best_elbo", what)), what + ".best_elbo");
   s.difference_standard_error =
-      exact_vector(nlohmann::json(member(j, "difference_standard_error", what)), what + ".difference_standard_error");
-  s.kept_start = bool_vector(nlohmann::json(member(j, "kept_start", what)), what + ".kept_start");
+      exact_vector(nlohmann::json(json_member(j, "difference_standard_error", what)), what + ".difference_standard_error");
+  s.kept_start = bool_vector(nlohmann::json(json_member(j, "kept_start", what)), what + ".kept_start");
   return s;
 }
 
@@ -231,22 +217,22 @@ nlohmann::ordered_json row_to_json(const GapTableRowBlock& r) {
 GapTableRowBlock row_from_json(const nlohmann::ordered_json& j, const std::string& what) {
   GapTableRowBlock r;
   const std::vector<PosteriorFamily> family =
-      parse_posterior_families(field<std::string>(j, "family", what), what + ".family", local_posterior_families());
+      parse_posterior_families(json_field<std::string>(j, "family", what), what + ".family", local_posterior_families());
   if (family.size() != 1) throw std::invalid_argument(what + ".family: expected one q* family");
   r.family = family.front();
-  r.approximation = field<std::string>(j, "approximation", what);
-  r.started_from = field<std::string>(j, "started_from", what);
-  r.elbo = estimate_block_from_json(member(j, "elbo", what), what + ".elbo");
-  r.steps = field<Index>(j, "steps", what);
-  r.converged = field<bool>(j, "converged", what);
-  r.gradient_evaluations = field<Index>(j, "gradient_evaluations", what);
-  r.decoder_evaluations = index_vector(nlohmann::json(member(j, "decoder_evaluations", what)), what + ".decoder_evaluations");
-  r.stopped_by_rule = bool_vector(nlohmann::json(member(j, "stopped_by_rule", what)), what + ".stopped_by_rule");
+  r.approximation = json_field<std::string>(j, "approximation", what);
+  r.started_from = json_field<std::string>(j, "started_from", what);
+  r.elbo = estimate_block_from_json(json_member(j, "elbo", what), what + ".elbo");
+  r.steps = json_field<Index>(j, "steps", what);
+  r.converged = json_field<bool>(j, "converged", what);
+  r.gradient_evaluations = json_field<Index>(j, "gradient_evaluations", what);
+  r.decoder_evaluations = index_vector(nlohmann::json(json_member(j, "decoder_evaluations", what)), what + ".decoder_evaluations");
+  r.stopped_by_rule = bool_vector(nlohmann::json(json_member(j, "stopped_by_rule", what)), what + ".stopped_by_rule");
   r.check_standard_error =
-      exact_vector(nlohmann::json(member(j, "check_standard_error", what)), what + ".check_standard_error");
-  r.selection = selection_from_json(member(j, "selection", what), what + ".selection");
-  r.optimization_seconds = exact_double(nlohmann::json(member(j, "optimization_seconds", what)), what);
-  r.elbo_seconds = exact_double(nlohmann::json(member(j, "elbo_seconds", what)), what);
+      exact_vector(nlohmann::json(json_member(j, "check_standard_error", what)), what + ".check_standard_error");
+  r.selection = selection_from_json(json_member(j, "selection", what), what + ".selection");
+  r.optimization_seconds = exact_double(nlohmann::json(json_member(j, "optimization_seconds", what)), what);
+  r.elbo_seconds = exact_double(nlohmann::json(json_member(j, "elbo_seconds", what)), what);
   return r;
 }
 
@@ -279,27 +265,27 @@ nlohmann::ordered_json GapTableBlock::to_json() const {
 
 GapTableBlock gap_table_block_from_json(const nlohmann::ordered_json& j, const std::string& what) {
   GapTableBlock b;
-  b.first_datapoint = field<Index>(j, "first_datapoint", what);
-  b.model = field<std::string>(j, "model", what);
-  b.amortized_name = field<std::string>(j, "amortized_name", what);
-  b.amortized_approximation = field<std::string>(j, "amortized_approximation", what);
-  b.log_px_by_quadrature = field<bool>(j, "log_px_by_quadrature", what);
-  b.exact_elbos = field<bool>(j, "exact_elbos", what);
-  b.init = parse_qstar_start(field<std::string>(j, "init", what), what + ".init");
-  b.eval_samples = field<Index>(j, "eval_samples", what);
-  b.log_px = estimate_block_from_json(member(j, "log_px", what), what + ".log_px");
-  b.ais_acceptance_rate = exact_vector(nlohmann::json(member(j, "ais_acceptance_rate", what)), what + ".ais_acceptance_rate");
+  b.first_datapoint = json_field<Index>(j, "first_datapoint", what);
+  b.model = json_field<std::string>(j, "model", what);
+  b.amortized_name = json_field<std::string>(j, "amortized_name", what);
+  b.amortized_approximation = json_field<std::string>(j, "amortized_approximation", what);
+  b.log_px_by_quadrature = json_field<bool>(j, "log_px_by_quadrature", what);
+  b.exact_elbos = json_field<bool>(j, "exact_elbos", what);
+  b.init = parse_qstar_start(json_field<std::string>(j, "init", what), what + ".init");
+  b.eval_samples = json_field<Index>(j, "eval_samples", what);
+  b.log_px = estimate_block_from_json(json_member(j, "log_px", what), what + ".log_px");
+  b.ais_acceptance_rate = exact_vector(nlohmann::json(json_member(j, "ais_acceptance_rate", what)), what + ".ais_acceptance_rate");
   b.ais_effective_sample_size =
-      exact_vector(nlohmann::json(member(j, "ais_effective_sample_size", what)), what + ".ais_effective_sample_size");
-  b.quadrature_coarse_nodes = field<Index>(j, "quadrature_coarse_nodes", what);
-  b.quadrature_refinement_nodes = field<Index>(j, "quadrature_refinement_nodes", what);
-  b.amortized_elbo = estimate_block_from_json(member(j, "amortized_elbo", what), what + ".amortized_elbo");
-  const nlohmann::ordered_json& rows = member(j, "rows", what);
+      exact_vector(nlohmann::json(json_member(j, "ais_effective_sample_size", what)), what + ".ais_effective_sample_size");
+  b.quadrature_coarse_nodes = json_field<Index>(j, "quadrature_coarse_nodes", what);
+  b.quadrature_refinement_nodes = json_field<Index>(j, "quadrature_refinement_nodes", what);
+  b.amortized_elbo = estimate_block_from_json(json_member(j, "amortized_elbo", what), what + ".amortized_elbo");
+  const nlohmann::ordered_json& rows = json_member(j, "rows", what);
   if (!rows.is_array()) throw std::invalid_argument(what + ".rows: expected an array");
   for (std::size_t i = 0; i < rows.size(); ++i) b.rows.push_back(row_from_json(rows[i], what + ".rows[" + std::to_string(i) + "]"));
-  b.log_px_seconds = exact_double(nlohmann::json(member(j, "log_px_seconds", what)), what);
-  b.amortized_elbo_seconds = exact_double(nlohmann::json(member(j, "amortized_elbo_seconds", what)), what);
-  b.seconds = exact_double(nlohmann::json(member(j, "seconds", what)), what);
+  b.log_px_seconds = exact_double(nlohmann::json(json_member(j, "log_px_seconds", what)), what);
+  b.amortized_elbo_seconds = exact_double(nlohmann::json(json_member(j, "amortized_elbo_seconds", what)), what);
+  b.seconds = exact_double(nlohmann::json(json_member(j, "seconds", what)), what);
   return b;
 }
 

@@ -24,11 +24,12 @@ Index DatapointBlocks::block_count(Index block) const {
   return std::min(block_size, count - block * block_size);
 }
 
-void add_block_run_options(po::options_description& description, BlockRunSettings& settings) {
+void add_block_run_options(po::options_description& description, BlockRunSettings& settings,
+                           const std::string& exception) {
+  const std::string help = "datapoints per block: the unit handed to MPI ranks and recorded in <out>.journal (results "
+                           "do not depend on it" + (exception.empty() ? "" : ", except " + exception) + ")";
   description.add_options()
-      ("block-size", po::value(&settings.block_size)->default_value(settings.block_size),
-       "datapoints per block: the unit handed to MPI ranks and recorded in <out>.journal (results do not depend on it, "
-       "except the flow q*'s evaluation counts)")
+      ("block-size", po::value(&settings.block_size)->default_value(settings.block_size), help.c_str())
       ("resume", po::bool_switch(&settings.resume),
        "continue the run recorded in <out>.journal: compute only the blocks it lacks");
 }
@@ -186,7 +187,14 @@ std::optional<std::vector<nlohmann::ordered_json>> run_datapoint_blocks(
                   duration_text(static_cast<double>(blocks.count - done_datapoints) / std::max(rate, 1e-12)).c_str());
     progress.update(line);
   };
-  distribute_blocks(todo, identity.dump(), computation, finished, &report.rank_timings);
+  try {
+    distribute_blocks(todo, identity.dump(), computation, finished, &report.rank_timings);
+  } catch (...) {
+    // A run that fails before any block is recorded (bad input met by the first computation)
+    // leaves nothing to resume, so no journal; one with finished blocks keeps them.
+    if (journal.records().empty()) journal.remove();
+    throw;
+  }
   progress.finish();
   std::vector<nlohmann::ordered_json> payloads;
   for (Index b = 0; b < report.blocks; ++b) payloads.push_back(journal.records().at(b));

@@ -32,7 +32,10 @@ struct BlockRunSettings {
   Index block_size = 10;  ///< datapoints per block (the unit handed out and journaled)
   bool resume = false;
 };
-void add_block_run_options(boost::program_options::options_description& description, BlockRunSettings& settings);
+/// --block-size defaults to settings.block_size; its help says results do not depend on it, except
+/// `exception` when one is given.
+void add_block_run_options(boost::program_options::options_description& description, BlockRunSettings& settings,
+                           const std::string& exception = "");
 /// Throws std::invalid_argument naming --block-size when it is < 1.
 void validate(const BlockRunSettings& settings);
 
@@ -72,7 +75,9 @@ nlohmann::ordered_json block_run_identity(const std::string& binary, std::uint64
 /// journals each as it arrives and shows "<label>: n/N datapoints, rate, time left" on stderr
 /// (when it is a terminal). Returns, on rank 0 (or the only process), every block's payload in
 /// dataset order; std::nullopt on the other ranks, which must then write nothing.
-/// Without --resume an existing journal is replaced (said on stderr). Throws std::invalid_argument
+/// Without --resume an existing journal is replaced (said on stderr). When a computation throws,
+/// the exception propagates, and the journal is removed if it holds no finished block (there is
+/// nothing to resume), else kept. Throws std::invalid_argument
 /// for --resume without a journal or with a journal of another run (naming each difference), and
 /// std::runtime_error when the journal cannot be written.
 std::optional<std::vector<nlohmann::ordered_json>> run_datapoint_blocks(

@@ -1,15 +1,22 @@
 // vigap-evaluate: loads a VAE checkpoint and estimates log p(x), the ELBO and KL(q‖p(z|x)) of the
 // amortized encoder on a dataset with the chosen estimators; writes JSON, prints a table.
+// Under `mpirun -np N` the datapoints (and BDMC's simulated pairs) are handed out in blocks
+// (--block-size) to every rank and rank 0 writes the one JSON, with the same `results`; each
+// finished block is journaled in <out>.journal, and --resume after a crash computes only the
+// blocks missing there.
 #include <cstdio>
 #include <memory>
+#include <optional>
 
 #include "analyses/evaluation.hpp"
+#include "analyses/evaluation_block.hpp"
 #include "analyses/run_cost_forecast.hpp"
 #include "core/data/dataset.hpp"
 #include "core/io/atomic_file.hpp"
 #include "core/io/json_result_writer.hpp"
 #include "core/io/model_loader.hpp"
-#include "core/progress_reporter.hpp"
+#include "distributed/datapoint_block_run.hpp"
+#include "distributed/mpi_session.hpp"
 #include "experiments/support/ais_adaptation_options.hpp"
 #include "experiments/support/command_line.hpp"
 #include "experiments/support/dataset_options.hpp"
@@ -57,11 +64,16 @@ int evaluate_main(int argc, char** argv) {
   std::string ais_schedule = "sigmoid", ais_adaptation = "pilot", ais_from = "prior";
   Index num_datapoints = 1000, first_datapoint = 0;
   bool per_datapoint = false;
+  // Blocks of 100: the quadrature decodes its coarse grid once per block (about a second for a
+  // 2-D latent space and a 784-pixel decoder), so blocks of 10 would make it 3 times as slow.
+  BlockRunSettings blocks;
+  blocks.block_size = 100;
   AppliedProtocol protocol;
 
   po::options_description d("Options");
   add_common_options(d, common, "evaluate.json");
   add_dataset_options(d, data);
+  add_block_run_options(d, blocks);
   d.add_options()
       ("checkpoint", po::value(&checkpoint)->required(), "VAE checkpoint (safetensors) written by vigap-train")
       ("estimators", po::value(&estimators)->default_value(estimators),
@@ -88,6 +100,7 @@ int evaluate_main(int argc, char** argv) {
   evaluation.ais.step_size_adaptation = parse_ais_step_size_adaptation(ais_adaptation);
   evaluation.ais_from = parse_ais_start(ais_from, "--ais-from");
   evaluation.validate();
+  validate(blocks);
   VIGAP_FUZZ_STOP_AFTER_VALIDATION();  // command-line fuzzer: stop before any I/O
   check_writable_output_path(common.out);
 
@@ -101,12 +114,10 @@ int evaluate_main(int argc, char** argv) {
       evaluation_binarization(loaded.metadata, binarization_override, "checkpoint " + checkpoint);
   const MatrixF X = evaluation_slice(dataset, model.data_dim(), binarization, first_datapoint, num_datapoints);
 
-  // Every draw for datapoint i is keyed by (--seed, i = first_datapoint + b, purpose, substream):
-  // its figures do not depend on the other datapoints evaluated with it or on --threads.
-  const RandomStreams streams = RandomStreams::consecutive(common.seed, static_cast<std::uint64_t>(first_datapoint), X.cols());
-  // The amortized approximation: the encoder's Gaussian, pushed through the flow when the
-  // checkpoint has one.
-  const std::unique_ptr<PosteriorApproximation> q = loaded.amortized ? loaded.amortized->posterior(X) : nullptr;
+  // The amortized approximation (the encoder's Gaussian, pushed through the flow when the
+  // checkpoint has one), named: each block makes its datapoints' own.
+  const std::unique_ptr<PosteriorApproximation> q =
+      loaded.amortized ? loaded.amortized->posterior(X.leftCols(1)) : nullptr;
   nlohmann::ordered_json configuration;
   configuration["checkpoint"] = checkpoint;
   configuration["architecture"] = loaded.architecture;
@@ -119,22 +130,53 @@ int evaluate_main(int argc, char** argv) {
   configuration["threads"] = common.threads;
   configuration["protocol"] = protocol.to_json();
   if (q) configuration["amortized_approximation"] = q->describe();
-  nlohmann::ordered_json document =
-      make_result_document("evaluate", configuration, dataset_identity(dataset, split), common.seed);
+  const nlohmann::ordered_json dataset_json = dataset_identity(dataset, split);
+  // A resumed run must also share every estimator setting (the results' `settings` hold them).
+  nlohmann::ordered_json run_settings = configuration;
+  run_settings["estimator_settings"] = evaluation.settings_json(model.latent_dim());
 
-  std::printf("%s on %lld %s datapoints of %s\n\n", model.describe().c_str(), static_cast<long long>(X.cols()),
-              split.c_str(), dataset.name.c_str());
-  std::fflush(stdout);
-  // The run's cost before it starts (one process: 1 rank, 1 block); in "execution", not `results`.
-  const RunCostForecast forecast = forecast_run_cost(model, X, evaluation_run_cost(evaluation, model.latent_dim(), X.cols()), 1, 1, 10);
-  if (forecast.worth_printing(protocol.active())) std::fputs(forecast.summary("vigap-evaluate").c_str(), stderr);
-  document["execution"]["cost"] = forecast.to_json();
-  const ProgressReporter progress;
-  const Evaluation result = compute_evaluation(model, q.get(), X, evaluation, streams, first_datapoint, progress);
+  if (mpi_place().rank == 0) {
+    std::printf("%s on %lld %s datapoints of %s\n\n", model.describe().c_str(), static_cast<long long>(X.cols()),
+                split.c_str(), dataset.name.c_str());
+    std::fflush(stdout);
+  }
+  // Blocks of datapoints (and of BDMC's simulated pairs, indexed alike), spread over the MPI ranks
+  // (or one after another here), journaled. Every draw for datapoint i is keyed by (--seed, i,
+  // purpose, substream): its figures do not depend on its block, the ranks or --threads.
+  const DatapointBlocks plan{first_datapoint, evaluation_span(evaluation, X.cols()), blocks.block_size};
+  // The run's cost, before it starts (rank 0: the forecast goes to "execution", never `results`).
+  std::optional<RunCostForecast> forecast;
+  if (mpi_place().rank == 0) {
+    forecast = forecast_run_cost(model, X, evaluation_run_cost(evaluation, model.latent_dim(), X.cols()),
+                                 mpi_place().size, plan.num_blocks(), blocks.block_size);
+    if (forecast->worth_printing(protocol.active())) std::fputs(forecast->summary("vigap-evaluate").c_str(), stderr);
+  }
+  const auto compute_block = [&](Index first, Index count) {
+    // Quiet inside a block: the run shows datapoints done across ranks instead.
+    return compute_evaluation_block(model, loaded.amortized.get(), X, first_datapoint, evaluation, common.seed, first,
+                                    count)
+        .to_json();
+  };
+  const std::string journal = journal_path(common.out);
+  BlockRunReport report;
+  const auto payloads = run_datapoint_blocks(
+      plan, blocks, journal,
+      block_run_identity("vigap-evaluate", common.seed, run_settings, checkpoint, dataset_json, X, plan), "evaluate",
+      compute_block, &report);
+  if (!payloads) return 0;  // another rank than 0: rank 0 writes the result
+  std::vector<EvaluationBlock> parts;
+  for (std::size_t b = 0; b < payloads->size(); ++b)
+    parts.push_back(evaluation_block_from_json((*payloads)[b], "journal " + journal + ", block " + std::to_string(b)));
+  const Evaluation result = assemble_evaluation(parts);
+
+  nlohmann::ordered_json document = make_result_document("evaluate", configuration, dataset_json, common.seed);
   document["results"] = result.results_json(per_datapoint);
   document["timings"] = result.timings_json();
+  document["execution"] = report.to_json();
+  document["execution"]["cost"] = forecast->to_json();
   std::printf("%s", result.to_markdown().c_str());
   write_result_json(common.out, document);
+  remove_journal(journal);
   std::printf("\nresults: %s\n", common.out.c_str());
   return 0;
 }
@@ -142,5 +184,5 @@ int evaluate_main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run_binary("vigap-evaluate", [&] { return evaluate_main(argc, argv); });
+  return run_distributable_binary("vigap-evaluate", [&] { return evaluate_main(argc, argv); });
 }

@@ -60,7 +60,7 @@ int gap_table_main(int argc, char** argv) {
   po::options_description d("Options");
   add_common_options(d, common, "gap_table.json");
   add_dataset_options(d, data);
-  add_block_run_options(d, blocks);
+  add_block_run_options(d, blocks, "the flow q*'s evaluation counts");
   add_protocol_option(d, protocol);
   d.add_options()
       ("checkpoint", po::value(&checkpoint)->required(), "VAE checkpoint (safetensors) written by vigap-train")

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/io/result_journal.hpp"
+#include "support/mpi_test_run.hpp"
 #include "support/random_weight_vae.hpp"
 #include "support/run_binary.hpp"
 #include "support/temporary_directory.hpp"
@@ -35,37 +36,7 @@ using testing::TemporaryDirectory;
 constexpr Index kImages = 24;
 constexpr Index kSide = 6;
 
-/// mpirun with `ranks` ranks. In the sanitized build, LeakSanitizer in the ranks skips Open MPI's
-/// own never-freed allocations (tests/support/lsan_openmpi.supp says why); other builds ignore it.
-std::string mpirun(int ranks) {
-  return "env LSAN_OPTIONS=fast_unwind_on_malloc=0:print_suppressions=0:suppressions=" + std::string(VIGAP_SOURCE_DIR) +
-         "/tests/support/lsan_openmpi.supp mpirun --allow-run-as-root --oversubscribe --bind-to none -np " +
-         std::to_string(ranks) + " ";
-}
-
 std::string binary() { return std::string(VIGAP_BINARY_DIR) + "/vigap-gap-table"; }
-
-/// SIGKILL to every process of session `session` (mpirun and its ranks: Open MPI gives each rank
-/// a process group of its own, so a signal to mpirun's group would miss them).
-void kill_session(pid_t session) {
-  for (int round = 0; round < 2; ++round) {
-    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
-      const std::string name = entry.path().filename();
-      if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-      std::ifstream in(entry.path() / "stat");
-      std::string stat;
-      std::getline(in, stat);
-      const std::size_t close = stat.rfind(')');
-      if (close == std::string::npos) continue;
-      std::istringstream fields(stat.substr(close + 2));
-      std::string state;
-      long parent = 0, group = 0, sid = 0;
-      fields >> state >> parent >> group >> sid;
-      if (sid == session) ::kill(static_cast<pid_t>(std::stol(name)), SIGKILL);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-}
 
 Index journal_records(const std::string& path) {
   std::ifstream in(path);
@@ -116,7 +87,7 @@ TEST_F(DatapointBlockRun, ResultsAreByteIdenticalWithoutMpirunAndOnOneTwoAndThre
   EXPECT_EQ(results(scratch_->file("whole.json")), expected);
   for (int ranks : {1, 2, 3}) {
     const std::string out = scratch_->file("ranks" + std::to_string(ranks) + ".json");
-    const auto r = testing::run_command(mpirun(ranks) + binary() + " " + args + " --out " + out);
+    const auto r = testing::run_command(testing::mpirun_prefix(ranks) + binary() + " " + args + " --out " + out);
     ASSERT_EQ(r.exit_code, 0) << ranks << " ranks:\n" << r.output;
     EXPECT_EQ(results(out), expected) << ranks << " ranks";
     const nlohmann::json execution = read_json(out)["execution"];
@@ -135,7 +106,7 @@ TEST_F(DatapointBlockRun, KilledRunResumesComputingOnlyTheMissingBlocksAndDamage
 
   // Two ranks in a process group of their own; SIGKILL to all of it once two blocks are journaled.
   const std::string pid_file = scratch_->file("pid");
-  ASSERT_EQ(std::system(("setsid " + mpirun(2) + binary() + " " + args + " --out " + out + " > " +
+  ASSERT_EQ(std::system(("setsid " + testing::mpirun_prefix(2) + binary() + " " + args + " --out " + out + " > " +
                          scratch_->file("killed.log") + " 2>&1 & echo $! > " + pid_file)
                             .c_str()),
             0);
@@ -144,7 +115,7 @@ TEST_F(DatapointBlockRun, KilledRunResumesComputingOnlyTheMissingBlocksAndDamage
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
   while (journal_records(journal) < 2 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  kill_session(group);
+  testing::kill_session(group);
   ASSERT_FALSE(std::filesystem::exists(out)) << "the run finished before it was killed:\n" << read_text(scratch_->file("killed.log"));
   const Index recorded = journal_records(journal);
   ASSERT_GE(recorded, 2);
@@ -166,7 +137,7 @@ TEST_F(DatapointBlockRun, KilledRunResumesComputingOnlyTheMissingBlocksAndDamage
   text[second_line + (third_line - second_line) / 2] ^= 0x01;  // inside the first block's record
   const std::string torn = text + text.substr(third_line, (text.find('\n', third_line) - third_line) / 2);
   std::ofstream(journal, std::ios::binary) << torn;
-  const auto repaired = testing::run_command(mpirun(2) + binary() + " " + args + " --resume --out " + out);
+  const auto repaired = testing::run_command(testing::mpirun_prefix(2) + binary() + " " + args + " --resume --out " + out);
   ASSERT_EQ(repaired.exit_code, 0) << repaired.output;
   EXPECT_EQ(results(out), expected);
   execution = read_json(out)["execution"];
@@ -205,7 +176,7 @@ TEST_F(DatapointBlockRun, MoreRanksThanDatapointsLeavesRanksIdleAndGivesTheSameR
                       three = scratch_->file(std::string("idle_three_") + block_size + ".json");
     const auto one = testing::run_command(binary() + " " + args + " --out " + single);
     ASSERT_EQ(one.exit_code, 0) << one.output;
-    const auto r = testing::run_command(mpirun(3) + binary() + " " + args + " --out " + three);
+    const auto r = testing::run_command(testing::mpirun_prefix(3) + binary() + " " + args + " --out " + three);
     ASSERT_EQ(r.exit_code, 0) << "3 ranks, 2 datapoints, --block-size " << block_size << ":\n" << r.output;
     EXPECT_EQ(results(three), results(single)) << "--block-size " << block_size;
     const nlohmann::json execution = read_json(three)["execution"];
@@ -229,7 +200,7 @@ TEST_F(DatapointBlockRun, AnOutputDirectoryThatCannotBeWrittenFailsBeforeAnyWork
   std::filesystem::permissions(locked, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
   if (::geteuid() != 0) outs.push_back((locked / "gap.json").string());
   for (const std::string& out : outs)
-    for (const std::string& launcher : {std::string(), mpirun(2)}) {
+    for (const std::string& launcher : {std::string(), testing::mpirun_prefix(2)}) {
       // The checkpoint does not exist: a run that read it (or did any work) would fail on it instead.
       const auto r = testing::run_command(launcher + binary() + " " + arguments(6, 40, "missing.safetensors") + " --out " + out);
       EXPECT_EQ(r.exit_code, 2) << launcher << out << ":\n" << r.output;
@@ -295,7 +266,7 @@ TEST_F(DatapointBlockRun, AJournalThatCannotBeWrittenMidRunKeepsItsRecordsAndAno
 TEST_F(DatapointBlockRun, AnErrorOnRankOneEndsTheJobWithExitTwoAndAMessage) {
   const std::string out = scratch_->file("failed.json");
   // Rank 1 reads another checkpoint: rank 0 refuses it, naming the difference.
-  const auto mismatch = testing::run_command(mpirun(1) + binary() + " " + arguments(6) + " --out " + out + " : -np 1 " + binary() +
+  const auto mismatch = testing::run_command(testing::mpirun_prefix(1) + binary() + " " + arguments(6) + " --out " + out + " : -np 1 " + binary() +
                                   " " + arguments(6, 40, "other.safetensors") + " --out " + out);
   EXPECT_EQ(mismatch.exit_code, 2) << mismatch.output;
   EXPECT_NE(mismatch.output.find("rank 1 runs another configuration than rank 0"), std::string::npos) << mismatch.output;
@@ -304,7 +275,7 @@ TEST_F(DatapointBlockRun, AnErrorOnRankOneEndsTheJobWithExitTwoAndAMessage) {
   // Rank 1 cannot read its checkpoint at all: it ends the job, with the exit code a single process
   // would have (1: the file cannot be read).
   const auto single = testing::run_command(binary() + " " + arguments(6, 40, "missing.safetensors") + " --out " + out);
-  const auto broken = testing::run_command(mpirun(1) + binary() + " " + arguments(6) + " --out " + out + " : -np 1 " + binary() +
+  const auto broken = testing::run_command(testing::mpirun_prefix(1) + binary() + " " + arguments(6) + " --out " + out + " : -np 1 " + binary() +
                                 " " + arguments(6, 40, "missing.safetensors") + " --out " + out);
   EXPECT_NE(broken.exit_code, 0) << broken.output;
   EXPECT_EQ(broken.exit_code, single.exit_code) << broken.output;
