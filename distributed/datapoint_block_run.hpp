@@ -85,6 +85,24 @@ std::optional<std::vector<nlohmann::ordered_json>> run_datapoint_blocks(
     const nlohmann::ordered_json& identity, const std::string& label,
     const std::function<nlohmann::ordered_json(Index first, Index count)>& compute, BlockRunReport* report);
 
+/// run_datapoint_blocks, then each payload read back as the caller's block type by
+/// from_json(payload, "journal <journal>, block <b>") (which throws naming the block when a
+/// payload is not one): the blocks in dataset order on rank 0, std::nullopt on the other ranks.
+template <class Block>
+std::optional<std::vector<Block>> run_datapoint_blocks_as(
+    const DatapointBlocks& blocks, const BlockRunSettings& settings, const std::string& journal,
+    const nlohmann::ordered_json& identity, const std::string& label,
+    const std::function<nlohmann::ordered_json(Index first, Index count)>& compute,
+    Block (*from_json)(const nlohmann::ordered_json& payload, const std::string& what), BlockRunReport* report) {
+  const auto payloads = run_datapoint_blocks(blocks, settings, journal, identity, label, compute, report);
+  if (!payloads) return std::nullopt;
+  std::vector<Block> parts;
+  parts.reserve(payloads->size());
+  for (std::size_t b = 0; b < payloads->size(); ++b)
+    parts.push_back(from_json((*payloads)[b], "journal " + journal + ", block " + std::to_string(b)));
+  return parts;
+}
+
 /// Deletes the journal after the result was written (rank 0 / the only process). Throws
 /// std::runtime_error naming it when it cannot be removed.
 void remove_journal(const std::string& journal);

@@ -159,15 +159,12 @@ int evaluate_main(int argc, char** argv) {
   };
   const std::string journal = journal_path(common.out);
   BlockRunReport report;
-  const auto payloads = run_datapoint_blocks(
-      plan, blocks, journal,
-      block_run_identity("vigap-evaluate", common.seed, run_settings, checkpoint, dataset_json, X, plan), "evaluate",
-      compute_block, &report);
-  if (!payloads) return 0;  // another rank than 0: rank 0 writes the result
-  std::vector<EvaluationBlock> parts;
-  for (std::size_t b = 0; b < payloads->size(); ++b)
-    parts.push_back(evaluation_block_from_json((*payloads)[b], "journal " + journal + ", block " + std::to_string(b)));
-  const Evaluation result = assemble_evaluation(parts);
+  const nlohmann::ordered_json identity =
+      block_run_identity("vigap-evaluate", common.seed, run_settings, checkpoint, dataset_json, X, plan);
+  const auto parts = run_datapoint_blocks_as<EvaluationBlock>(plan, blocks, journal, identity, "evaluate",
+                                                              compute_block, evaluation_block_from_json, &report);
+  if (!parts) return 0;  // another rank than 0: rank 0 writes the result
+  const Evaluation result = assemble_evaluation(*parts);
 
   nlohmann::ordered_json document = make_result_document("evaluate", configuration, dataset_json, common.seed);
   document["results"] = result.results_json(per_datapoint);

@@ -173,15 +173,12 @@ int gap_table_main(int argc, char** argv) {
   };
   const std::string journal = journal_path(common.out);
   BlockRunReport report;
-  const auto payloads = run_datapoint_blocks(
-      plan, blocks, journal,
-      block_run_identity("vigap-gap-table", common.seed, configuration, checkpoint, dataset_json, X, plan), "gap-table",
-      compute_block, &report);
-  if (!payloads) return 0;  // another rank than 0: rank 0 writes the result
-  std::vector<GapTableBlock> parts;
-  for (std::size_t b = 0; b < payloads->size(); ++b)
-    parts.push_back(gap_table_block_from_json((*payloads)[b], "journal " + journal + ", block " + std::to_string(b)));
-  const GapTable result = assemble_gap_table(parts);
+  const nlohmann::ordered_json identity =
+      block_run_identity("vigap-gap-table", common.seed, configuration, checkpoint, dataset_json, X, plan);
+  const auto parts = run_datapoint_blocks_as<GapTableBlock>(plan, blocks, journal, identity, "gap-table",
+                                                            compute_block, gap_table_block_from_json, &report);
+  if (!parts) return 0;  // another rank than 0: rank 0 writes the result
+  const GapTable result = assemble_gap_table(*parts);
 
   nlohmann::ordered_json document = make_result_document("gap_table", configuration, dataset_json, common.seed);
   document["results"] = result.results_json(per_datapoint);
