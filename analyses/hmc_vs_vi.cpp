@@ -249,13 +249,22 @@ HmcVsViPosteriorRow hmc_row(const Study& s, Index budget) {
                                  : standard_normal_matrix(2, s.B * options->chains, initial_generators);
   const HmcResult chains = hmc_sample_posterior(s.model, s.X, *options, stream);
   r.decoder_evaluations = s.mean_per_datapoint(chains.gradient_evaluations);
+  r.tallies.datapoints = s.B;
+  r.tallies.decoder_evaluations_total = chains.gradient_evaluations;
   const Index n = options->chains * options->draws;
   measure_hmc_draws(s, chains, n, r);
   const double max_r_hat = chains.diagnostics.r_hat.size() > 0 ? chains.diagnostics.r_hat.maxCoeff() : NAN;
   // Per datapoint, the smaller bulk ESS of its two coordinates: how many independent draws
   // HMC's n are worth (the TV of n correlated draws is about that of ESS independent ones).
   nlohmann::ordered_json min_ess = nlohmann::ordered_json::array();
-  for (Index b = 0; b < s.B; ++b) min_ess.push_back(number_or_null(chains.diagnostics.bulk_ess.col(b).minCoeff()));
+  r.tallies.effective_sample_size.resize(s.B);
+  for (Index b = 0; b < s.B; ++b) {
+    r.tallies.effective_sample_size(b) = chains.diagnostics.bulk_ess.col(b).minCoeff();
+    min_ess.push_back(number_or_null(r.tallies.effective_sample_size(b)));
+  }
+  r.tallies.acceptance_rate = chains.acceptance_rate;
+  r.tallies.divergences = chains.divergences;
+  r.tallies.max_r_hat = max_r_hat;
   r.details = {{"warmup", options->warmup},
                {"draws_per_chain", options->draws},
                {"draws_per_datapoint", n},
@@ -280,6 +289,8 @@ HmcVsViPosteriorRow local_gaussian_row(const Study& s, Index budget, PosteriorFa
   if (!r.feasible) return r;
   const LocalPosteriorFitResult fit = fit_local_posterior(s.model, s.X, family, s.q, {*options, s.options.flow}, stream);
   r.decoder_evaluations = s.mean_per_datapoint(fit.total_decoder_evaluations());  // no selection at equal budgets
+  r.tallies.datapoints = s.B;
+  r.tallies.decoder_evaluations_total = fit.total_decoder_evaluations();
   measure_density(s, fit.approximation(), r, stream);
   Index stopped = 0;
   for (bool stopped_by_rule : fit.stopped_by_rule) stopped += stopped_by_rule;
@@ -288,6 +299,9 @@ HmcVsViPosteriorRow local_gaussian_row(const Study& s, Index budget, PosteriorFa
   for (Index b = 0; b < fit.final_objective_standard_error.size(); ++b)
     if (std::isfinite(fit.final_objective_standard_error(b)))
       max_check_se = std::max(max_check_se, fit.final_objective_standard_error(b));
+  r.tallies.steps = fit.steps;
+  r.tallies.stopped_by_patience = stopped;
+  r.tallies.max_check_standard_error = max_check_se;
   r.details = {{"max_steps", options->max_steps},
                {"steps", fit.steps},
                {"stopped_by_patience", stopped},
@@ -306,6 +320,10 @@ HmcVsViPosteriorRow local_flow_row(const Study& s, Index budget) {
   const LocalPosteriorFitResult fit =
       fit_local_posterior(s.model, s.X, PosteriorFamily::flow, s.q, {s.options.gaussian, *options}, stream);
   r.decoder_evaluations = s.mean_per_datapoint(fit.total_decoder_evaluations());  // = steps · S: no selection
+  r.tallies.datapoints = s.B;
+  r.tallies.decoder_evaluations_total = fit.total_decoder_evaluations();
+  r.tallies.steps = fit.steps;
+  r.tallies.all_stopped_by_patience = fit.all_stopped_by_rule;
   measure_density(s, fit.approximation(), r, stream);
   r.details = {{"max_steps", options->max_steps},
                {"steps", fit.steps},
@@ -334,6 +352,9 @@ HmcVsViLogMarginalRow ais_row(const Study& s, Index budget, bool from_q) {
                                                          : annealed_importance_sampling(s.model, s.X, *options, stream);
   r.decoder_evaluations = s.mean_per_datapoint(result.gradient_evaluations);
   log_marginal_errors(s, result.estimate, r);
+  r.tallies.datapoints = s.B;
+  r.tallies.decoder_evaluations_total = result.gradient_evaluations;
+  r.tallies.acceptance_rate = result.acceptance_rate;
   r.settings = {{"annealing_steps", options->num_annealing_steps},
                 {"chains", options->chains},
                 {"pilot_chains", options->pilot_chains},
@@ -354,6 +375,9 @@ HmcVsViLogMarginalRow importance_sampling_row(const Study& s, Index budget) {
   const ImportanceSamplingResult result = estimate_log_marginal_likelihood_by_importance_sampling(s.model, s.amortized, s.X, options, stream);
   r.decoder_evaluations = static_cast<double>(budget);
   log_marginal_errors(s, result.log_marginal_likelihood, r);
+  r.tallies.datapoints = s.B;
+  r.tallies.decoder_evaluations_total = budget * s.B;
+  r.tallies.effective_sample_size = result.effective_sample_size;
   r.settings = {{"samples", budget}, {"mean_effective_sample_size", result.effective_sample_size.mean()}};
   return r;
 }

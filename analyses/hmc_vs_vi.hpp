@@ -2,6 +2,7 @@
 // HMC against variational inference at equal budgets of decoder evaluations per datapoint, measured
 // against the exact posterior p(z|x) and the exact log p(x) (both by quadrature) of a model with a
 // 2-D latent space, as a library function.
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -76,6 +77,22 @@ struct HmcVsViOptions {
   nlohmann::ordered_json to_json() const;
 };
 
+/// What a row's decoder evaluations and `details` / `settings` are recomputed from when blocks of
+/// datapoints are joined (analyses/hmc_vs_vi_block.hpp): integer totals, per-datapoint (per-chain)
+/// arrays, and maxima, never a mean.
+struct HmcVsViRowTallies {
+  Index datapoints = 0;                ///< datapoints of the row
+  Index decoder_evaluations_total = 0; ///< Σ over datapoints (decoder_evaluations = total / datapoints)
+  VectorD acceptance_rate;             ///< HMC: per chain (B·C, datapoint-major); AIS: per datapoint
+  VectorD effective_sample_size;       ///< HMC: min bulk ESS per datapoint; importance sampling: ESS per datapoint
+  Index divergences = 0;               ///< HMC: summed
+  double max_r_hat = std::numeric_limits<double>::quiet_NaN();  ///< HMC: max of maxima (NaN: none finite)
+  Index steps = 0;                     ///< q*, local flow: max over datapoints of their steps
+  Index stopped_by_patience = 0;       ///< q*: summed
+  bool all_stopped_by_patience = true; ///< local flow: and-ed
+  double max_check_standard_error = 0.0;  ///< q*: max of maxima
+};
+
 /// Distances of one method at one budget from the exact posterior, one value per datapoint.
 struct HmcVsViPosteriorRow {
   std::optional<Index> budget;       ///< none: the amortized q (no budget)
@@ -89,6 +106,7 @@ struct HmcVsViPosteriorRow {
   /// sampler with that many draws would show).
   VectorD iid_total_variation, iid_mean_error, iid_covariance_error;
   nlohmann::ordered_json details = nlohmann::ordered_json::object();  ///< steps, draws, R-hat, ESS, ...
+  HmcVsViRowTallies tallies;  ///< what decoder_evaluations and the merged entries of details come from
 
   /// {"budget", "feasible", "decoder_evaluations_per_datapoint", "total_variation", ...}; each
   /// statistic as {"mean", "standard_error" (over datapoints), ["per_datapoint"]}.
@@ -103,6 +121,7 @@ struct HmcVsViLogMarginalRow {
   Estimate error;  ///< per_datapoint: log p̂(x_b) - log p(x_b), with the estimator's standard errors
   double mean_absolute_error = 0.0;  ///< mean over datapoints of |log p̂(x_b) - log p(x_b)|
   nlohmann::ordered_json settings;
+  HmcVsViRowTallies tallies;  ///< what decoder_evaluations and the merged entries of settings come from
 
   nlohmann::ordered_json to_json(bool per_datapoint = true) const;
 };

@@ -1,0 +1,90 @@
+// The HMC-vs-VI study in blocks, in process, on the 2-D linear-Gaussian model: the study assembled
+// from blocks of 1, 2 or 3 datapoints (each also sent through its JSON) is the JSON of one block
+// over all of them, byte for byte (every method, every budget, `details` and `settings` included);
+// blocks that are not consecutive or a malformed payload are refused.
+#include "analyses/hmc_vs_vi_block.hpp"
+
+#include <gtest/gtest.h>
+
+#include "support/expect_throw_message.hpp"
+#include "support/linear_gaussian_posteriors.hpp"
+#include "support/test_seed.hpp"
+
+namespace vigap {
+namespace {
+
+constexpr Index kB = 5;
+
+/// Tiny budgets (one infeasible for HMC) and a small grid: the merge rules, not the methods.
+HmcVsViOptions tiny_options() {
+  HmcVsViOptions o;
+  o.budgets = {30, 200};
+  o.grid_nodes = 21;
+  o.grid_half_width = 4.0;
+  o.cells_per_bin = 2;
+  o.vi_draws = 200;
+  o.flow.flow.num_layers = 2;
+  o.flow.flow.hidden_sizes = {4};
+  o.ais.chains = 3;
+  return o;
+}
+
+DiagonalGaussian columns(const DiagonalGaussian& q, Index first, Index count) {
+  return DiagonalGaussian(q.mean().middleCols(first, count), q.log_variance().middleCols(first, count), q.describe());
+}
+
+/// The study of every datapoint in blocks of block_size, each sent through its JSON when through_json.
+HmcVsVi in_blocks(const testing::LinearGaussianPosteriors& problem, const DiagonalGaussian& q,
+                  const HmcVsViOptions& options, std::uint64_t seed, Index block_size, bool through_json) {
+  std::vector<HmcVsViBlock> blocks;
+  for (Index first = 0; first < kB; first += block_size) {
+    const Index count = std::min(block_size, kB - first);
+    const DiagonalGaussian block_q = columns(q, first, count);
+    HmcVsViBlock block = compute_hmc_vs_vi_block(problem.model, block_q, block_q, problem.X.middleCols(first, count),
+                                                 options, RandomStreams::consecutive(seed, first, count), first);
+    if (through_json) block = hmc_vs_vi_block_from_json(nlohmann::ordered_json::parse(block.to_json().dump()), "block");
+    blocks.push_back(std::move(block));
+  }
+  return assemble_hmc_vs_vi(blocks);
+}
+
+TEST(HmcVsViBlock, AnySplitIntoBlocksGivesTheResultsOfOneBlockByteForByte) {
+  const auto problem = testing::make_linear_gaussian_posteriors(2, kB, 81);
+  const DiagonalGaussian q = problem.shifted_diagonal(0.5, 1.5);
+  const std::uint64_t seed = testing::test_seed(82);
+  const HmcVsViOptions options = tiny_options();
+  const std::string whole = in_blocks(problem, q, options, seed, kB, false).results_json().dump();
+  // The one-block assembly is compute_hmc_vs_vi itself.
+  EXPECT_EQ(whole, compute_hmc_vs_vi(problem.model, q, problem.X, options, RandomStreams::consecutive(seed, 0, kB))
+                       .results_json()
+                       .dump());
+  for (Index block_size : {1, 2, 3})
+    for (bool through_json : {false, true})
+      EXPECT_EQ(in_blocks(problem, q, options, seed, block_size, through_json).results_json().dump(), whole)
+          << "blocks of " << block_size << (through_json ? " through JSON" : "");
+  // A different seed changes the results (the comparison can fail).
+  EXPECT_NE(in_blocks(problem, q, options, seed + 1, 2, false).results_json().dump(), whole);
+}
+
+TEST(HmcVsViBlock, RefusesBlocksThatAreNotConsecutiveAndMalformedPayloads) {
+  const auto problem = testing::make_linear_gaussian_posteriors(2, 2, 83);
+  const DiagonalGaussian q = problem.shifted_diagonal(0.5, 1.5);
+  const std::uint64_t seed = testing::test_seed(84);
+  HmcVsViOptions options = tiny_options();
+  options.budgets = {30};
+  const auto block = [&](Index first) {
+    const DiagonalGaussian block_q = columns(q, first, 1);
+    return compute_hmc_vs_vi_block(problem.model, block_q, block_q, problem.X.middleCols(first, 1), options,
+                                   RandomStreams::consecutive(seed, first, 1), first);
+  };
+  const HmcVsViBlock a = block(0), b = block(1);
+  EXPECT_THROW_MESSAGE(assemble_hmc_vs_vi({b, a}), std::invalid_argument, "not where the previous one ends");
+  EXPECT_THROW_MESSAGE(assemble_hmc_vs_vi({}), std::invalid_argument, "no blocks");
+  nlohmann::ordered_json broken = a.to_json();
+  broken.erase("exact_log_px");
+  EXPECT_THROW_MESSAGE(hmc_vs_vi_block_from_json(broken, "journal x, block 0"), std::invalid_argument,
+                       "journal x, block 0: missing field 'exact_log_px'");
+}
+
+}  // namespace
+}  // namespace vigap
