@@ -78,12 +78,11 @@ TEST(HmcVsViBlock, RefusesBlocksThatAreNotConsecutiveAndMalformedPayloads) {
                                    RandomStreams::consecutive(seed, first, 1), first);
   };
   const HmcVsViBlock a = block(0), b = block(1);
-  EXPECT_THROW_MESSAGE(assemble_hmc_vs_vi({b, a}), std::invalid_argument, "not where the previous one ends");
-  EXPECT_THROW_MESSAGE(assemble_hmc_vs_vi({}), std::invalid_argument, "no blocks");
+  testing::expect_throw_message<std::invalid_argument>([&] { assemble_hmc_vs_vi({b, a}); }, {"not where the previous one ends"});
+  testing::expect_throw_message<std::invalid_argument>([&] { assemble_hmc_vs_vi({}); }, {"no blocks"});
   nlohmann::ordered_json broken = a.to_json();
   broken.erase("exact_log_px");
-  EXPECT_THROW_MESSAGE(hmc_vs_vi_block_from_json(broken, "journal x, block 0"), std::invalid_argument,
-                       "journal x, block 0: missing field 'exact_log_px'");
+  testing::expect_throw_message<std::invalid_argument>([&] { hmc_vs_vi_block_from_json(broken, "journal x, block 0"); }, {"journal x, block 0: missing field 'exact_log_px'"});
 }
 
 }  // namespace
