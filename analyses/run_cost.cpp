@@ -26,13 +26,6 @@ bool RunCost::upper_bound() const {
   return false;
 }
 
-const RunCostStage* RunCost::largest() const {
-  const RunCostStage* best = nullptr;
-  for (const RunCostStage& s : stages)
-    if (s.counted && (!best || s.decoder_evaluations > best->decoder_evaluations)) best = &s;
-  return best;
-}
-
 nlohmann::ordered_json RunCost::to_json() const {
   nlohmann::ordered_json j;
   j["decoder_evaluations"] = total();

@@ -31,7 +31,6 @@ struct RunCost {
   Index total() const;              ///< Σ decoder_evaluations of the counted stages
   Index minimum_total() const;      ///< Σ minimum_decoder_evaluations of the counted stages
   bool upper_bound() const;         ///< some counted stage is an upper bound
-  const RunCostStage* largest() const;  ///< the counted stage with the most evaluations (nullptr: none)
   /// {"decoder_evaluations", "upper_bound", "stages": [{"name", "decoder_evaluations", ...}]}.
   nlohmann::ordered_json to_json() const;
 };
