@@ -18,7 +18,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <limits>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -296,13 +295,14 @@ int estimator_variance_main(int argc, char** argv) {
 
   // Blocks of datapoints, spread over the MPI ranks (or one after another here), journaled.
   const DatapointBlocks plan{a.first_datapoint, X.cols(), a.blocks.block_size};
-  // The run's cost, before it starts (rank 0: the forecast goes to "execution", never `results`).
-  std::optional<RunCostForecast> forecast;
-  if (mpi_place().rank == 0) {
-    forecast = forecast_run_cost(loaded.generative_model(), X, estimator_variance_run_cost(a.study, X.cols()),
-                                 mpi_place().size, plan.num_blocks(), a.blocks.block_size);
-    if (forecast->worth_printing(false)) std::fputs(forecast->summary("vigap-estimator-variance").c_str(), stderr);
-  }
+  // The run's cost, before it starts: every rank times the decoder at once, as the run will load
+  // the machine; rank 0's forecast is printed and goes to "execution", never `results`.
+  mpi_barrier();
+  const RunCostForecast forecast = forecast_run_cost(
+      loaded.generative_model(), X, estimator_variance_run_cost(a.study, X.cols()), mpi_place().size,
+      plan.num_blocks(), a.blocks.block_size);
+  if (mpi_place().rank == 0 && forecast.worth_printing(false))
+    std::fputs(forecast.summary("vigap-estimator-variance").c_str(), stderr);
   const Index iwae_count = a.study.iwae_count(X.cols());
   const auto compute_block = [&](Index first, Index count) {
     // Draws for test point i are keyed by (--seed, i, purpose, substream): the same in any block.
@@ -327,7 +327,7 @@ int estimator_variance_main(int argc, char** argv) {
   document["results"] = study.results_json(a.per_datapoint);
   document["timings"] = study.timings_json();
   document["execution"] = report.to_json();
-  document["execution"]["cost"] = forecast->to_json();
+  document["execution"]["cost"] = forecast.to_json();
 
   std::printf("%s on %lld test datapoints of %s (from #%lld), R = %lld replicates per datapoint\n%s",
               study.model.c_str(), static_cast<long long>(X.cols()), dataset.name.c_str(),
