@@ -1,7 +1,8 @@
 #include "analyses/estimator_variance_study.hpp"
 
+#include "analyses/estimator_variance_block.hpp"
+
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -9,7 +10,6 @@
 #include <stdexcept>
 #include <utility>
 
-#include "core/elapsed_seconds.hpp"
 #include "core/io/format_number.hpp"
 #include "core/io/markdown_table.hpp"
 #include "core/progress_reporter.hpp"
@@ -148,97 +148,12 @@ double log_log_slope(const std::vector<Index>& xs, const std::vector<double>& ys
   return sxx > 0 ? sxy / sxx : std::numeric_limits<double>::quiet_NaN();
 }
 
-namespace {
-
-/// One sweep: for each count, every variant on the same noise (substream (sweep_id, count)).
-EstimatorVarianceSweep run_sweep(const TrainableEncoder& encoder, const TrainableDecoder& decoder, const MatrixF& X,
-                                 const std::vector<Index>& counts, const std::vector<EstimatorVariant>& variants,
-                                 Index replicates, const RandomStreams& streams, std::uint64_t sweep_id,
-                                 const ProgressReporter& progress, const std::string& letter) {
-  EstimatorVarianceSweep sweep{letter, counts, variants, {}, 0.0};
-  const auto start = std::chrono::steady_clock::now();
-  for (Index count : counts) {
-    // Substream (sweep, count): the same noise for every variant of this count (common random
-    // numbers), per datapoint, whatever the other counts of the list.
-    const RandomStreams stream = streams.with_substream((sweep_id << 32) | static_cast<std::uint64_t>(count));
-    std::vector<GradientVarianceResult> row;
-    for (const EstimatorVariant& v : variants) {
-      progress.update("estimator-variance: " + v.label + ", " + letter + " = " + std::to_string(count) + " (" +
-                      std::to_string(X.cols()) + " datapoints x " + std::to_string(replicates) + " replicates)");
-      GradientVarianceOptions options;
-      options.objective.objective = v.objective;
-      options.objective.kl_estimator = v.kl;
-      options.objective.samples = count;
-      options.objective.encoder_gradient = v.gradient;
-      options.replicates = replicates;
-      options.decoder_gradient = v.decoder;
-      row.push_back(estimate_gradient_variance(encoder, decoder, X, options, stream));
-    }
-    sweep.results.push_back(std::move(row));
-  }
-  progress.finish();
-  sweep.seconds = seconds_since(start);
-  return sweep;
-}
-
-std::vector<LogLogSlope> study_slopes(const EstimatorVarianceSweep& elbo, const EstimatorVarianceSweep& iwae) {
-  const auto& S = elbo.counts;
-  const auto& K = iwae.counts;
-  std::vector<LogLogSlope> slopes{
-      {"elbo_variance_analytic_kl_vs_S", log_log_slope(S, elbo.objective_variances(0, false))},
-      {"encoder_total_variance_analytic_kl_vs_S",
-       log_log_slope(S, elbo.gradient_values(0, &GradientStatistics::total_variance, false, false))},
-      {"encoder_total_variance_stl_vs_S",
-       log_log_slope(S, elbo.gradient_values(2, &GradientStatistics::total_variance, false, false))},
-      {"decoder_total_variance_vs_S",
-       log_log_slope(S, elbo.gradient_values(0, &GradientStatistics::total_variance, true, false))}};
-  if (K.size() >= 2) {
-    slopes.push_back({"encoder_mean_snr_reparameterized_vs_K",
-                      log_log_slope(K, iwae.gradient_values(0, &GradientStatistics::mean_snr, false, false))});
-    slopes.push_back({"encoder_mean_snr_stl_vs_K",
-                      log_log_slope(K, iwae.gradient_values(1, &GradientStatistics::mean_snr, false, false))});
-    slopes.push_back({"encoder_mean_snr_dreg_vs_K",
-                      log_log_slope(K, iwae.gradient_values(2, &GradientStatistics::mean_snr, false, false))});
-    slopes.push_back({"decoder_mean_snr_vs_K",
-                      log_log_slope(K, iwae.gradient_values(0, &GradientStatistics::mean_snr, true, false))});
-  }
-  return slopes;
-}
-
-}  // namespace
-
 EstimatorVarianceStudy compute_estimator_variance_study(const TrainableEncoder& encoder, const TrainableDecoder& decoder,
                                                         const MatrixF& X, const EstimatorVarianceStudyOptions& options,
                                                         const RandomStreams& streams, const ProgressReporter& progress) {
-  options.validate();
-  const Index count = X.cols();
-  if (count < 1) throw std::invalid_argument("compute_estimator_variance_study: no datapoints");
-  if (X.rows() != decoder.data_dim() || encoder.data_dim() != decoder.data_dim() ||
-      encoder.latent_dim() != decoder.latent_dim())
-    throw std::invalid_argument("compute_estimator_variance_study: data of dimension " + std::to_string(X.rows()) +
-                                ", an encoder " + std::to_string(encoder.data_dim()) + " -> " +
-                                std::to_string(encoder.latent_dim()) + " and a decoder " +
-                                std::to_string(decoder.latent_dim()) + " -> " + std::to_string(decoder.data_dim()) +
-                                " do not fit together");
-  streams.check_size(count, "compute_estimator_variance_study");
-  const auto total_start = std::chrono::steady_clock::now();
-
-  EstimatorVarianceStudy study;
-  study.model = decoder.describe();
-  study.num_datapoints = count;
-  study.iwae_datapoints = options.iwae_count(count);
-  study.replicates = options.replicates;
-  study.encoder_parameters = encoder.num_parameters();
-  study.decoder_parameters = decoder.num_parameters();
-  study.snr_noise_floor = options.snr_noise_floor();
-  study.elbo = run_sweep(encoder, decoder, X, options.elbo_samples, elbo_variance_variants(), options.replicates,
-                         streams, 0, progress, "S");
-  study.iwae = run_sweep(encoder, decoder, X.leftCols(study.iwae_datapoints), options.iwae_samples,
-                         iwae_variance_variants(), options.replicates, streams.slice(0, study.iwae_datapoints), 1,
-                         progress, "K");
-  study.seconds = seconds_since(total_start);
-  study.log_log_slopes = study_slopes(study.elbo, study.iwae);
-  return study;
+  // One block of every datapoint, through the assembly a split run uses: the same code, the same bits.
+  return assemble_estimator_variance_study({compute_estimator_variance_block(
+      encoder, decoder, X, options, streams, 0, options.iwae_count(X.cols()), progress)});
 }
 
 nlohmann::ordered_json EstimatorVarianceStudy::results_json(bool per_datapoint) const {

@@ -116,7 +116,8 @@ double log_log_slope(const std::vector<Index>& xs, const std::vector<double>& ys
 /// (sweep << 32 | count) of `streams` (one stream per datapoint; sweep 0 for S, 1 for K), the same
 /// for every variant of one count (common random numbers), so a count's results depend neither on
 /// the other counts, the other datapoints nor the thread count. Throws std::invalid_argument on
-/// bad options or shapes. `progress` gets a status line per count and variant.
+/// bad options or shapes. `progress` gets a status line per count and variant. It is the assembly
+/// of one block (analyses/estimator_variance_block.hpp): a run split into blocks gives the same bits.
 EstimatorVarianceStudy compute_estimator_variance_study(const TrainableEncoder& encoder, const TrainableDecoder& decoder,
                                                         const MatrixF& X, const EstimatorVarianceStudyOptions& options,
                                                         const RandomStreams& streams,

@@ -125,7 +125,8 @@ struct Posterior2dComparison {
 /// exact draws (MMD, then the iid reference) from StreamPurpose::exact_posterior_sampling; a
 /// datapoint's results do not depend on the others in X. Throws std::invalid_argument for a
 /// latent dimension other than 2, inconsistent shapes or bad options. `progress` gets q*'s status
-/// lines.
+/// lines. It is assemble_posterior_2d of the one block compute_posterior_2d_block computes for X
+/// (analyses/posterior_2d_block.hpp), the code any split of the datapoints into blocks goes through.
 Posterior2dComparison compute_posterior_2d_comparison(const GenerativeModel& model, const DiagonalGaussian& encoder_q,
                                                       const MatrixF& X, const Posterior2dOptions& options,
                                                       const RandomStreams& streams,

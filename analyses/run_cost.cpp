@@ -26,13 +26,6 @@ bool RunCost::upper_bound() const {
   return false;
 }
 
-const RunCostStage* RunCost::largest() const {
-  const RunCostStage* best = nullptr;
-  for (const RunCostStage& s : stages)
-    if (s.counted && (!best || s.decoder_evaluations > best->decoder_evaluations)) best = &s;
-  return best;
-}
-
 nlohmann::ordered_json RunCost::to_json() const {
   nlohmann::ordered_json j;
   j["decoder_evaluations"] = total();
@@ -129,6 +122,19 @@ RunCost evaluation_run_cost(const EvaluationOptions& options, Index latent_dim, 
       }
     }
   }
+  return cost;
+}
+
+RunCost estimator_variance_run_cost(const EstimatorVarianceStudyOptions& options, Index num_datapoints) {
+  RunCost cost;
+  const Index R = options.replicates, iwae_datapoints = options.iwae_count(num_datapoints);
+  const auto variants = [](const std::vector<EstimatorVariant>& v) { return static_cast<Index>(v.size()); };
+  for (Index s : options.elbo_samples)
+    cost.stages.push_back({"ELBO S=" + std::to_string(s), variants(elbo_variance_variants()) * num_datapoints * s * R, s,
+                           false, true});
+  for (Index k : options.iwae_samples)
+    cost.stages.push_back({"IWAE K=" + std::to_string(k), variants(iwae_variance_variants()) * iwae_datapoints * k * R,
+                           k, false, true});
   return cost;
 }
 

@@ -1,12 +1,13 @@
 #pragma once
-// What a run of vigap-gap-table or vigap-evaluate will cost, counted before it starts: decoder
-// evaluations per stage (decoder_evaluation_budget.hpp's unit: one latent column through the
-// decoder, forward and, where the stage needs it, backward; forward-only columns count as full
-// evaluations, which overstates their cost).
+// What a run of vigap-gap-table, vigap-evaluate or vigap-estimator-variance will cost, counted
+// before it starts: decoder evaluations per stage (decoder_evaluation_budget.hpp's unit: one
+// latent column through the decoder, forward and, where the stage needs it, backward;
+// forward-only columns count as full evaluations, which overstates their cost).
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "analyses/estimator_variance_study.hpp"
 #include "analyses/evaluation.hpp"
 #include "analyses/gap_table.hpp"
 
@@ -31,7 +32,6 @@ struct RunCost {
   Index total() const;              ///< Σ decoder_evaluations of the counted stages
   Index minimum_total() const;      ///< Σ minimum_decoder_evaluations of the counted stages
   bool upper_bound() const;         ///< some counted stage is an upper bound
-  const RunCostStage* largest() const;  ///< the counted stage with the most evaluations (nullptr: none)
   /// {"decoder_evaluations", "upper_bound", "stages": [{"name", "decoder_evaluations", ...}]}.
   nlohmann::ordered_json to_json() const;
 };
@@ -51,5 +51,10 @@ RunCost gap_table_run_cost(const GapTableOptions& options, Index latent_dim, Ind
 /// ais B · ais_decoder_evaluations, bdmc 2 · n · ais_decoder_evaluations (forward and reverse on n
 /// simulated pairs), quadrature not counted.
 RunCost evaluation_run_cost(const EvaluationOptions& options, Index latent_dim, Index num_datapoints);
+
+/// compute_estimator_variance_study's cost for B datapoints, one stage per sample count and sweep
+/// (each of its three variants evaluates the decoder, forward and backward, on S columns per
+/// replicate): ELBO S: 3 · B · S · R; IWAE K: 3 · iwae_count(B) · K · R (exact).
+RunCost estimator_variance_run_cost(const EstimatorVarianceStudyOptions& options, Index num_datapoints);
 
 }  // namespace vigap

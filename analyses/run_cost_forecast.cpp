@@ -40,38 +40,68 @@ DecoderThroughput measure_decoder_throughput(const GenerativeModel& model, const
   return t;
 }
 
+Index forecast_call_width(Index samples_per_datapoint, Index block_size, Index num_datapoints) {
+  const Index S = std::min<Index>(std::max<Index>(1, samples_per_datapoint), 10000);
+  return S * std::max<Index>(1, std::min({block_size, num_datapoints, 10000 / S}));
+}
+
 RunCostForecast forecast_run_cost(const GenerativeModel& model, const MatrixF& X, RunCost cost, int ranks, Index blocks,
                                   Index block_size) {
   RunCostForecast forecast;
   forecast.cost = std::move(cost);
   forecast.ranks = ranks;
   forecast.blocks = blocks;
-  const RunCostStage* largest = forecast.cost.largest();
-  if (!largest || forecast.cost.total() == 0) return forecast;
+  forecast.stage_columns_per_second.assign(forecast.cost.stages.size(), 0.0);
+  if (forecast.cost.total() == 0) return forecast;
+  // The distinct widths, narrowest first, each with the samples per datapoint that give it.
+  std::vector<std::pair<Index, Index>> widths;  // (width, samples per datapoint)
+  for (const RunCostStage& s : forecast.cost.stages) {
+    if (!s.counted || s.decoder_evaluations == 0) continue;
+    const Index S = std::min<Index>(std::max<Index>(1, s.samples_per_datapoint), 10000);
+    const Index width = forecast_call_width(S, block_size, X.cols());
+    if (std::none_of(widths.begin(), widths.end(), [&](const auto& w) { return w.first == width; }))
+      widths.emplace_back(width, S);
+  }
+  std::sort(widths.begin(), widths.end());
   Rng rng(0x636f7374);  // the calibration's own stream ("cost")
-  // At most ~10,000 columns a call (an IWAE-5000 stage would otherwise allocate gigabytes).
-  const Index S = std::min<Index>(std::max<Index>(1, largest->samples_per_datapoint), 10000);
-  const Index width = std::max<Index>(1, std::min({block_size, X.cols(), 10000 / S}));
-  forecast.throughput = measure_decoder_throughput(model, X.leftCols(width), S, 0.3, rng);
+  const double seconds_per_width = std::max(0.1, 0.3 / static_cast<double>(widths.size()));
+  for (const auto& [width, S] : widths)
+    forecast.throughputs.push_back(measure_decoder_throughput(model, X.leftCols(width / S), S, seconds_per_width, rng));
+  for (std::size_t i = 0; i < forecast.cost.stages.size(); ++i) {
+    const RunCostStage& s = forecast.cost.stages[i];
+    if (!s.counted || s.decoder_evaluations == 0) continue;
+    const Index width = forecast_call_width(s.samples_per_datapoint, block_size, X.cols());
+    for (const DecoderThroughput& t : forecast.throughputs)
+      if (t.columns_per_call == width) forecast.stage_columns_per_second[i] = t.columns_per_second;
+  }
   return forecast;
 }
 
 namespace {
 
-double forecast_seconds(Index evaluations, double columns_per_second, int ranks, Index blocks) {
-  if (evaluations == 0 || !(columns_per_second > 0.0)) return 0.0;
-  const double parallel = static_cast<double>(std::max<Index>(1, std::min<Index>(ranks, blocks)));
-  return static_cast<double>(evaluations) / columns_per_second / parallel;
+/// Σ over the counted stages of their evaluations (the minimum ones, or the upper bounds) at their
+/// rates, on min(ranks, blocks) ranks.
+double forecast_seconds(const RunCostForecast& f, bool minimum, int ranks) {
+  double seconds = 0.0;
+  for (std::size_t i = 0; i < f.cost.stages.size(); ++i) {
+    const RunCostStage& s = f.cost.stages[i];
+    const double rate = i < f.stage_columns_per_second.size() ? f.stage_columns_per_second[i] : 0.0;
+    if (!s.counted || !(rate > 0.0)) continue;
+    const Index evaluations = minimum && s.upper_bound ? s.minimum_decoder_evaluations : s.decoder_evaluations;
+    seconds += static_cast<double>(evaluations) / rate;
+  }
+  const double parallel = static_cast<double>(std::max<Index>(1, std::min<Index>(ranks, f.blocks)));
+  return seconds / parallel;
 }
 
 }  // namespace
 
 double RunCostForecast::seconds(int on_ranks) const {
-  return forecast_seconds(cost.total(), throughput.columns_per_second, on_ranks, blocks);
+  return forecast_seconds(*this, false, on_ranks);
 }
 
 double RunCostForecast::minimum_seconds(int on_ranks) const {
-  return forecast_seconds(cost.minimum_total(), throughput.columns_per_second, on_ranks, blocks);
+  return forecast_seconds(*this, true, on_ranks);
 }
 
 bool RunCostForecast::worth_printing(bool protocol_given) const { return protocol_given || seconds(ranks) > 10.0; }
@@ -101,7 +131,10 @@ constexpr int kRankCounts[] = {1, 2, 4, 8, 16, 32};
 
 nlohmann::ordered_json RunCostForecast::to_json() const {
   nlohmann::ordered_json j = cost.to_json();
-  j["throughput"] = throughput.to_json();
+  for (std::size_t i = 0; i < cost.stages.size() && i < stage_columns_per_second.size(); ++i)
+    if (stage_columns_per_second[i] > 0.0) j["stages"][i]["columns_per_second"] = stage_columns_per_second[i];
+  j["throughput"] = nlohmann::ordered_json::array();
+  for (const DecoderThroughput& t : throughputs) j["throughput"].push_back(t.to_json());
   j["ranks"] = ranks;
   j["blocks"] = blocks;
   j["forecast_seconds"] = seconds(ranks);
@@ -109,8 +142,9 @@ nlohmann::ordered_json RunCostForecast::to_json() const {
   nlohmann::ordered_json by_ranks = nlohmann::ordered_json::object();
   for (int n : kRankCounts) by_ranks[std::to_string(n)] = seconds(n) / 3600.0;
   j["forecast_hours_by_ranks"] = by_ranks;
-  j["assumes"] = "linear scaling over ranks up to the number of blocks; forward-only columns cost as much as "
-                 "gradient ones; q* fits run to max_steps where upper_bound";
+  j["assumes"] = "linear scaling over ranks up to the number of blocks; each stage at the rate of a gradient call "
+                 "of its own width (forward-only columns cost as much as gradient ones; AIS's momenta and a flow's "
+                 "layers are not counted); q* fits run to max_steps where upper_bound";
   return j;
 }
 
@@ -134,8 +168,18 @@ std::string RunCostForecast::summary(const std::string& program) const {
     return cost.upper_bound() ? "between " + hours_text(minimum_seconds(n)) + " and " + hours_text(seconds(n))
                               : hours_text(seconds(n));
   };
-  text += program + ": at " + scientific(throughput.columns_per_second) + " evaluations/s measured here (" +
-          std::to_string(throughput.columns_per_call) + " columns a call): " + span(ranks) + " on this run's " + std::to_string(ranks) + " rank" + (ranks == 1 ? "" : "s") + " (" +
+  // The measured rates, slowest to fastest, and the widths they were measured at.
+  double slowest = 0.0, fastest = 0.0;
+  std::string calls;
+  for (const DecoderThroughput& t : throughputs) {
+    slowest = slowest == 0.0 ? t.columns_per_second : std::min(slowest, t.columns_per_second);
+    fastest = std::max(fastest, t.columns_per_second);
+    calls += (calls.empty() ? "" : ", ") + std::to_string(t.columns_per_call);
+  }
+  const std::string rates =
+      slowest == fastest ? scientific(fastest) : scientific(slowest) + " to " + scientific(fastest);
+  text += program + ": at " + rates + " evaluations/s measured here (" + calls + " columns a call): " + span(ranks) +
+          " on this run's " + std::to_string(ranks) + " rank" + (ranks == 1 ? "" : "s") + " (" +
           std::to_string(blocks) + " block" + (blocks == 1 ? "" : "s") + ")";
   for (int n : kRankCounts)
     if (n != ranks && n <= std::max<Index>(blocks, 1)) text += "; " + span(n) + " on " + std::to_string(n);

@@ -1,8 +1,10 @@
 #pragma once
-// The wall time a run will take, forecast before it starts: its decoder evaluations (run_cost.hpp)
-// at this machine's measured throughput, on the ranks it runs on and on others.
+// The wall time a run will take, forecast before it starts: each stage's decoder evaluations
+// (run_cost.hpp) at this machine's throughput measured at that stage's own call width, on the
+// ranks it runs on and on others.
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "analyses/run_cost.hpp"
 #include "core/models/generative_model.hpp"
@@ -32,32 +34,44 @@ DecoderThroughput measure_decoder_throughput(const GenerativeModel& model, const
 /// A run's cost with the time it should take.
 struct RunCostForecast {
   RunCost cost;
-  DecoderThroughput throughput;
+  /// One measurement per distinct call width of the counted stages, narrowest first: the decoder's
+  /// columns per second grow with the columns of a call (a GEMM of 200 columns runs ~1.8x the rate
+  /// of one of 100 for a 50-200-200-784 MLP here), so each stage is timed at its own width.
+  std::vector<DecoderThroughput> throughputs;
+  /// Per stage of `cost` (same order): the columns per second its evaluations are forecast at
+  /// (0 for a stage not counted, or nothing measured).
+  std::vector<double> stage_columns_per_second;
   int ranks = 1;    ///< the ranks this run has (the MPI world size under mpirun)
   Index blocks = 1; ///< blocks of datapoints the run hands out: more ranks than blocks do not help
 
-  /// cost.total() / columns_per_second / min(ranks, blocks): linear scaling over ranks up to the
-  /// number of blocks (ranks share no work inside a block).
+  /// Σ_stages decoder_evaluations_s / columns_per_second_s / min(ranks, blocks): linear scaling
+  /// over ranks up to the number of blocks (ranks share no work inside a block).
   double seconds(int ranks) const;
   /// As seconds() for cost.minimum_total() (= seconds() when no stage is an upper bound).
   double minimum_seconds(int ranks) const;
   /// Whether to print the forecast before a run: a protocol was given, or this run's forecast is
   /// over 10 seconds.
   bool worth_printing(bool protocol_given) const;
-  /// {"decoder_evaluations", "upper_bound", "stages", "throughput": {...}, "ranks", "blocks",
+  /// {"decoder_evaluations", "upper_bound", "stages" (each with its "columns_per_call" and
+  ///  "columns_per_second"), "throughput": [{...} per width], "ranks", "blocks",
   ///  "forecast_seconds" (this run; "forecast_minimum_seconds" too when it is an upper bound), "forecast_hours_by_ranks": {"1": h, "2": h, ...}}: for the
   /// JSON's "execution" (machine-dependent, never in `results`).
   nlohmann::ordered_json to_json() const;
   /// Lines for stderr: "<program>: cost: 1.10e+10 decoder evaluations (log p(x) by AIS 1.0e+10, ...)",
-  /// "<program>: at 2.3e+05 evaluations/s measured here: 13.3 h on 1 rank, ...".
+  /// "<program>: at 4.9e+04 to 8.7e+04 evaluations/s measured here (100 to 200 columns a call): 13.3 h on 1 rank, ...".
   std::string summary(const std::string& program) const;
 };
 
+/// The call width of a stage of S samples per datapoint in a run in blocks of block_size over B
+/// datapoints: min(block_size, B, 10000 / S') · S' with S' = min(S, 10000) (at most ~10,000 columns:
+/// an IWAE-5000 stage would otherwise allocate gigabytes to be timed).
+Index forecast_call_width(Index samples_per_datapoint, Index block_size, Index num_datapoints);
+
 /// The forecast of `cost` for a run over X (D x B) on `ranks` ranks in `blocks` blocks of
-/// block_size datapoints: the throughput is measured for ~0.3 s on the first min(block_size, B,
-/// 10000 / S) datapoints with S = the samples per datapoint of the costliest stage (at most
-/// 10000: the width its model calls have, within memory), with a generator of its own (fixed seed: the run's draws are untouched). Nothing is
-/// measured when the cost counts no evaluation (quadrature only): the forecast is then 0 s.
+/// block_size datapoints: the throughput is measured at each distinct forecast_call_width of the
+/// counted stages (the first datapoints of X; ~0.3 s in all, at least 0.1 s per width), with a
+/// generator of its own (fixed seed: the run's draws are untouched). Nothing is measured when the
+/// cost counts no evaluation (quadrature only): the forecast is then 0 s.
 RunCostForecast forecast_run_cost(const GenerativeModel& model, const MatrixF& X, RunCost cost, int ranks, Index blocks,
                                   Index block_size);
 

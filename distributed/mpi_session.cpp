@@ -22,6 +22,10 @@ bool launched_by_mpirun() { return std::getenv("OMPI_COMM_WORLD_SIZE") != nullpt
 
 const MpiPlace& mpi_place() { return place; }
 
+void mpi_barrier() {
+  if (place.active) MPI_Barrier(MPI_COMM_WORLD);
+}
+
 void abort_job(const std::exception& error) {
   std::cerr << place.program << ": error: " << error.what() << std::endl;
   MPI_Abort(MPI_COMM_WORLD, dynamic_cast<const std::invalid_argument*>(&error) ? 2 : 1);

@@ -28,6 +28,12 @@ struct MpiPlace {
 /// The place of this process (valid inside run_distributable_binary).
 const MpiPlace& mpi_place();
 
+/// Waits until every rank of the job has called it (MPI_Barrier); returns at once without mpirun.
+/// Used where the ranks should start a measurement together (the run's cost forecast times the
+/// decoder on every rank at once, so that each is timed under the load of the run, not beside
+/// peers spinning in MPI).
+void mpi_barrier();
+
 /// Runs body() as run_binary does (0 success, 2 bad input, 1 any other error), initializing MPI
 /// first when launched_by_mpirun() and finalizing it after. Under mpirun an error on any rank ends
 /// the whole job: rank 0 prints "<program>: error: <message>" (a worker's error arrives as a

@@ -10,6 +10,9 @@
 // Within one S (or K) every estimator sees the same noise (common random numbers). The study is
 // analyses/estimator_variance_study; this binary loads, calls it and writes Markdown tables on
 // stdout, the JSON result, and a three-panel log-log SVG picture.
+// Under `mpirun -np N` the datapoints are handed out in blocks (--block-size) to every rank and
+// rank 0 writes the one JSON and picture, with the same `results`; each finished block is
+// journaled in <out>.journal, and --resume after a crash computes only the blocks missing there.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -18,13 +21,17 @@
 #include <string>
 #include <vector>
 
-#include "core/io/format_number.hpp"
+#include "analyses/estimator_variance_block.hpp"
 #include "analyses/estimator_variance_study.hpp"
+#include "analyses/run_cost_forecast.hpp"
+#include "core/io/format_number.hpp"
 #include "core/data/dataset.hpp"
 #include "core/io/atomic_file.hpp"
 #include "core/io/json_result_writer.hpp"
 #include "core/io/model_loader.hpp"
 #include "core/progress_reporter.hpp"
+#include "distributed/datapoint_block_run.hpp"
+#include "distributed/mpi_session.hpp"
 #include "experiments/support/command_line.hpp"
 #include "experiments/support/dataset_options.hpp"
 #include "experiments/support/evaluation_data.hpp"
@@ -212,6 +219,7 @@ struct Arguments {
   CommonOptions common;
   DatasetOptions data;
   EstimatorVarianceStudyOptions study;
+  BlockRunSettings blocks;
   std::string checkpoint, samples_text = "1,2,5,10,50,100", iwae_text = "1,5,10,50,100,1000",
                           picture = "estimator_variance.svg";
   Index num_datapoints = 100, first_datapoint = 0;
@@ -223,6 +231,7 @@ bool parse_arguments(int argc, char** argv, Arguments& a) {
   po::options_description d("Options");
   add_common_options(d, a.common, "estimator_variance.json");
   add_dataset_options(d, a.data);
+  add_block_run_options(d, a.blocks);
   d.add_options()
       ("checkpoint", po::value(&a.checkpoint)->required(), "VAE checkpoint (safetensors) written by vigap-train")
       ("num-datapoints", po::value(&a.num_datapoints)->default_value(a.num_datapoints), "test datapoints (>= 1)")
@@ -250,6 +259,7 @@ bool parse_arguments(int argc, char** argv, Arguments& a) {
     throw std::invalid_argument("--num-datapoints must be >= 1, found " + std::to_string(a.num_datapoints));
   if (a.first_datapoint < 0)
     throw std::invalid_argument("--first-datapoint must be >= 0, found " + std::to_string(a.first_datapoint));
+  validate(a.blocks);
   return true;
 }
 
@@ -281,16 +291,43 @@ int estimator_variance_main(int argc, char** argv) {
   configuration["num_datapoints"] = X.cols();
   configuration.update(a.study.to_json(X.cols()));
   configuration["threads"] = a.common.threads;
-  nlohmann::ordered_json document =
-      make_result_document("estimator_variance", configuration, dataset_identity(dataset, "test"), a.common.seed);
+  const nlohmann::ordered_json dataset_json = dataset_identity(dataset, "test");
 
-  // Draws for test point i are keyed by (--seed, i = first_datapoint + b, purpose, substream).
-  const RandomStreams streams =
-      RandomStreams::consecutive(a.common.seed, static_cast<std::uint64_t>(a.first_datapoint), X.cols());
-  const ProgressReporter progress;
-  const EstimatorVarianceStudy study = compute_estimator_variance_study(encoder, decoder, X, a.study, streams, progress);
+  // Blocks of datapoints, spread over the MPI ranks (or one after another here), journaled.
+  const DatapointBlocks plan{a.first_datapoint, X.cols(), a.blocks.block_size};
+  // The run's cost, before it starts: every rank times the decoder at once, as the run will load
+  // the machine; rank 0's forecast is printed and goes to "execution", never `results`.
+  mpi_barrier();
+  const RunCostForecast forecast = forecast_run_cost(
+      loaded.generative_model(), X, estimator_variance_run_cost(a.study, X.cols()), mpi_place().size,
+      plan.num_blocks(), a.blocks.block_size);
+  if (mpi_place().rank == 0 && forecast.worth_printing(false))
+    std::fputs(forecast.summary("vigap-estimator-variance").c_str(), stderr);
+  const Index iwae_count = a.study.iwae_count(X.cols());
+  const auto compute_block = [&](Index first, Index count) {
+    // Draws for test point i are keyed by (--seed, i, purpose, substream): the same in any block.
+    const RandomStreams streams = RandomStreams::consecutive(a.common.seed, static_cast<std::uint64_t>(first), count);
+    const Index iwae_datapoints = iwae_datapoints_of_block(a.first_datapoint, iwae_count, first, count);
+    // Quiet inside a block: the run shows datapoints done across ranks instead.
+    return compute_estimator_variance_block(encoder, decoder, X.middleCols(first - a.first_datapoint, count), a.study,
+                                            streams, first, iwae_datapoints)
+        .to_json();
+  };
+  const std::string journal = journal_path(a.common.out);
+  BlockRunReport report;
+  const nlohmann::ordered_json identity = block_run_identity("vigap-estimator-variance", a.common.seed, configuration,
+                                                             a.checkpoint, dataset_json, X, plan);
+  const auto parts = run_datapoint_blocks_as<EstimatorVarianceBlock>(
+      plan, a.blocks, journal, identity, "estimator-variance", compute_block, estimator_variance_block_from_json, &report);
+  if (!parts) return 0;  // another rank than 0: rank 0 writes the result
+  const EstimatorVarianceStudy study = assemble_estimator_variance_study(*parts);
+
+  nlohmann::ordered_json document =
+      make_result_document("estimator_variance", configuration, dataset_json, a.common.seed);
   document["results"] = study.results_json(a.per_datapoint);
   document["timings"] = study.timings_json();
+  document["execution"] = report.to_json();
+  document["execution"]["cost"] = forecast.to_json();
 
   std::printf("%s on %lld test datapoints of %s (from #%lld), R = %lld replicates per datapoint\n%s",
               study.model.c_str(), static_cast<long long>(X.cols()), dataset.name.c_str(),
@@ -300,6 +337,7 @@ int estimator_variance_main(int argc, char** argv) {
       study, "Estimator variance of " + std::filesystem::path(a.checkpoint).filename().string() + " (" + dataset.name +
                  ", " + std::to_string(X.cols()) + " test points, R = " + std::to_string(study.replicates) + ")");
   write_picture_and_result(a.picture, svg, a.common.out, document);
+  remove_journal(journal);
   std::printf("picture: %s\nresults: %s\n", a.picture.c_str(), a.common.out.c_str());
   return 0;
 }
@@ -307,5 +345,5 @@ int estimator_variance_main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run_binary("vigap-estimator-variance", [&] { return estimator_variance_main(argc, argv); });
+  return run_distributable_binary("vigap-estimator-variance", [&] { return estimator_variance_main(argc, argv); });
 }

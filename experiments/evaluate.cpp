@@ -6,7 +6,6 @@
 // blocks missing there.
 #include <cstdio>
 #include <memory>
-#include <optional>
 
 #include "analyses/evaluation.hpp"
 #include "analyses/evaluation_block.hpp"
@@ -144,13 +143,14 @@ int evaluate_main(int argc, char** argv) {
   // (or one after another here), journaled. Every draw for datapoint i is keyed by (--seed, i,
   // purpose, substream): its figures do not depend on its block, the ranks or --threads.
   const DatapointBlocks plan{first_datapoint, evaluation_span(evaluation, X.cols()), blocks.block_size};
-  // The run's cost, before it starts (rank 0: the forecast goes to "execution", never `results`).
-  std::optional<RunCostForecast> forecast;
-  if (mpi_place().rank == 0) {
-    forecast = forecast_run_cost(model, X, evaluation_run_cost(evaluation, model.latent_dim(), X.cols()),
-                                 mpi_place().size, plan.num_blocks(), blocks.block_size);
-    if (forecast->worth_printing(protocol.active())) std::fputs(forecast->summary("vigap-evaluate").c_str(), stderr);
-  }
+  // The run's cost, before it starts: every rank times the decoder at once, as the run will load
+  // the machine (a rank timed beside peers spinning in MPI would read slow); rank 0's forecast is
+  // printed and goes to "execution", never `results`.
+  mpi_barrier();
+  const RunCostForecast forecast = forecast_run_cost(model, X, evaluation_run_cost(evaluation, model.latent_dim(), X.cols()), mpi_place().size,
+                                                     plan.num_blocks(), blocks.block_size);
+  if (mpi_place().rank == 0 && forecast.worth_printing(protocol.active()))
+    std::fputs(forecast.summary("vigap-evaluate").c_str(), stderr);
   const auto compute_block = [&](Index first, Index count) {
     // Quiet inside a block: the run shows datapoints done across ranks instead.
     return compute_evaluation_block(model, loaded.amortized.get(), X, first_datapoint, evaluation, common.seed, first,
@@ -170,7 +170,7 @@ int evaluate_main(int argc, char** argv) {
   document["results"] = result.results_json(per_datapoint);
   document["timings"] = result.timings_json();
   document["execution"] = report.to_json();
-  document["execution"]["cost"] = forecast->to_json();
+  document["execution"]["cost"] = forecast.to_json();
   std::printf("%s", result.to_markdown().c_str());
   write_result_json(common.out, document);
   remove_journal(journal);

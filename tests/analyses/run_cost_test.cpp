@@ -127,7 +127,7 @@ TEST(RunCost, TheEvaluationCountsEachEstimator) {
 TEST(RunCostForecast, SecondsScaleWithRanksUpToTheBlocks) {
   RunCostForecast f;
   f.cost.stages.push_back({"AIS", 7200000, 10, false, true});
-  f.throughput.columns_per_second = 1000.0;
+  f.stage_columns_per_second = {1000.0};
   f.ranks = 2;
   f.blocks = 4;
   EXPECT_DOUBLE_EQ(f.seconds(1), 7200.0);
@@ -147,6 +147,7 @@ TEST(RunCostForecast, SecondsScaleWithRanksUpToTheBlocks) {
   EXPECT_TRUE(f.worth_printing(true));
   // An upper-bounded stage shows its range.
   f.cost.stages.push_back({"q*_ffg fit", 36000000, 50, true, true, 3600000});
+  f.stage_columns_per_second.push_back(1000.0);
   EXPECT_DOUBLE_EQ(f.seconds(1), 36005.0);
   EXPECT_DOUBLE_EQ(f.minimum_seconds(1), 3605.0);
   const std::string range = f.summary("vigap-x");
@@ -173,9 +174,53 @@ TEST(RunCostForecast, TheThroughputIsMeasuredOnTheModelAndNothingWhenNothingIsCo
   GapTableOptions options;
   options.families = {};
   const RunCostForecast none = forecast_run_cost(model, problem.X, gap_table_run_cost(options, 3, 4), 1, 1, 10);
-  EXPECT_EQ(none.throughput.calls, 0);
+  EXPECT_TRUE(none.throughputs.empty());
   EXPECT_EQ(none.seconds(1), 0.0);
   EXPECT_EQ(model.take(), 0);
+}
+
+// Each stage at its own call width: AIS's chains x the block's datapoints, a q* fit's samples x the
+// block's, an ELBO capped near 10,000 columns; one measurement per distinct width, and a stage
+// forecast at twice the rate takes half the time.
+TEST(RunCostForecast, EachStageIsTimedAtTheWidthOfItsOwnCalls) {
+  EXPECT_EQ(forecast_call_width(100, 2, 20), 200);
+  EXPECT_EQ(forecast_call_width(50, 2, 20), 100);
+  EXPECT_EQ(forecast_call_width(5000, 2, 20), 10000);
+  EXPECT_EQ(forecast_call_width(20000, 2, 20), 10000);  // S capped at 10,000, one datapoint
+  EXPECT_EQ(forecast_call_width(100, 10, 3), 300);      // a run of 3 datapoints
+  EXPECT_EQ(forecast_call_width(100, 1000, 1000), 10000);
+
+  const auto problem = testing::make_linear_gaussian_posteriors(3, 4, 77);
+  const CountingModel model(problem.model);
+  RunCost cost;
+  cost.stages.push_back({"AIS", 4000, 5, false, true});
+  cost.stages.push_back({"fit", 3000, 3, false, true});
+  cost.stages.push_back({"quadrature", 0, 0, false, false});
+  cost.stages.push_back({"ELBO", 400, 5, false, true});
+  const RunCostForecast f = forecast_run_cost(model, problem.X, cost, 1, 2, 2);
+  ASSERT_EQ(f.throughputs.size(), 2u);
+  EXPECT_EQ(f.throughputs[0].columns_per_call, 2 * 3);
+  EXPECT_EQ(f.throughputs[1].columns_per_call, 2 * 5);
+  ASSERT_EQ(f.stage_columns_per_second.size(), 4u);
+  EXPECT_EQ(f.stage_columns_per_second[0], f.throughputs[1].columns_per_second);
+  EXPECT_EQ(f.stage_columns_per_second[1], f.throughputs[0].columns_per_second);
+  EXPECT_EQ(f.stage_columns_per_second[2], 0.0);
+  EXPECT_EQ(f.stage_columns_per_second[3], f.throughputs[1].columns_per_second);
+  EXPECT_DOUBLE_EQ(f.seconds(1), 4400.0 / f.throughputs[1].columns_per_second + 3000.0 / f.throughputs[0].columns_per_second);
+  const nlohmann::ordered_json j = f.to_json();
+  ASSERT_EQ(j["throughput"].size(), 2u);
+  EXPECT_EQ(j["stages"][0]["columns_per_second"].get<double>(), f.throughputs[1].columns_per_second);
+  EXPECT_FALSE(j["stages"][2].contains("columns_per_second"));
+  EXPECT_NE(f.summary("vigap-x").find("evaluations/s measured here (6, 10 columns a call)"), std::string::npos)
+      << f.summary("vigap-x");
+
+  RunCostForecast g;
+  g.cost.stages.push_back({"AIS", 2000000, 100, false, true});
+  g.cost.stages.push_back({"fit", 1000000, 50, false, true});
+  g.stage_columns_per_second = {2000.0, 1000.0};
+  g.blocks = 8;
+  EXPECT_DOUBLE_EQ(g.seconds(1), 2000.0);
+  EXPECT_DOUBLE_EQ(g.seconds(2), 1000.0);
 }
 
 }  // namespace

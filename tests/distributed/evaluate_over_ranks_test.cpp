@@ -32,6 +32,7 @@ using testing::mpirun_prefix;
 using testing::read_json;
 using testing::read_text;
 using testing::run_command;
+using testing::start_and_kill;
 using testing::TemporaryDirectory;
 
 constexpr Index kImages = 24;
@@ -102,20 +103,6 @@ TEST_F(EvaluateOverRanks, EveryEstimatorsResultsAreByteIdenticalOnAnyRanksAndBlo
     ASSERT_NE(first, std::string::npos) << r.output;
     EXPECT_EQ(r.output.find("| ELBO (S=8)", first + 1), std::string::npos) << r.output;
   }
-}
-
-/// Starts `command` in a session of its own, waits until `journal` holds at least `records`
-/// complete records (at most 120 s), sleeps `extra_ms` more, and SIGKILLs the whole session.
-void start_and_kill(const std::string& command, const std::string& journal, long records, int extra_ms,
-                    const std::string& scratch_pid) {
-  ASSERT_EQ(std::system(("setsid " + command + " > " + scratch_pid + ".log 2>&1 & echo $! > " + scratch_pid).c_str()), 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  const pid_t session = static_cast<pid_t>(std::stol(read_text(scratch_pid)));
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (complete_journal_records(journal) < records && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  std::this_thread::sleep_for(std::chrono::milliseconds(extra_ms));
-  testing::kill_session(session);
 }
 
 TEST_F(EvaluateOverRanks, RunsKilledAtRandomPointsResumeToTheUninterruptedResults) {

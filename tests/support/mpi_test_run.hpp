@@ -2,15 +2,19 @@
 // Running a per-datapoint binary over Open MPI ranks from a test, killing it mid-run and reading
 // its resume journal (test support of tests/distributed/). The fixture the runs use is
 // tests/support/random_weight_vae.hpp.
+#include <gtest/gtest.h>
 #include <signal.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "support/run_binary.hpp"
 
 namespace vigap::testing {
 
@@ -52,6 +56,21 @@ inline long complete_journal_records(const std::string& path) {
   long lines = 0;
   for (char c; in.get(c);) lines += c == '\n';
   return lines > 0 ? lines - 1 : 0;
+}
+
+/// Starts `command` in a session of its own (its output in <scratch_pid>.log, the session's id in
+/// scratch_pid), waits until `journal` holds at least `records` complete records (at most 120 s),
+/// sleeps `extra_ms` more, and SIGKILLs the whole session.
+inline void start_and_kill(const std::string& command, const std::string& journal, long records, int extra_ms,
+                           const std::string& scratch_pid) {
+  ASSERT_EQ(std::system(("setsid " + command + " > " + scratch_pid + ".log 2>&1 & echo $! > " + scratch_pid).c_str()), 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const pid_t session = static_cast<pid_t>(std::stol(read_text(scratch_pid)));
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (complete_journal_records(journal) < records && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  std::this_thread::sleep_for(std::chrono::milliseconds(extra_ms));
+  kill_session(session);
 }
 
 }  // namespace vigap::testing
