@@ -307,7 +307,7 @@ Json HmcVsViBlock::to_json() const {
   for (const auto& [key, rows] : posterior_lists(study)) j[key] = rows_json(*rows, &posterior_row_json);
   for (const auto& [key, rows] : log_marginal_lists(study)) j[key] = rows_json(*rows, &log_marginal_row_json);
   Json seconds = Json::array();
-  for (double* s : seconds_of(const_cast<HmcVsVi&>(study))) seconds.push_back(exact_json(*s));
+  for (double* s : seconds_of(const_cast<HmcVsVi&>(study))) seconds.push_back(Json(exact_json(*s)));
   j["seconds"] = std::move(seconds);
   return j;
 }
