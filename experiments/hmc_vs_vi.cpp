@@ -12,6 +12,9 @@
 //     the same budget; error against quadrature, with standard errors.
 // The study is compute_hmc_vs_vi (analyses/hmc_vs_vi.hpp). Markdown tables on stdout, JSON result,
 // an SVG picture of every quantity against the budget.
+// Under `mpirun -np N` the datapoints are handed out in blocks (--block-size, analyses/hmc_vs_vi_block)
+// to every rank and rank 0 writes the one JSON and picture, with the same `results`; each finished
+// block is journaled in <out>.journal, and --resume after a crash computes only the blocks missing there.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -24,10 +27,13 @@
 #include <vector>
 
 #include "analyses/hmc_vs_vi.hpp"
+#include "analyses/hmc_vs_vi_block.hpp"
 #include "core/data/dataset.hpp"
 #include "core/io/atomic_file.hpp"
 #include "core/io/json_result_writer.hpp"
 #include "core/io/model_loader.hpp"
+#include "distributed/datapoint_block_run.hpp"
+#include "distributed/mpi_session.hpp"
 #include "core/progress_reporter.hpp"
 #include "core/variational/diagonal_gaussian.hpp"
 #include "experiments/support/command_line.hpp"
@@ -241,10 +247,13 @@ int hmc_vs_vi_main(int argc, char** argv) {
   std::string checkpoint, budgets_text, hmc_init = to_string(study.hmc_init), picture = "hmc_vs_vi.svg";
   for (Index budget : study.budgets) budgets_text += (budgets_text.empty() ? "" : ",") + std::to_string(budget);
   Index num_datapoints = 30, first_datapoint = 0;
+  BlockRunSettings blocks;
+  blocks.block_size = 5;
 
   po::options_description d("Options");
   add_common_options(d, common, "hmc_vs_vi.json");
   add_dataset_options(d, data);
+  add_block_run_options(d, blocks);
   d.add_options()
       ("checkpoint", po::value(&checkpoint)->required(), "VAE checkpoint with latent dimension 2 (vigap-train)")
       ("num-datapoints", po::value(&num_datapoints)->default_value(num_datapoints), "test datapoints (>= 1)")
@@ -265,6 +274,7 @@ int hmc_vs_vi_main(int argc, char** argv) {
   study.hmc_init = parse_hmc_start(hmc_init, "--hmc-init");
   study.flow.samples = study.gaussian.samples_per_step;
   study.validate();
+  validate(blocks);
   VIGAP_FUZZ_STOP_AFTER_VALIDATION();  // command-line fuzzer: stop before any I/O
   check_writable_output_path(common.out);
   check_writable_output_path(picture);
@@ -293,27 +303,42 @@ int hmc_vs_vi_main(int argc, char** argv) {
   configuration["evaluation_binarization_seed"] = kEvaluationBinarizationSeed;
   configuration.update(study.to_json());
   configuration["threads"] = common.threads;
-  nlohmann::ordered_json document =
-      make_result_document("hmc_vs_vi", configuration, dataset_identity(dataset, "test"), common.seed);
+  const nlohmann::ordered_json dataset_json = dataset_identity(dataset, "test");
 
-  std::printf("%s: %lld test datapoints of %s from #%lld; budgets %s decoder evaluations per datapoint\n",
-              model.describe().c_str(), static_cast<long long>(B), dataset.name.c_str(),
-              static_cast<long long>(first_datapoint), budgets_text.c_str());
-  // Draws for test point i are keyed by (--seed, i, purpose, substream): a datapoint's figures
-  // depend neither on the other datapoints, nor on the other budgets or methods, nor on --threads.
-  const RandomStreams streams = RandomStreams::consecutive(common.seed, static_cast<std::uint64_t>(first_datapoint), B);
-  const std::unique_ptr<PosteriorApproximation> q = amortized_q.posterior(X);
-  const ProgressReporter progress;
-  const HmcVsVi result = compute_hmc_vs_vi(model, *q, amortized_q.gaussian_base(X), X, study, streams, progress);
+  // Blocks of datapoints, spread over the MPI ranks (or one after another here), journaled. No
+  // cost forecast: there is no run-cost model of this study (analyses/run_cost.hpp).
+  const DatapointBlocks plan{first_datapoint, B, blocks.block_size};
+  if (mpi_place().rank == 0)
+    std::printf("%s: %lld test datapoints of %s from #%lld; budgets %s decoder evaluations per datapoint\n",
+                model.describe().c_str(), static_cast<long long>(B), dataset.name.c_str(),
+                static_cast<long long>(first_datapoint), budgets_text.c_str());
+  const auto compute_block = [&](Index first, Index count) {
+    // Draws for test point i are keyed by (--seed, i, purpose, substream): a datapoint's figures
+    // depend neither on the other datapoints (nor on its block), nor on the other budgets or
+    // methods, nor on --threads. Quiet inside a block: the run shows datapoints done across ranks.
+    return compute_hmc_vs_vi_block(model, amortized_q, X, first_datapoint, study, common.seed, first, count).to_json();
+  };
+  const std::string journal = journal_path(common.out);
+  BlockRunReport report;
+  const nlohmann::ordered_json identity =
+      block_run_identity("vigap-hmc-vs-vi", common.seed, configuration, checkpoint, dataset_json, X, plan);
+  const auto parts = run_datapoint_blocks_as<HmcVsViBlock>(plan, blocks, journal, identity, "hmc-vs-vi", compute_block,
+                                                           hmc_vs_vi_block_from_json, &report);
+  if (!parts) return 0;  // another rank than 0: rank 0 writes the result
+  const HmcVsVi result = assemble_hmc_vs_vi(*parts);
+
+  nlohmann::ordered_json document = make_result_document("hmc_vs_vi", configuration, dataset_json, common.seed);
   document["configuration"]["starting_distributions"] = result.starts_json();
   document["results"] = result.results_json();
   document["timings"] = result.timings_json();
+  document["execution"] = report.to_json();
   std::printf("\n%s", result.to_markdown().c_str());
 
   const std::string title = "HMC vs variational inference at equal decoder evaluations: " +
                             std::filesystem::path(checkpoint).filename().string() + ", " + std::to_string(B) +
                             " test points of " + dataset.name;
   write_picture_and_result(picture, picture_svg(result, title), common.out, document);
+  remove_journal(journal);
   std::printf("picture: %s\nresults: %s\n", picture.c_str(), common.out.c_str());
   return 0;
 }
@@ -321,5 +346,5 @@ int hmc_vs_vi_main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run_binary("vigap-hmc-vs-vi", [&] { return hmc_vs_vi_main(argc, argv); });
+  return run_distributable_binary("vigap-hmc-vs-vi", [&] { return hmc_vs_vi_main(argc, argv); });
 }
