@@ -138,4 +138,31 @@ RunCost estimator_variance_run_cost(const EstimatorVarianceStudyOptions& options
   return cost;
 }
 
+RunCost hmc_vs_vi_run_cost(const HmcVsViOptions& options, Index num_datapoints) {
+  const Index B = num_datapoints;
+  Index hmc = 0, gaussian = 0, flow = 0, ais = 0, importance = 0, largest_budget = 0;
+  for (Index budget : options.budgets) {
+    largest_budget = std::max(largest_budget, budget);
+    if (const auto o = hmc_options_for_budget(options.hmc, budget, options.warmup_fraction))
+      hmc += hmc_decoder_evaluations(*o);
+    LocalOptimizationOptions base = options.gaussian;
+    base.check_samples = std::clamp<Index>(budget / 20, 2, options.gaussian.check_samples);
+    if (const auto o = local_gaussian_options_for_budget(base, budget)) gaussian += local_gaussian_max_decoder_evaluations(*o);
+    if (const auto o = local_flow_options_for_budget(options.flow, budget)) flow += local_flow_max_decoder_evaluations(*o);
+    if (const auto o = ais_options_for_budget(options.ais, budget)) ais += ais_decoder_evaluations(*o);
+    if (budget >= 2) importance += budget;
+  }
+  RunCost cost;
+  cost.stages.push_back({"log p(x), p(z|x) and the total-variation grid by quadrature", 0, 0, false, false});
+  cost.stages.push_back({"HMC", B * hmc, options.hmc.chains, false, true});
+  cost.stages.push_back({"q*_diagonal", B * gaussian, options.gaussian.samples_per_step, false, true});
+  cost.stages.push_back({"q*_full_covariance", B * gaussian, options.gaussian.samples_per_step, false, true});
+  cost.stages.push_back({"local flow", B * flow, options.flow.samples, false, true});
+  cost.stages.push_back({"AIS from the prior", B * ais, options.ais.chains, false, true});
+  cost.stages.push_back({"AIS from the amortized q", B * ais, options.ais.chains, false, true});
+  cost.stages.push_back({"importance sampling from the amortized q", B * importance, largest_budget, false, true});
+  cost.stages.push_back({"exact KL of each variational row by quadrature", 0, 0, false, false});
+  return cost;
+}
+
 }  // namespace vigap

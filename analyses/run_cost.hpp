@@ -1,5 +1,5 @@
 #pragma once
-// What a run of vigap-gap-table, vigap-evaluate or vigap-estimator-variance will cost, counted
+// What a run of vigap-gap-table, vigap-evaluate, vigap-estimator-variance or vigap-hmc-vs-vi will cost, counted
 // before it starts: decoder evaluations per stage (decoder_evaluation_budget.hpp's unit: one
 // latent column through the decoder, forward and, where the stage needs it, backward;
 // forward-only columns count as full evaluations, which overstates their cost).
@@ -10,6 +10,7 @@
 #include "analyses/estimator_variance_study.hpp"
 #include "analyses/evaluation.hpp"
 #include "analyses/gap_table.hpp"
+#include "analyses/hmc_vs_vi.hpp"
 
 namespace vigap {
 
@@ -56,5 +57,15 @@ RunCost evaluation_run_cost(const EvaluationOptions& options, Index latent_dim, 
 /// (each of its three variants evaluates the decoder, forward and backward, on S columns per
 /// replicate): ELBO S: 3 · B · S · R; IWAE K: 3 · iwae_count(B) · K · R (exact).
 RunCost estimator_variance_run_cost(const EstimatorVarianceStudyOptions& options, Index num_datapoints);
+
+/// compute_hmc_vs_vi's cost for B datapoints, one stage per method, each the sum over the budgets
+/// it can buy (analyses/decoder_evaluation_budget.hpp's rules, as the study applies them):
+///   HMC B · Σ hmc_decoder_evaluations; q*_diagonal and q*_full each B · Σ
+///   local_gaussian_max_decoder_evaluations (checks of min(check_samples, max(2, budget / 20))
+///   samples; no patience, so exact); local flow B · Σ local_flow_max_decoder_evaluations; AIS from
+///   the prior and from q each B · Σ ais_decoder_evaluations; importance sampling B · Σ budget
+///   (budgets >= 2). The truth, the total-variation grid and the exact KLs are quadrature: listed,
+///   not counted. Every counted stage is exact (equal to the study's own tallies).
+RunCost hmc_vs_vi_run_cost(const HmcVsViOptions& options, Index num_datapoints);
 
 }  // namespace vigap

@@ -28,6 +28,8 @@
 
 #include "analyses/hmc_vs_vi.hpp"
 #include "analyses/hmc_vs_vi_block.hpp"
+#include "analyses/run_cost.hpp"
+#include "analyses/run_cost_forecast.hpp"
 #include "core/data/dataset.hpp"
 #include "core/io/atomic_file.hpp"
 #include "core/io/json_result_writer.hpp"
@@ -305,9 +307,15 @@ int hmc_vs_vi_main(int argc, char** argv) {
   configuration["threads"] = common.threads;
   const nlohmann::ordered_json dataset_json = dataset_identity(dataset, "test");
 
-  // Blocks of datapoints, spread over the MPI ranks (or one after another here), journaled. No
-  // cost forecast: there is no run-cost model of this study (analyses/run_cost.hpp).
+  // Blocks of datapoints, spread over the MPI ranks (or one after another here), journaled.
   const DatapointBlocks plan{first_datapoint, B, blocks.block_size};
+  // The run's cost, before it starts: every rank times the decoder at once, as the run will load
+  // the machine; rank 0's forecast is printed and goes to "execution", never `results`.
+  mpi_barrier();
+  const RunCostForecast forecast = forecast_run_cost(model, X, hmc_vs_vi_run_cost(study, B), mpi_place().size,
+                                                     plan.num_blocks(), blocks.block_size);
+  if (mpi_place().rank == 0 && forecast.worth_printing(false))
+    std::fputs(forecast.summary("vigap-hmc-vs-vi").c_str(), stderr);
   if (mpi_place().rank == 0)
     std::printf("%s: %lld test datapoints of %s from #%lld; budgets %s decoder evaluations per datapoint\n",
                 model.describe().c_str(), static_cast<long long>(B), dataset.name.c_str(),
@@ -332,6 +340,7 @@ int hmc_vs_vi_main(int argc, char** argv) {
   document["results"] = result.results_json();
   document["timings"] = result.timings_json();
   document["execution"] = report.to_json();
+  document["execution"]["cost"] = forecast.to_json();
   std::printf("\n%s", result.to_markdown().c_str());
 
   const std::string title = "HMC vs variational inference at equal decoder evaluations: " +

@@ -6,6 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "analyses/decoder_evaluation_budget.hpp"
 #include "analyses/run_cost_forecast.hpp"
 #include "support/counting_model.hpp"
@@ -122,6 +127,48 @@ TEST(RunCost, TheEvaluationCountsEachEstimator) {
   ASSERT_EQ(cost.stages.size(), 4u);
   EXPECT_EQ(cost.total(), 7 * (100 + 2 * (10 + 5000) + 16 * (1 + 99 * 10)));
   EXPECT_FALSE(cost.upper_bound());
+}
+
+TEST(RunCost, TheHmcVsViStudySpendsExactlyThePredictedDecoderEvaluations) {
+  // Budgets that buy nothing of some methods (1, 12), and ones that buy every method: each stage's
+  // prediction must equal the evaluations the study's rows report for it, summed over the budgets.
+  constexpr Index kHmcB = 2;
+  const auto problem = testing::make_linear_gaussian_posteriors(2, kHmcB, 75);
+  const DiagonalGaussian encoder_q = problem.shifted_diagonal(0.5, 1.5);
+  const RandomStreams streams = RandomStreams::consecutive(testing::test_seed(76), 0, kHmcB);
+  HmcVsViOptions options;
+  options.budgets = {1, 12, 300, 1000};
+  options.grid_nodes = 21;
+  options.vi_draws = 200;
+  options.flow.flow.num_layers = 1;
+  options.flow.flow.hidden_sizes = {4};
+  const RunCost cost = hmc_vs_vi_run_cost(options, kHmcB);
+  EXPECT_FALSE(cost.upper_bound());
+  const HmcVsVi r = compute_hmc_vs_vi(problem.model, encoder_q, problem.X, options, streams);
+  const auto spent = [](const auto& rows) {
+    Index total = 0;
+    for (const auto& row : rows) total += row.tallies.decoder_evaluations_total;
+    return total;
+  };
+  const std::vector<std::pair<std::string, Index>> expected{
+      {"HMC", spent(r.hmc)},
+      {"q*_diagonal", spent(r.q_star_diagonal)},
+      {"q*_full_covariance", spent(r.q_star_full_covariance)},
+      {"local flow", spent(r.local_flow)},
+      {"AIS from the prior", spent(r.ais_from_prior)},
+      {"AIS from the amortized q", spent(r.ais_from_encoder_q)},
+      {"importance sampling from the amortized q", spent(r.importance_sampling_from_encoder_q)}};
+  Index total = 0;
+  for (const auto& [name, evaluations] : expected) {
+    const auto stage = std::find_if(cost.stages.begin(), cost.stages.end(),
+                                    [&](const RunCostStage& s) { return s.name == name; });
+    ASSERT_NE(stage, cost.stages.end()) << name;
+    EXPECT_TRUE(stage->counted) << name;
+    EXPECT_GT(evaluations, 0) << name;
+    EXPECT_EQ(stage->decoder_evaluations, evaluations) << name << "\n" << cost.to_json().dump(2);
+    total += evaluations;
+  }
+  EXPECT_EQ(cost.total(), total);
 }
 
 TEST(RunCostForecast, SecondsScaleWithRanksUpToTheBlocks) {
