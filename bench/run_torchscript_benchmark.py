@@ -15,6 +15,11 @@ alternating order, --repetitions times each, one process per run (see scripts/ru
       thread count from 1 to --threads; ratio = the fastest PyTorch median seconds / vigap's median
       seconds (> 1: vigap is faster).
 
+Every process, vigap's (its TorchScript backend runs on LibTorch, which links libblas.so.3 as
+Debian's torch does) and PyTorch's alike, runs under the same BLAS: --blas, by default the
+configuration bench/run_benchmark.py found fastest for PyTorch's AIS (read from --bench-json), else
+the system's.
+
 Prints one JSON document (also written to --out) with each implementation's figures (median, min,
 max of seconds and rows per second) and the ratios of the medians. Run it on an otherwise idle
 machine: the figures are timings.
@@ -22,7 +27,8 @@ machine: the figures are timings.
 import argparse, hashlib, json, os, statistics, subprocess, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run_benchmark import ROOT, TORCH, VIGAP, log, positive, print_and_write, run_json, summary  # noqa: E402
+from run_benchmark import (ROOT, TORCH, VIGAP, blas_configurations, child_environment, log, positive,  # noqa: E402
+                           print_and_write, run_json, summary)
 
 CONV_FIXTURE = os.path.join(ROOT, "tests", "support", "make_torch_conv_fixture.py")
 
@@ -54,13 +60,13 @@ def script_mlp_decoder(checkpoint, directory):
     return path
 
 
-def compare(name, commands, figure, ratio_of, repetitions):
-    """Runs the two commands alternately; returns their summaries and ratio_of(medians)."""
+def compare(name, commands, figure, ratio_of, repetitions, env):
+    """Runs the commands alternately (in environment env); returns their summaries and ratio_of(medians)."""
     runs = {impl: [] for impl in commands}
     order = list(commands)
     for r in range(repetitions):
         for impl in (order if r % 2 == 0 else order[::-1]):
-            result = run_json(commands[impl])
+            result = run_json(commands[impl], env)
             runs[impl].append(result)
             log(f"{name} {impl:10s} repetition {r + 1}: {figure} = {result[figure]:.6g}, "
                 f"{result['rows_per_second']:.0f} rows/s, log p(x) {result['mean_log_px']:.3f}")
@@ -91,8 +97,19 @@ def main():
     p.add_argument("--chains", type=int, default=16)
     p.add_argument("--leapfrog-steps", type=int, default=10)
     p.add_argument("--rows", nargs="+", choices=["mlp", "conv"], default=["mlp", "conv"], help="which rows")
+    p.add_argument("--blas", help="BLAS configuration of every process (default: PyTorch AIS's fastest in --bench-json)")
+    p.add_argument("--bench-json", default=os.path.join(ROOT, "results", "bench", "bench.json"))
     p.add_argument("--out", help="also write the JSON here")
     args = p.parse_args()
+    blas = args.blas
+    if blas is None and os.path.exists(args.bench_json):
+        with open(args.bench_json) as f:
+            reference = json.load(f)["workloads"].get("ais", {}).get("reference", "")
+        blas = reference[len("pytorch["):-1] if reference.startswith("pytorch[") else None
+    blas = blas or "system"
+    blas_dir = blas_configurations([blas])[blas]
+    env = child_environment(args.threads, blas_dir)
+    log(f"BLAS for every process: {blas}")
     rows = args.rows
     threads = ["--threads", str(args.threads)]
     shared = ["--chains", str(args.chains), "--leapfrog-steps", str(args.leapfrog_steps)]
@@ -104,7 +121,7 @@ def main():
         table["ais-mlp-torchscript-vs-native"] = compare(
             "mlp", {"native": base + ["--checkpoint", args.checkpoint_mlp],
                     "torchscript": base + ["--checkpoint", manifest]},
-            "seconds", lambda m: {"torchscript_over_native_seconds": m["torchscript"] / m["native"]}, args.repetitions)
+            "seconds", lambda m: {"torchscript_over_native_seconds": m["torchscript"] / m["native"]}, args.repetitions, env)
     if "conv" in rows:
         fixture = args.conv_fixture
         if not os.path.exists(os.path.join(fixture, "vigap-torchscript.json")):
@@ -126,9 +143,9 @@ def main():
         def conv_ratio(m):
             best = min((k for k in m if k.startswith("pytorch")), key=lambda k: m[k])
             return {"fastest_pytorch": best, "speedup_vigap_over_pytorch": m[best] / m["vigap"]}
-        table["ais-conv-vigap-vs-pytorch"] = compare("conv", commands, "seconds", conv_ratio, args.repetitions)
+        table["ais-conv-vigap-vs-pytorch"] = compare("conv", commands, "seconds", conv_ratio, args.repetitions, env)
     document = {"benchmark": "the TorchScript backend: against the native MLP, and against PyTorch's own AIS",
-                "repetitions": args.repetitions, "threads": args.threads,
+                "repetitions": args.repetitions, "threads": args.threads, "blas": blas,
                 "environment": {"load_average_at_end": os.getloadavg(), "cpu_count": os.cpu_count()},
                 "rows": table}
     print_and_write(document, args.out)

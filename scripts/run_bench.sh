@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The benchmark: vigap against a PyTorch reference on identical work, back to back in one run
-# (training, AIS, IWAE-5000, quadrature, q*), with the machine's GEMM throughput measured in the
-# same run. Installs what it needs (Debian's python3-torch with OpenBLAS), builds, trains the two
+# (training, AIS, IWAE-5000, quadrature, q*), the reference under each of Debian's BLAS builds
+# (OpenBLAS, BLIS; OpenMP, pthread, serial; unpacked into build/reference-blas/, not installed) and
+# vigap compared with the fastest, with the machine's GEMM peak measured in the same run.
+# Installs what it needs (Debian's python3-torch and the BLAS packages), builds, trains the two
 # benchmark models once (results/bench/), then prints JSON (also written to results/bench/bench.json)
 # and a table on stderr. Extra arguments go to bench/run_benchmark.py (e.g. --repetitions 5).
 # Then the TorchScript backend's two rows (bench/run_torchscript_benchmark.py: TorchScript against
 # native AIS on the z = 50 model's weights, and AIS on the conv decoder of
-# tests/support/make_torch_conv_fixture.py against PyTorch's own), into results/bench/torchscript.json.
+# tests/support/make_torch_conv_fixture.py against PyTorch's own, all under the BLAS found fastest
+# for PyTorch's AIS), into results/bench/torchscript.json.
 # Then the MPI scaling of vigap-gap-table on the z = 50 model, 1 and 2 ranks of one thread
 # (bench/run_mpi_scaling.py; the README's "Cost model"), into results/bench/mpi_scaling.json.
 # Run it on an otherwise idle machine: the figures are timings.

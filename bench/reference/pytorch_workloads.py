@@ -1,15 +1,20 @@
 #!/usr/bin/python3
 """PyTorch reference for the five workloads of bench/workloads.cpp (same models, data and settings),
-written as a PyTorch user would write them. One workload per process; prints one JSON object.
+written as a PyTorch expert would write them: batched (no Python loop over datapoints or chains),
+torch.no_grad wherever no gradient is needed, autograd only for the gradients used, threads set.
+One workload per process; prints one JSON object. bench/run_benchmark.py runs it under each BLAS
+build Debian offers (LD_LIBRARY_PATH on the libblas.so.3 of scripts/install_bench_dependencies.sh)
+and compares vigap with the fastest.
 
   training    one epoch of the 784-200-200-50 tanh Bernoulli VAE (batch 100, Adam 1e-3, dynamic
               binarization) on the 60,000 Fashion-MNIST training images;
   ais         AIS from the prior, 100 test points x 16 chains, T = 500 sigmoid schedule, HMC with
               L = 10 leapfrog steps, per-chain step size adapted toward acceptance 0.65;
-  iwae        IWAE-5000 of 100 test points with the checkpoint's encoder;
-  quadrature  exact log p(x) of a 2-D-latent model: for each datapoint the decoder on the grid
-              (the 141 x 141 trapezoid grid on [-7, 7]^2 of vigap's coarse pass), then logsumexp;
-              timed on --datapoints points (default 100) and reported per datapoint;
+  iwae        IWAE-5000 of 100 test points with the checkpoint's encoder, --iwae-chunk datapoints
+              (default 4, 20,000 rows) per decoder call;
+  quadrature  exact log p(x) of a 2-D-latent model on all 10,000 test points: the decoder once on the
+              141 x 141 trapezoid grid on [-7, 7]^2 (vigap's coarse pass), one product with the data,
+              logsumexp (vigap also refines where the coarse grid is not accurate enough);
   local-q     q* (diagonal Gaussian, from the encoder's q) of 100 test points, 500 Adam steps
               (lr 1e-2), S = 50 reparameterized samples, analytic KL.
   gemm        torch.mm throughput on the decoder's AIS-batch shape.
@@ -93,11 +98,13 @@ def run_training(args):
     model = VAE()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     start, total = time.perf_counter(), 0.0
+    if args.examples:
+        x_train, n = x_train[:args.examples], min(n, args.examples)
     for idx in torch.randperm(n).split(100):
         x = torch.bernoulli(x_train[idx])
         elbo = model.elbo(x)
         loss = -elbo.mean()
-        opt.zero_grad()
+        opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         total += elbo.sum().item()
@@ -213,32 +220,37 @@ def run_ais_torchscript(args):
 
 
 def run_iwae(args):
+    """IWAE-K of B test points, --iwae-chunk datapoints (K x chunk rows) per decoder call."""
     encoder, decoder, arch = load_vae(args.checkpoint)
-    B, K, d = args.datapoints or 100, args.iwae_samples, arch["latent_dim"]
+    B, K, d, chunk = args.datapoints or 100, args.iwae_samples, arch["latent_dim"], args.iwae_chunk
     x_all = test_images(B)
     start = time.perf_counter()
     values = []
     with torch.no_grad():
-        for x in x_all.split(1):  # one datapoint at a time: K x 784 logits
+        for x in x_all.split(chunk):  # (b, 784) -> K x b x 784 logits per call
             mu, logvar = encoder(x).chunk(2, dim=-1)
-            eps = torch.randn(K, d)
+            eps = torch.randn(K, *mu.shape)
             z = mu + torch.exp(0.5 * logvar) * eps
             log_q = -0.5 * (LOG2PI + logvar + eps.pow(2)).sum(-1)
             log_p_z = -0.5 * (LOG2PI + z.pow(2)).sum(-1)
             log_w = log_likelihood(decoder, x, z) + log_p_z - log_q
-            values.append((torch.logsumexp(log_w.double(), dim=0) - math.log(K)).item())
+            values.append(torch.logsumexp(log_w.double(), dim=0) - math.log(K))
+    values = torch.cat(values)
     seconds = time.perf_counter() - start
     rows = B * K
     return {"seconds": seconds, "decoder_forward_rows": rows, "rows_per_second": rows / seconds,
-            "flops": rows * 2 * macs([d, *arch["decoder_hidden"], 784]), "mean_iwae": float(np.mean(values)),
-            "datapoints": B}
+            "flops": rows * 2 * macs([d, *arch["decoder_hidden"], 784]), "mean_iwae": values.mean().item(),
+            "datapoints": B, "datapoints_per_call": chunk}
 
 
 def run_quadrature(args):
+    """Exact log p(x) of a 2-D-latent model on the 141 x 141 trapezoid grid on [-7, 7]^2 (vigap's coarse
+    pass): the decoder once on the grid (it does not depend on x), then for all datapoints at once
+    log p(x|z) = x·L - Σ softplus(L) as one product, and logsumexp over the grid."""
     _, decoder, arch = load_vae(args.checkpoint)
     if arch["latent_dim"] != 2:
         raise ValueError("quadrature workload needs a 2-D-latent checkpoint")
-    B = args.datapoints or 100
+    B = args.datapoints or 10000
     x_all = test_images(B)
     nodes = torch.linspace(-7.0, 7.0, 141)
     h = float(nodes[1] - nodes[0])
@@ -249,16 +261,16 @@ def run_quadrature(args):
     log_weights = (torch.log(w1)[:, None] + torch.log(w1)[None, :]).reshape(-1)
     log_prior = -0.5 * (LOG2PI * 2 + (grid * grid).sum(-1))
     start = time.perf_counter()
-    values = []
     with torch.no_grad():
-        for x in x_all.split(1):  # the decoder on the grid for each datapoint
-            ll = log_likelihood(decoder, x, grid)
-            values.append(torch.logsumexp((log_weights + log_prior + ll).double(), dim=0).item())
+        logits = decoder(grid)                                   # (G, 784)
+        offset = (log_weights + log_prior - F.softplus(logits).sum(-1)).double()  # (G,)
+        values = torch.cat([torch.logsumexp(torch.mm(x, logits.t()).double() + offset, dim=1)
+                            for x in x_all.split(1000)])          # (B,), 1000 x G per product
     seconds = time.perf_counter() - start
     G = grid.shape[0]
-    flops = B * G * (2 * macs([2, *arch["decoder_hidden"], 784]))
+    flops = G * 2 * macs([2, *arch["decoder_hidden"], 784]) + 2 * 784 * G * B
     return {"seconds": seconds, "datapoints": B, "seconds_per_datapoint": seconds / B, "grid_nodes": G,
-            "decoder_forward_rows": B * G, "flops": flops, "mean_log_px": float(np.mean(values))}
+            "decoder_forward_rows": G, "flops": flops, "mean_log_px": values.mean().item()}
 
 
 def run_local_q(args):
@@ -278,7 +290,7 @@ def run_local_q(args):
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1)
         elbo = log_likelihood(decoder, x, z).mean(0) - kl
         loss = -elbo.sum()
-        opt.zero_grad()
+        opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
     seconds = time.perf_counter() - start
@@ -302,6 +314,13 @@ def run_gemm(args):
     return {"seconds": best, "flops": flops, "reference_gflops_per_second": flops / best / 1e9}
 
 
+def loaded_blas():
+    """The BLAS shared objects this process has mapped (which LD_LIBRARY_PATH's libblas.so.3 won)."""
+    with open("/proc/self/maps") as f:
+        names = {line.split()[-1] for line in f if line.rstrip().endswith(".so") or ".so." in line}
+    return sorted(n for n in names if any(k in os.path.basename(n) for k in ("blas", "blis", "mkl")))
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workload", required=True,
@@ -310,6 +329,8 @@ def main():
     p.add_argument("--datapoints", type=int, default=0)
     p.add_argument("--ais-steps", type=int, default=500)
     p.add_argument("--iwae-samples", type=int, default=5000)
+    p.add_argument("--iwae-chunk", type=int, default=4, help="iwae: datapoints per decoder call")
+    p.add_argument("--examples", type=int, default=0, help="training: the first N training images (default all)")
     p.add_argument("--local-steps", type=int, default=500)
     p.add_argument("--torchscript", help="ais-torchscript: the decoder (torch.jit.save file)")
     p.add_argument("--data-dir", help="ais-torchscript: directory of t10k-images-idx3-ubyte")
@@ -331,7 +352,7 @@ def main():
     result = runner(args)
     result["gflops_per_second"] = result["flops"] / result["seconds"] / 1e9 if result["flops"] else None
     result.update({"implementation": "pytorch", "workload": args.workload, "threads": args.threads,
-                   "torch_version": torch.__version__,
+                   "torch_version": torch.__version__, "blas_libraries": loaded_blas(),
                    "peak_resident_megabytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
     print(json.dumps(result), flush=True)
 
