@@ -7,7 +7,7 @@
 // a write) and a damaged one are recomputed; a resume with another estimator option, estimator
 // list, checkpoint, seed, range or block size is refused naming the difference, leaving the
 // journal as it was.
-// A tiny random-weight 2-D-latent VAE on synthetic 6 x 6 IDX images (tests/support/random_weight_vae.hpp; mpirun and kill helpers: tests/support/mpi_test_run.hpp).
+// A tiny random-weight 2-D-latent VAE on synthetic 6 x 6 IDX images (tests/support/random_weight_vae.hpp; mpirun and kill helpers: tests/support/mpi_test_run.hpp; the identity check: tests/support/over_ranks_checks.hpp).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -19,6 +19,7 @@
 
 #include "core/random.hpp"
 #include "support/mpi_test_run.hpp"
+#include "support/over_ranks_checks.hpp"
 #include "support/random_weight_vae.hpp"
 #include "support/run_binary.hpp"
 #include "support/temporary_directory.hpp"
@@ -69,40 +70,20 @@ class EvaluateOverRanks : public ::testing::Test {
 TemporaryDirectory* EvaluateOverRanks::scratch_ = nullptr;
 
 TEST_F(EvaluateOverRanks, EveryEstimatorsResultsAreByteIdenticalOnAnyRanksAndBlocks) {
-  // 10 datapoints and 13 simulated pairs: blocks of 3 end with one of pairs only.
-  const std::string args = arguments(10, "elbo,iwae,is,ais,quadrature,bdmc", "--ais-steps 10 --bdmc-datapoints 13");
-  const std::string single = scratch_->file("single.json");
-  const auto one_block = run_command(binary() + " " + args + " --out " + single);
-  ASSERT_EQ(one_block.exit_code, 0) << one_block.output;
-  const std::string expected = results(single);
-  const nlohmann::json document = read_json(single);
-  EXPECT_EQ(document["execution"]["blocks"], 1);  // the default block (100) holds all 13 indices
+  // 10 datapoints and 13 simulated pairs: the default block (100) holds all 13 indices; blocks of 3
+  // end with one of pairs only.
+  const std::string estimators = "elbo,iwae,is,ais,quadrature,bdmc", more = "--ais-steps 10 --bdmc-datapoints 13";
+  const testing::OverRanksBinary evaluate{binary(), scratch_, false, "| ELBO (S=8)"};
+  nlohmann::json single;
+  testing::expect_identical_over_ranks_and_blocks(evaluate, arguments(10, estimators, more),
+                                                  arguments(10, estimators, more, "vae.safetensors", 6),
+                                                  {.blocks_of_one = 13, .rank_block_size = 3, .rank_blocks = 5}, &single);
+  if (HasFatalFailure()) return;
   for (const char* key : {"elbo", "iwae_3", "iwae_20", "importance_sampling", "ais", "quadrature", "elbo_quadrature",
                           "bdmc_lower", "bdmc_upper", "bdmc_sandwich_width", "kl_encoder_to_posterior"})
-    EXPECT_TRUE(document["results"].contains(key)) << key;
-  EXPECT_EQ(document["results"]["bdmc_lower"]["num_datapoints"], 13);
-  EXPECT_EQ(document["results"]["ais"]["per_datapoint"].size(), 10u);
-  EXPECT_FALSE(std::filesystem::exists(single + ".journal"));
-
-  const std::string ones = scratch_->file("ones.json");
-  const auto blocks_of_one = run_command(binary() + " " + args + " --block-size 1 --out " + ones);
-  ASSERT_EQ(blocks_of_one.exit_code, 0) << blocks_of_one.output;
-  EXPECT_EQ(results(ones), expected) << "blocks of 1";
-  EXPECT_EQ(read_json(ones)["execution"]["blocks"], 13);
-  for (int ranks : {1, 2, 3}) {
-    const std::string out = scratch_->file("ranks" + std::to_string(ranks) + ".json");
-    const auto r = run_command(mpirun_prefix(ranks) + binary() + " " + args + " --block-size 3 --out " + out);
-    ASSERT_EQ(r.exit_code, 0) << ranks << " ranks:\n" << r.output;
-    EXPECT_EQ(results(out), expected) << ranks << " ranks";
-    const nlohmann::json execution = read_json(out)["execution"];
-    EXPECT_EQ(execution["ranks"], ranks);
-    EXPECT_EQ(execution["blocks_computed"], 5);
-    EXPECT_FALSE(std::filesystem::exists(out + ".journal"));
-    // One table, printed by rank 0.
-    const std::size_t first = r.output.find("| ELBO (S=8)");
-    ASSERT_NE(first, std::string::npos) << r.output;
-    EXPECT_EQ(r.output.find("| ELBO (S=8)", first + 1), std::string::npos) << r.output;
-  }
+    EXPECT_TRUE(single["results"].contains(key)) << key;
+  EXPECT_EQ(single["results"]["bdmc_lower"]["num_datapoints"], 13);
+  EXPECT_EQ(single["results"]["ais"]["per_datapoint"].size(), 10u);
 }
 
 TEST_F(EvaluateOverRanks, RunsKilledAtRandomPointsResumeToTheUninterruptedResults) {
