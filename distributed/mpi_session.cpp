@@ -26,6 +26,15 @@ void mpi_barrier() {
   if (place.active) MPI_Barrier(MPI_COMM_WORLD);
 }
 
+std::string broadcast_from_rank0(const std::string& text) {
+  if (!place.active) return text;
+  unsigned long long size = text.size();
+  MPI_Bcast(&size, 1, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
+  std::string received = place.rank == 0 ? text : std::string(size, '\0');
+  if (size > 0) MPI_Bcast(received.data(), static_cast<int>(size), MPI_CHAR, 0, MPI_COMM_WORLD);
+  return received;
+}
+
 void abort_job(const std::exception& error) {
   std::cerr << place.program << ": error: " << error.what() << std::endl;
   MPI_Abort(MPI_COMM_WORLD, dynamic_cast<const std::invalid_argument*>(&error) ? 2 : 1);

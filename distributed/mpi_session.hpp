@@ -41,6 +41,9 @@ void mpi_barrier();
 /// exit code; a worker that fails outside the block loop prints its own error, naming its rank,
 /// after a short grace period in which a rank 0 failing the same way (the same bad input) ends
 /// the job first, so the message is printed once.
+/// Rank 0's `text`, on every rank (MPI_Bcast); `text` itself without mpirun.
+std::string broadcast_from_rank0(const std::string& text);
+
 /// Prints "<program>: error: <what>" and ends every rank of the job with MPI_Abort, exit code 2
 /// for std::invalid_argument (bad input), else 1. Only under mpirun.
 [[noreturn]] void abort_job(const std::exception& error);

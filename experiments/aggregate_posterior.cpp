@@ -32,6 +32,7 @@
 #include "experiments/support/evaluation_data.hpp"
 #include "experiments/support/picture_and_result.hpp"
 #include "experiments/support/svg_plot.hpp"
+#include "distributed/seed_replicates.hpp"
 
 namespace po = boost::program_options;
 using namespace vigap;
@@ -212,7 +213,7 @@ bool parse_aggregate_posterior_command_line(int argc, char** argv, AggregatePost
   AggregateQuadratureOptions& quadrature = o.quadrature;
   AggregateMonteCarloOptions& monte_carlo = o.monte_carlo;
   po::options_description d("Options");
-  add_common_options(d, c.common, "aggregate_posterior.json");
+  add_common_options(d, c.common, "aggregate_posterior.json", true);
   add_dataset_options(d, c.data);
   d.add_options()
       ("checkpoint", po::value(&c.checkpoint)->required(), "VAE checkpoint (safetensors) with a Gaussian encoder (no flow)")
@@ -348,5 +349,10 @@ int aggregate_posterior_main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run_binary("vigap-aggregate-posterior", [&] { return aggregate_posterior_main(argc, argv); });
+  // --seeds: the study once per seed, summarized across seeds (distributed/seed_replicates.hpp).
+  const ReplicatedBinary binary{"vigap-aggregate-posterior",
+                                {{"--out", "aggregate_posterior.json", false},
+                                 {"--picture", "aggregate_posterior.svg", false}},
+                                /*accepts_resume=*/false, /*validation_only=*/VIGAP_FUZZ_VALIDATION_ONLY};
+  return run_binary("vigap-aggregate-posterior", [&] { return run_over_seeds(binary, argc, argv, aggregate_posterior_main); });
 }

@@ -37,6 +37,7 @@
 #include "experiments/support/evaluation_data.hpp"
 #include "experiments/support/picture_and_result.hpp"
 #include "experiments/support/svg_plot.hpp"
+#include "distributed/seed_replicates.hpp"
 
 namespace po = boost::program_options;
 using namespace vigap;
@@ -229,7 +230,7 @@ struct Arguments {
 /// Parses and checks the command line; false after --help or --version.
 bool parse_arguments(int argc, char** argv, Arguments& a) {
   po::options_description d("Options");
-  add_common_options(d, a.common, "estimator_variance.json");
+  add_common_options(d, a.common, "estimator_variance.json", true);
   add_dataset_options(d, a.data);
   add_block_run_options(d, a.blocks);
   d.add_options()
@@ -345,5 +346,10 @@ int estimator_variance_main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run_distributable_binary("vigap-estimator-variance", [&] { return estimator_variance_main(argc, argv); });
+  // --seeds: the study once per seed, summarized across seeds (distributed/seed_replicates.hpp).
+  const ReplicatedBinary binary{"vigap-estimator-variance",
+                                {{"--out", "estimator_variance.json", false},
+                                 {"--picture", "estimator_variance.svg", false}},
+                                /*accepts_resume=*/true, /*validation_only=*/VIGAP_FUZZ_VALIDATION_ONLY};
+  return run_distributable_binary("vigap-estimator-variance", [&] { return run_over_seeds(binary, argc, argv, estimator_variance_main); });
 }

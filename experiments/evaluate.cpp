@@ -21,6 +21,7 @@
 #include "experiments/support/dataset_options.hpp"
 #include "experiments/support/evaluation_data.hpp"
 #include "experiments/support/protocol_options.hpp"
+#include "distributed/seed_replicates.hpp"
 
 namespace po = boost::program_options;
 using namespace vigap;
@@ -70,7 +71,7 @@ int evaluate_main(int argc, char** argv) {
   AppliedProtocol protocol;
 
   po::options_description d("Options");
-  add_common_options(d, common, "evaluate.json");
+  add_common_options(d, common, "evaluate.json", true);
   add_dataset_options(d, data);
   add_block_run_options(d, blocks);
   d.add_options()
@@ -181,5 +182,9 @@ int evaluate_main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run_distributable_binary("vigap-evaluate", [&] { return evaluate_main(argc, argv); });
+  // --seeds: the study once per seed, summarized across seeds (distributed/seed_replicates.hpp).
+  const ReplicatedBinary binary{"vigap-evaluate",
+                                {{"--out", "evaluate.json", false}},
+                                /*accepts_resume=*/true, /*validation_only=*/VIGAP_FUZZ_VALIDATION_ONLY};
+  return run_distributable_binary("vigap-evaluate", [&] { return run_over_seeds(binary, argc, argv, evaluate_main); });
 }

@@ -32,6 +32,7 @@
 #include "experiments/support/dataset_options.hpp"
 #include "experiments/support/evaluation_data.hpp"
 #include "experiments/support/protocol_options.hpp"
+#include "distributed/seed_replicates.hpp"
 
 namespace po = boost::program_options;
 using namespace vigap;
@@ -57,7 +58,7 @@ int gap_table_main(int argc, char** argv) {
   BlockRunSettings blocks;
 
   po::options_description d("Options");
-  add_common_options(d, common, "gap_table.json");
+  add_common_options(d, common, "gap_table.json", true);
   add_dataset_options(d, data);
   add_block_run_options(d, blocks, "the flow q*'s evaluation counts");
   add_protocol_option(d, protocol);
@@ -198,5 +199,9 @@ int gap_table_main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run_distributable_binary("vigap-gap-table", [&] { return gap_table_main(argc, argv); });
+  // --seeds: the study once per seed, summarized across seeds (distributed/seed_replicates.hpp).
+  const ReplicatedBinary binary{"vigap-gap-table",
+                                {{"--out", "gap_table.json", false}},
+                                /*accepts_resume=*/true, /*validation_only=*/VIGAP_FUZZ_VALIDATION_ONLY};
+  return run_distributable_binary("vigap-gap-table", [&] { return run_over_seeds(binary, argc, argv, gap_table_main); });
 }

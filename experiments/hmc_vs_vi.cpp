@@ -43,6 +43,7 @@
 #include "experiments/support/evaluation_data.hpp"
 #include "experiments/support/picture_and_result.hpp"
 #include "experiments/support/svg_plot.hpp"
+#include "distributed/seed_replicates.hpp"
 
 namespace po = boost::program_options;
 using namespace vigap;
@@ -253,7 +254,7 @@ int hmc_vs_vi_main(int argc, char** argv) {
   blocks.block_size = 5;
 
   po::options_description d("Options");
-  add_common_options(d, common, "hmc_vs_vi.json");
+  add_common_options(d, common, "hmc_vs_vi.json", true);
   add_dataset_options(d, data);
   add_block_run_options(d, blocks);
   d.add_options()
@@ -355,5 +356,10 @@ int hmc_vs_vi_main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run_distributable_binary("vigap-hmc-vs-vi", [&] { return hmc_vs_vi_main(argc, argv); });
+  // --seeds: the study once per seed, summarized across seeds (distributed/seed_replicates.hpp).
+  const ReplicatedBinary binary{"vigap-hmc-vs-vi",
+                                {{"--out", "hmc_vs_vi.json", false},
+                                 {"--picture", "hmc_vs_vi.svg", false}},
+                                /*accepts_resume=*/true, /*validation_only=*/VIGAP_FUZZ_VALIDATION_ONLY};
+  return run_distributable_binary("vigap-hmc-vs-vi", [&] { return run_over_seeds(binary, argc, argv, hmc_vs_vi_main); });
 }

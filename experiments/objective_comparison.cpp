@@ -34,6 +34,7 @@
 #include "experiments/support/evaluation_data.hpp"
 #include "experiments/support/picture_and_result.hpp"
 #include "experiments/support/svg_plot.hpp"
+#include "distributed/seed_replicates.hpp"
 
 namespace po = boost::program_options;
 using namespace vigap;
@@ -186,7 +187,7 @@ void add_options(po::options_description& d, Arguments& a) {
   VaeTrainerOptions& trainer = a.comparison.trainer;
   LocalOptimizationOptions& qstar = a.comparison.qstar;
   ExactMarginalLikelihoodObjectiveOptions& grid = a.comparison.grid;
-  add_common_options(d, a.common, "objective_comparison.json");
+  add_common_options(d, a.common, "objective_comparison.json", true);
   add_dataset_options(d, a.data);
   d.add_options()
       ("objectives", po::value(&a.objectives_text)->default_value(a.objectives_text),
@@ -404,5 +405,11 @@ int objective_comparison_main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run_binary("vigap-objective-comparison", [&] { return objective_comparison_main(argc, argv); });
+  // --seeds: the study once per seed, summarized across seeds (distributed/seed_replicates.hpp).
+  const ReplicatedBinary binary{"vigap-objective-comparison",
+                                {{"--out", "objective_comparison.json", false},
+                                 {"--picture", "objective_comparison.svg", false},
+                                 {"--checkpoint-dir", "", true}},
+                                /*accepts_resume=*/false, /*validation_only=*/VIGAP_FUZZ_VALIDATION_ONLY};
+  return run_binary("vigap-objective-comparison", [&] { return run_over_seeds(binary, argc, argv, objective_comparison_main); });
 }

@@ -31,6 +31,7 @@
 #include "experiments/support/evaluation_data.hpp"
 #include "experiments/support/picture_and_result.hpp"
 #include "experiments/support/svg_plot.hpp"
+#include "distributed/seed_replicates.hpp"
 
 namespace po = boost::program_options;
 using namespace vigap;
@@ -202,7 +203,7 @@ bool parse_posterior_2d_command_line(int argc, char** argv, Posterior2dCommandLi
   HmcOptions& hmc = o.hmc;
   LocalOptimizationOptions& local = o.local;
   po::options_description d("Options");
-  add_common_options(d, c.common, "posterior_2d.json");
+  add_common_options(d, c.common, "posterior_2d.json", true);
   add_dataset_options(d, c.data);
   add_block_run_options(d, c.blocks);
   d.add_options()
@@ -349,5 +350,11 @@ int posterior_2d_main(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run_distributable_binary("vigap-posterior-2d", [&] { return posterior_2d_main(argc, argv); });
+  // --seeds: the study once per seed, summarized across seeds (distributed/seed_replicates.hpp).
+  const ReplicatedBinary binary{"vigap-posterior-2d",
+                                {{"--out", "posterior_2d.json", false},
+                                 {"--picture", "posterior_2d.svg", false},
+                                 {"--png", "", false}},
+                                /*accepts_resume=*/true, /*validation_only=*/VIGAP_FUZZ_VALIDATION_ONLY};
+  return run_distributable_binary("vigap-posterior-2d", [&] { return run_over_seeds(binary, argc, argv, posterior_2d_main); });
 }

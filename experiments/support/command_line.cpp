@@ -17,7 +17,8 @@ namespace po = boost::program_options;
 
 namespace vigap {
 
-void add_common_options(po::options_description& d, CommonOptions& common, const std::string& default_out) {
+void add_common_options(po::options_description& d, CommonOptions& common, const std::string& default_out,
+                        bool replicates) {
   common.out = default_out;
   d.add_options()
       ("help,h", "print this help and exit")
@@ -25,6 +26,12 @@ void add_common_options(po::options_description& d, CommonOptions& common, const
       ("seed", po::value<std::uint64_t>(&common.seed)->default_value(common.seed), "seed of the run's random number generator")
       ("out", po::value<std::string>(&common.out)->default_value(default_out), "path of the JSON result file")
       ("threads", po::value<int>(&common.threads)->default_value(common.threads), "threads for matrix products (>= 1)");
+  if (replicates)
+    d.add_options()
+        ("seeds", po::value<std::string>(&common.seeds),
+         "run the study once per seed and summarize across seeds: a count N (seeds --seed, --seed + 1, ...) or a "
+         "list '3,7,11'; each replicate's outputs are <stem>.seed-<s>.<ext>, --out gets every figure's mean, "
+         "standard error across seeds and 95 % t interval (--resume keeps finished replicates)");
 }
 
 bool parse_command_line(int argc, char** argv, const std::string& program, const std::string& summary,
@@ -55,6 +62,8 @@ bool parse_command_line(int argc, char** argv, const std::string& program, const
   } catch (const po::error& e) {
     throw std::invalid_argument(std::string(e.what()) + " (see " + program + " --help)");
   }
+  if (!common.seeds.empty())  // the replicate driver removes --seeds before the replicates parse
+    throw std::invalid_argument("--seeds: " + program + " was not started through the replicate driver");
   if (common.threads < 1)
     throw std::invalid_argument("--threads must be >= 1, found " + std::to_string(common.threads));
   // Eigen's own threaded GEMM stays off: its blocking depends on the thread count, and its

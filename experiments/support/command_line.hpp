@@ -16,10 +16,13 @@
 /// touched: in the command-line fuzzer (fuzz/command_line_fuzzer.cpp compiles experiments/*.cpp
 /// with VIGAP_FUZZ_COMMAND_LINE defined) it returns 0 there, so that parsing and validation are
 /// fuzzed without loading data or running work; in every other build it does nothing.
+/// VIGAP_FUZZ_VALIDATION_ONLY is true there (the replicate driver then only validates: no files).
 #ifdef VIGAP_FUZZ_COMMAND_LINE
 #define VIGAP_FUZZ_STOP_AFTER_VALIDATION() return 0
+#define VIGAP_FUZZ_VALIDATION_ONLY true
 #else
 #define VIGAP_FUZZ_STOP_AFTER_VALIDATION() static_cast<void>(0)
+#define VIGAP_FUZZ_VALIDATION_ONLY false
 #endif
 
 namespace vigap {
@@ -29,11 +32,13 @@ struct CommonOptions {
   std::uint64_t seed = 0;  ///< --seed: seeds the one RNG of the run
   std::string out;         ///< --out: path of the JSON result (required where the binary says so)
   int threads = 2;         ///< --threads: threads for matrix products, >= 1
+  std::string seeds;       ///< --seeds: consumed by the replicate driver (distributed/seed_replicates.hpp) before parsing
 };
 
-/// Adds --help, --version, --seed, --out and --threads to `description`.
+/// Adds --help, --version, --seed, --out and --threads to `description`, and --seeds when
+/// `replicates` (the binary runs its study over seeds: distributed/seed_replicates.hpp).
 void add_common_options(boost::program_options::options_description& description, CommonOptions& common,
-                        const std::string& default_out);
+                        const std::string& default_out, bool replicates = false);
 
 /// Parses argv into the variables bound in `description`. Prints usage and returns false on
 /// --help, prints the version and returns false on --version; throws std::invalid_argument for
