@@ -96,6 +96,12 @@ nlohmann::ordered_json ObjectiveComparisonOptions::to_json(Index latent_dim) con
   nlohmann::ordered_json j;
   j["epochs"] = trainer.epochs;
   j["batch_size"] = trainer.batch_size;
+  if (trainer.early_stopping_patience > 0)
+    j["early_stopping"] = {{"patience", trainer.early_stopping_patience},
+                           {"max_epochs", trainer.epochs},
+                           {"criterion", "the training objective at beta = 1 on the validation set (grid log p(x) for "
+                                         "the exact decoder, the ELBO for its encoder fit); the best epoch's "
+                                         "parameters are kept"}};
   j["optimizer"] = {{"name", "adam"}, {"learning_rate", trainer.learning_rate.initial}, {"schedule", "constant"},
                     {"beta1", trainer.adam.beta1}, {"beta2", trainer.adam.beta2}, {"epsilon", trainer.adam.epsilon}};
   j["elbo_training"] = {{"samples", 1}, {"kl", "analytic"}};
@@ -177,6 +183,10 @@ void train_exact(ObjectiveComparisonModel& m, const MatrixF& train, const Matrix
     seconds.push_back(r.seconds);
   }
   m.training["decoder"] = {{"objective", "exact marginal likelihood (grid quadrature)"}, {"epochs", epochs}};
+  if (options.early_stopping_patience > 0) {
+    m.training["decoder"]["kept_epoch"] = s.best_epoch;
+    m.training["decoder"]["stopped_early"] = s.stopped_early;
+  }
   m.training_timings["decoder_seconds"] = s.training_seconds;
   m.training_timings["decoder_epoch_seconds"] = seconds;
   progress.line("objective-comparison: fitting the amortized q of the exact model (decoder frozen)");
@@ -184,6 +194,10 @@ void train_exact(ObjectiveComparisonModel& m, const MatrixF& train, const Matrix
   encoder_options.freeze_decoder = true;
   const VaeTrainingSummary e = train_vae(*m.vae.encoder, m.vae.decoder, train, validation, encoder_options, rng, progress);
   m.training["encoder"] = {{"objective", "elbo, decoder frozen"}, {"epochs", epochs_json(e, false, seconds)}};
+  if (encoder_options.early_stopping_patience > 0) {
+    m.training["encoder"]["kept_epoch"] = e.best_epoch;
+    m.training["encoder"]["stopped_early"] = e.stopped_early;
+  }
   m.training_timings["encoder_seconds"] = e.training_seconds;
   m.training_timings["encoder_epoch_seconds"] = seconds;
 }
@@ -205,6 +219,10 @@ void train_model(ObjectiveComparisonModel& m, const MatrixF& train, const Matrix
   m.training["encoder_and_decoder"] = {{"objective", spec.kind == ComparedObjective::Kind::iwae ? "iwae" : "elbo"},
                                        {"samples", spec.samples},
                                        {"epochs", epochs}};
+  if (options.early_stopping_patience > 0) {
+    m.training["encoder_and_decoder"]["kept_epoch"] = s.best_epoch;
+    m.training["encoder_and_decoder"]["stopped_early"] = s.stopped_early;
+  }
   m.training_timings["seconds"] = s.training_seconds;
   m.training_timings["epoch_seconds"] = seconds;
 }

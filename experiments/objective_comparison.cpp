@@ -200,6 +200,9 @@ void add_options(po::options_description& d, Arguments& a) {
       ("activation", po::value(&a.activation)->default_value(a.activation), "hidden activation: tanh, relu, elu")
       ("epochs", po::value(&trainer.epochs)->default_value(trainer.epochs),
        "passes over the training set, for every objective and for the exact model's encoder fit (>= 1)")
+      ("early-stopping-patience", po::value(&trainer.early_stopping_patience)->default_value(0),
+       "stop a model's training after this many epochs in a row without a new best validation objective and keep "
+       "its best epoch (--epochs is then the maximum; needs --validation-size > 0); 0: every epoch")
       ("batch-size", po::value(&trainer.batch_size)->default_value(trainer.batch_size), "minibatch size (>= 1)")
       ("learning-rate", po::value(&a.learning_rate)->default_value(a.learning_rate), "Adam's learning rate (> 0), constant")
       ("binarization", po::value(&a.binarization)->default_value(a.binarization),
@@ -272,6 +275,9 @@ bool parse_arguments(int argc, char** argv, Arguments& a) {
   if (a.train_size < 0) throw std::invalid_argument("--train-size must be >= 0, found " + std::to_string(a.train_size));
   if (a.validation_size < 0)
     throw std::invalid_argument("--validation-size must be >= 0, found " + std::to_string(a.validation_size));
+  if (trainer.early_stopping_patience > 0 && a.validation_size == 0)
+    throw std::invalid_argument("--early-stopping-patience " + std::to_string(trainer.early_stopping_patience) +
+                                " needs validation data, found --validation-size 0");
   if (a.train_eval_points < 1)
     throw std::invalid_argument("--train-eval-points must be >= 1, found " + std::to_string(a.train_eval_points));
   if (a.test_eval_points < 1)
@@ -319,8 +325,9 @@ nlohmann::ordered_json configuration_json(const Arguments& a, const ComparisonDa
   configuration["architecture"] = a.architecture.to_json();
   // The comparison's settings interleaved with the data's, in the order of earlier results.
   const nlohmann::ordered_json settings = a.comparison.to_json(a.architecture.latent_dim);
-  for (const char* key : {"epochs", "batch_size", "optimizer", "elbo_training", "exact_training_grid", "exact_model_encoder"})
-    configuration[key] = settings.at(key);
+  for (const char* key : {"epochs", "early_stopping", "batch_size", "optimizer", "elbo_training", "exact_training_grid",
+                          "exact_model_encoder"})
+    if (settings.contains(key)) configuration[key] = settings.at(key);
   configuration["initialization"] = "every model starts from the same encoder and decoder parameters (seed + 1)";
   configuration["binarization"] = settings.at("binarization");
   configuration["binarization_threshold"] = settings.at("binarization_threshold");

@@ -10,6 +10,7 @@
 
 #include "core/math/mean_and_standard_error.hpp"
 #include "core/nn/adam.hpp"
+#include "core/training/early_stopping.hpp"
 
 namespace vigap {
 
@@ -50,6 +51,10 @@ ExactMarginalLikelihoodTrainingSummary train_decoder_by_exact_marginal_likelihoo
   const MatrixF validation = binarize(validation_images, options.binarization, options.binarization_threshold, rng);
   const LatentGrid fixed_grid = shifted_latent_grid(d, grid_options, VectorD::Zero(d));
 
+  if (options.early_stopping_patience > 0 && validation.cols() == 0)
+    throw std::invalid_argument("--early-stopping-patience needs validation data, found none (--validation-size 0)");
+  EarlyStopping stopping(options.early_stopping_patience);
+  VectorF best_decoder;  // the parameters of the best epoch, when stopping early
   ExactMarginalLikelihoodTrainingSummary summary;
   for (int epoch = 0; epoch < options.epochs; ++epoch) {
     const auto epoch_start = std::chrono::steady_clock::now();
@@ -108,7 +113,20 @@ ExactMarginalLikelihoodTrainingSummary train_decoder_by_exact_marginal_likelihoo
                   format_number(record.validation_log_px, 2) + "  " + format_number(record.seconds, 1) + " s  " +
                   format_number(record.examples_per_second, 0) + " examples/s");
     summary.epochs.push_back(record);
+    if (validation.cols() > 0 && stopping.record(record.epoch, record.validation_log_px) &&
+        options.early_stopping_patience > 0)
+      best_decoder = decoder.parameters();
+    if (stopping.should_stop()) {
+      summary.stopped_early = epoch + 1 < options.epochs;
+      break;
+    }
   }
+  if (options.early_stopping_patience > 0 && stopping.best_epoch() < static_cast<int>(summary.epochs.size())) {
+    decoder.parameters() = best_decoder;
+    progress.line("early stopping: kept epoch " + std::to_string(stopping.best_epoch()) +
+                  " (best validation log p(x) " + format_number(stopping.best(), 2) + ")");
+  }
+  summary.best_epoch = stopping.best_epoch();
   return summary;
 }
 

@@ -24,6 +24,8 @@ struct ExactMarginalLikelihoodEpoch {
 struct ExactMarginalLikelihoodTrainingSummary {
   std::vector<ExactMarginalLikelihoodEpoch> epochs;
   double training_seconds = 0.0;
+  int best_epoch = 0;          ///< epoch of the best validation log p(x) (0 without validation data)
+  bool stopped_early = false;  ///< early stopping (options.early_stopping_patience) ended training
 };
 
 /// Trains `decoder` (Bernoulli) by maximizing the batch mean of log p̂(x) =

@@ -9,6 +9,7 @@
 
 #include "core/data/binarization.hpp"
 #include "core/math/mean_and_standard_error.hpp"
+#include "core/training/early_stopping.hpp"
 
 namespace vigap {
 
@@ -39,6 +40,7 @@ void VaeTrainerOptions::validate() const {
                                 std::to_string(binarization_threshold));
   if (validation_samples < 1)
     throw std::invalid_argument("validation samples must be >= 1, found " + std::to_string(validation_samples));
+  static_cast<void>(EarlyStopping(early_stopping_patience));  // throws for a negative patience
 }
 
 ObjectiveEstimate evaluate_vae_objective(const TrainableEncoder& encoder, const TrainableDecoder& decoder,
@@ -115,6 +117,10 @@ VaeTrainingSummary train_vae(TrainableEncoder& encoder, AffineCouplingFlow* flow
   elbo_options.samples = options.validation_samples;
   if (flow != nullptr) elbo_options.kl_estimator = KlEstimator::monte_carlo;  // no analytic KL for a flow
 
+  if (options.early_stopping_patience > 0 && validation.cols() == 0)
+    throw std::invalid_argument("--early-stopping-patience needs validation data, found none (--validation-size 0)");
+  EarlyStopping stopping(options.early_stopping_patience);
+  VectorF best_encoder, best_decoder, best_flow;  // the parameters of the best epoch, when stopping early
   VaeTrainingSummary summary;
   double training_seconds = 0.0;
   for (int epoch = 0; epoch < options.epochs; ++epoch) {
@@ -184,7 +190,25 @@ VaeTrainingSummary train_vae(TrainableEncoder& encoder, AffineCouplingFlow* flow
                   format_number(record.validation_elbo, 2) + "  " + format_number(record.seconds, 1) + " s  " +
                   format_number(record.examples_per_second, 0) + " examples/s");
     summary.epochs.push_back(record);
+    if (validation.cols() > 0 && stopping.record(record.epoch, record.validation_objective) &&
+        options.early_stopping_patience > 0) {
+      best_encoder = encoder.parameters();
+      best_decoder = decoder.parameters();
+      if (flow != nullptr) best_flow = flow->parameters();
+    }
+    if (stopping.should_stop()) {
+      summary.stopped_early = epoch + 1 < options.epochs;
+      break;
+    }
   }
+  if (options.early_stopping_patience > 0 && stopping.best_epoch() < static_cast<int>(summary.epochs.size())) {
+    encoder.parameters() = best_encoder;
+    decoder.parameters() = best_decoder;
+    if (flow != nullptr) flow->parameters() = best_flow;
+    progress.line("early stopping: kept epoch " + std::to_string(stopping.best_epoch()) + " (best validation objective " +
+                  format_number(stopping.best(), 2) + ")");
+  }
+  summary.best_epoch = stopping.best_epoch();
   summary.training_seconds = training_seconds;
   return summary;
 }

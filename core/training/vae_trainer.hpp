@@ -25,6 +25,12 @@ struct VaeTrainerOptions {
   /// Hold the decoder's parameters fixed and train only the encoder (and flow): fitting the
   /// amortized q to a given model, e.g. one trained without an encoder. Default false.
   bool freeze_decoder = false;
+  /// Early stopping (core/training/early_stopping.hpp): with patience P > 0, training ends after
+  /// P epochs in a row without a new best validation objective (the training objective at β = 1
+  /// on the validation set; log p(x) on the grid for exact marginal-likelihood training), at most
+  /// `epochs` epochs, and the parameters of the best epoch are restored. Needs validation data.
+  /// 0 (default): every epoch is run and the last parameters kept.
+  int early_stopping_patience = 0;
   /// Throws std::invalid_argument naming the option when a value is out of range.
   void validate() const;
 };
@@ -46,6 +52,8 @@ struct EpochRecord {
 struct VaeTrainingSummary {
   std::vector<EpochRecord> epochs;
   double training_seconds = 0.0;
+  int best_epoch = 0;          ///< epoch of the best validation objective (0 without validation data)
+  bool stopped_early = false;  ///< early stopping ended training before options.epochs
 };
 
 /// Trains encoder and decoder jointly by maximizing options.objective with Adam over shuffled

@@ -156,6 +156,8 @@ const BadInput kBadInputs[] = {
     {"vigap-objective-comparison", "seeds_bad_replicate", 2, "--seeds 2 --latent-dim 5", "--latent-dim must be 1, 2 or 3"},
     {"vigap-gap-table", "seeds_bad_seed", 2, "--seeds 2 --seed -1", "--seed: expected a non-negative integer"},
     {"vigap-train", "seeds_not_replicated", 2, "--seeds 2", "seeds"},
+    {"vigap-objective-comparison", "early_stopping_negative", 2, "--early-stopping-patience -1", "--early-stopping-patience must be >= 0"},
+    {"vigap-objective-comparison", "early_stopping_without_validation", 2, "--early-stopping-patience 3 --validation-size 0", "needs validation data"},
     {"vigap-objective-comparison", "unknown_objective", 2, "--objectives elbo,magic", "unknown objective 'magic'"},
     {"vigap-objective-comparison", "objective_list", 2, "--objectives elbo,magic", "iwae-K"},
     {"vigap-objective-comparison", "iwae_1", 2, "--objectives iwae-1", "bad IWAE objective 'iwae-1'"},
