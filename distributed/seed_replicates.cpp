@@ -3,9 +3,7 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <map>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -17,6 +15,7 @@
 #include "core/io/atomic_file.hpp"
 #include "core/io/json_result_writer.hpp"
 #include "core/io/sha256.hpp"
+#include "core/io/state_dict_file.hpp"
 #include "core/version.hpp"
 #include "distributed/mpi_session.hpp"
 
@@ -87,10 +86,12 @@ const Argument* find(const std::vector<Argument>& arguments, const std::string& 
   return found;
 }
 
-std::string read_file_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+/// Runs the binary's single-seed command on `tokens` (argv[0] first).
+int run_tokens(std::vector<std::string> tokens, const std::function<int(int, char**)>& run_once) {
+  std::vector<char*> argv;
+  for (std::string& t : tokens) argv.push_back(t.data());
+  argv.push_back(nullptr);
+  return run_once(static_cast<int>(tokens.size()), argv.data());
 }
 
 std::string journal_of(const std::string& out) { return out + ".seeds-journal.json"; }
@@ -105,7 +106,7 @@ std::map<std::uint64_t, std::string> finished_replicates(const std::string& jour
   }
   nlohmann::ordered_json recorded;
   try {
-    recorded = nlohmann::ordered_json::parse(read_file_text(journal));
+    recorded = nlohmann::ordered_json::parse(read_binary_file(journal));
     const nlohmann::ordered_json& was = recorded.at("command");
     if (was != command) {
       std::string what;
@@ -184,10 +185,7 @@ int run_over_seeds(const ReplicatedBinary& binary, int argc, char** argv, const 
   if (binary.validation_only) {
     std::vector<std::string> tokens = {binary.program};
     tokens.insert(tokens.end(), common_tokens.begin(), common_tokens.end());
-    std::vector<char*> replicate_argv;
-    for (std::string& t : tokens) replicate_argv.push_back(t.data());
-    replicate_argv.push_back(nullptr);
-    return run_once(static_cast<int>(tokens.size()), replicate_argv.data());
+    return run_tokens(std::move(tokens), run_once);
   }
   const bool writer = mpi_place().rank == 0;
   const std::string journal = journal_of(out);
@@ -214,7 +212,7 @@ int run_over_seeds(const ReplicatedBinary& binary, int argc, char** argv, const 
     const std::string replicate_out = replicate_output_path(out, s, false);
     bool reuse = false;
     if (writer && finished.count(s)) {
-      reuse = std::filesystem::exists(replicate_out) && sha256_hex(read_file_text(replicate_out)) == finished.at(s);
+      reuse = std::filesystem::exists(replicate_out) && sha256_hex(read_binary_file(replicate_out)) == finished.at(s);
       if (!reuse) std::cerr << "--resume: " << replicate_out << " is missing or changed since it was recorded: seed " << s
                             << " is run again\n";
     }
@@ -238,16 +236,13 @@ int run_over_seeds(const ReplicatedBinary& binary, int argc, char** argv, const 
       }
       if (terminal && writer)
         std::cerr << binary.program << ": replicate " << i + 1 << " of " << seeds.size() << " (seed " << s << ")\n";
-      std::vector<char*> replicate_argv;
-      for (std::string& t : tokens) replicate_argv.push_back(t.data());
-      replicate_argv.push_back(nullptr);
-      const int code = run_once(static_cast<int>(tokens.size()), replicate_argv.data());
+      const int code = run_tokens(std::move(tokens), run_once);
       if (code != 0) return code;
     }
     if (!writer) continue;
     if (!std::filesystem::exists(replicate_out))
       throw std::runtime_error("the replicate of seed " + std::to_string(s) + " wrote no result " + replicate_out);
-    const std::string text = read_file_text(replicate_out);
+    const std::string text = read_binary_file(replicate_out);
     documents.push_back(nlohmann::ordered_json::parse(text));
     journal_document["finished"].push_back({{"seed", s}, {"out", replicate_out}, {"sha256", sha256_hex(text)}});
     write_file_atomically(journal, journal_document.dump(2) + "\n");
