@@ -4,12 +4,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 
 #include <Eigen/Eigenvalues>
 
 #include "core/elapsed_seconds.hpp"
+#include "core/io/format_number.hpp"
 #include "core/io/markdown_table.hpp"
 #include "core/progress_reporter.hpp"
 #include "core/training/exact_marginal_likelihood_trainer.hpp"
@@ -86,6 +88,8 @@ void ObjectiveComparisonOptions::validate(Index latent_dim, const std::vector<Co
       throw std::invalid_argument("--qstar-families: the objective comparison fits " +
                                   describe_posterior_families(supported) + ", found " + vigap::to_string(f));
   if (qstar_points < 0) throw std::invalid_argument("--qstar-points must be >= 0, found " + std::to_string(qstar_points));
+  if (trajectory_points < 0)
+    throw std::invalid_argument("--trajectory-points must be >= 0, found " + std::to_string(trajectory_points));
   trainer.validate();
   qstar.validate();
   quadrature.validate(latent_dim);
@@ -120,6 +124,12 @@ nlohmann::ordered_json ObjectiveComparisonOptions::to_json(Index latent_dim) con
   j["qstar"] = qstar.to_json();
   j["qstar"]["init"] = "encoder";
   j["quadrature"] = quadrature.to_json(latent_dim);
+  if (trajectory_points > 0)
+    j["trajectory"] = {{"points", trajectory_points},
+                       {"when", "after every training epoch (the decoder's, for the exact model)"},
+                       {"measures", "log p(x), KL(q*_ffg || p(z|x)) and, for jointly trained models, KL(q || p(z|x)) "
+                                    "of the encoder, all by quadrature, on the first test points"},
+                       {"qstar_init", "diagonal of the exact posterior's moments"}};
   return j;
 }
 
@@ -166,6 +176,52 @@ nlohmann::ordered_json epochs_json(const VaeTrainingSummary& s, bool with_object
   return epochs;
 }
 
+/// The trajectory's measurements of m after `epoch` on X (the first trajectory_points test points).
+ObjectiveComparisonEpoch measure_epoch(const ObjectiveComparisonModel& m, int epoch, const MatrixF& X, bool amortized,
+                                       const ObjectiveComparisonOptions& o, const RandomStreams& evaluation_streams) {
+  ObjectiveComparisonEpoch point;
+  point.epoch = epoch;
+  const GenerativeModel& model = m.vae.decoder;
+  const ExactMarginalLikelihood exact = exact_marginal_likelihood(model, X, o.quadrature);
+  point.log_px = exact.log_marginal_likelihood;
+  const Index d = model.latent_dim(), B = X.cols();
+  MatrixD log_variance(d, B);
+  for (Index b = 0; b < B; ++b)
+    for (Index i = 0; i < d; ++i)
+      log_variance(i, b) = std::log(std::max(exact.posterior_covariance[static_cast<size_t>(b)](i, i), 1e-12));
+  const DiagonalGaussian start(exact.posterior_mean, log_variance, "diagonal of the exact posterior's moments");
+  KlQuadratureOptions kl_options;
+  kl_options.quadrature = o.quadrature;
+  const RandomStreams stream = evaluation_streams.slice(0, B).with_substream(4);
+  LocalFitOptions fit;
+  fit.gaussian = o.qstar;
+  const LocalPosteriorFitResult r = fit_local_posterior(model, X, PosteriorFamily::ffg, start, fit, stream);
+  point.qstar_kl = kl_divergence_by_quadrature(model, r.approximation(), X, point.log_px, kl_options, stream).kl_divergence;
+  if (amortized) {
+    point.amortized_kl = kl_divergence_by_quadrature(model, DiagonalGaussian::from_encoder(*m.vae.encoder, X), X,
+                                                     point.log_px, kl_options, stream)
+                             .kl_divergence;
+    point.has_amortized_kl = true;
+  }
+  return point;
+}
+
+/// options.after_epoch for m's training: appends m's trajectory (nothing when X has no columns).
+std::function<void(int)> trajectory_recorder(ObjectiveComparisonModel& m, const MatrixF& X, bool amortized,
+                                             const ObjectiveComparisonOptions& o,
+                                             const RandomStreams& evaluation_streams, const ProgressReporter& progress) {
+  if (X.cols() == 0) return {};
+  return [&m, &X, amortized, &o, &evaluation_streams, &progress](int epoch) {
+    const auto start = std::chrono::steady_clock::now();
+    m.trajectory.push_back(measure_epoch(m, epoch, X, amortized, o, evaluation_streams));
+    m.trajectory_seconds += seconds_since(start);
+    const ObjectiveComparisonEpoch& p = m.trajectory.back();
+    progress.line("trajectory after epoch " + std::to_string(epoch) + ": log p(x) " + format_number("%.2f", p.log_px.value) +
+                  "  KL(q*_ffg||p) " + format_number("%.3f", p.qstar_kl.value) +
+                  (p.has_amortized_kl ? "  KL(q||p) " + format_number("%.3f", p.amortized_kl.value) : std::string()));
+  };
+}
+
 /// The exact model: decoder by the grid log p(x), then its encoder by the ELBO, decoder frozen.
 /// `options` are the decoder's (the objective set per model), `trainer` the shared settings the
 /// encoder fit starts from.
@@ -204,13 +260,16 @@ void train_exact(ObjectiveComparisonModel& m, const MatrixF& train, const Matrix
 
 /// Trains m.vae by m.objective from a copy of training_rng.
 void train_model(ObjectiveComparisonModel& m, const MatrixF& train, const MatrixF& validation,
-                 const ObjectiveComparisonOptions& o, const Rng& training_rng, const ProgressReporter& progress) {
+                 const MatrixF& trajectory_points, const ObjectiveComparisonOptions& o, const Rng& training_rng,
+                 const RandomStreams& evaluation_streams, const ProgressReporter& progress) {
   const ComparedObjective& spec = m.objective;
   Rng rng = training_rng;  // the same stream (data order, binarization) for every objective
   progress.line("objective-comparison: training by " + spec.label);
   VaeTrainerOptions options = o.trainer;
   options.objective.objective = spec.kind == ComparedObjective::Kind::iwae ? TrainingObjective::iwae : TrainingObjective::elbo;
   options.objective.samples = spec.samples;
+  options.after_epoch = trajectory_recorder(m, trajectory_points, spec.kind != ComparedObjective::Kind::exact, o,
+                                            evaluation_streams, progress);
   if (spec.kind == ComparedObjective::Kind::exact)
     return train_exact(m, train, validation, options, o.trainer, o.grid, rng, progress);
   const VaeTrainingSummary s = train_vae(*m.vae.encoder, m.vae.decoder, train, validation, options, rng, progress);
@@ -354,10 +413,12 @@ ObjectiveComparison compute_objective_comparison(const Vae& initial, const std::
   c.train_points = train_points.cols();
   c.test_points = test_points.cols();
   c.qstar_points = std::min(options.qstar_points, test_points.cols());
+  c.trajectory_points = std::min(options.trajectory_points, test_points.cols());
   c.qstar_families = options.qstar_families;
   for (const ComparedObjective& spec : objectives) {
     ObjectiveComparisonModel m(spec, initial);
-    train_model(m, train, validation, options, training_rng, progress);
+    const MatrixF trajectory_points = test_points.leftCols(std::min(options.trajectory_points, test_points.cols()));
+    train_model(m, train, validation, trajectory_points, options, training_rng, evaluation_streams, progress);
     evaluate_model(m, train_points, test_points, options, c.grid_checked, evaluation_streams, progress);
     c.models.push_back(std::move(m));
   }
@@ -405,6 +466,20 @@ nlohmann::ordered_json ObjectiveComparison::results_json(bool per_datapoint) con
               {"decoder_evaluations", row.decoder_evaluations}}}};
       r["qstar_subset"] = q;
     }
+    if (trajectory_points > 0) {
+      // mean over the trajectory points and its standard error across them (quadrature: exact)
+      const auto summary = [](const Estimate& e) {
+        return nlohmann::ordered_json{{"value", e.value}, {"dataset_standard_error", e.dataset_standard_error}};
+      };
+      nlohmann::ordered_json epochs = nlohmann::ordered_json::array();
+      for (const ObjectiveComparisonEpoch& p : m.trajectory) {
+        nlohmann::ordered_json e = {{"epoch", p.epoch}, {"test_log_px", summary(p.log_px)},
+                                    {"kl_qstar_ffg", summary(p.qstar_kl)}};
+        if (p.has_amortized_kl) e["kl_amortized"] = summary(p.amortized_kl);
+        epochs.push_back(std::move(e));
+      }
+      r["trajectory"] = {{"points", trajectory_points}, {"epochs", std::move(epochs)}};
+    }
     results["models"].push_back(r);
   }
   return results;
@@ -418,6 +493,7 @@ nlohmann::ordered_json ObjectiveComparison::timings_json() const {
     evaluation["amortized_kl_seconds"] = m.amortized_kl_seconds;
     for (const ObjectiveComparisonQStar& row : m.qstar)
       evaluation["qstar_" + vigap::to_string(row.family) + "_seconds"] = row.seconds;
+    if (trajectory_points > 0) evaluation["trajectory_seconds"] = m.trajectory_seconds;
     t[m.objective.name] = {{"training", m.training_timings},
                            {"evaluation_seconds", m.evaluation_seconds},
                            {"evaluation", evaluation}};

@@ -53,6 +53,10 @@ struct ObjectiveComparisonOptions {
   std::vector<PosteriorFamily> qstar_families = supported_qstar_families();
   /// The first this many test points get q* and the gap decomposition (0: no q*). >= 0.
   Index qstar_points = 50;
+  /// The trajectory: after every training epoch (of the decoder, for the exact model), on the first
+  /// this many test points, exact log p(x), KL(q*_ffg ‖ p(z|x)) and, for a jointly trained model,
+  /// KL(q ‖ p(z|x)) of its encoder (ObjectiveComparisonEpoch). >= 0; 0 (default): not measured.
+  Index trajectory_points = 0;
   /// The adaptive quadrature that measures every model (tolerance 1e-4 nats: the differences of
   /// interest are >= 0.01).
   QuadratureOptions quadrature = default_quadrature();
@@ -80,6 +84,20 @@ struct ObjectiveComparisonQStar {
   double seconds = 0.0;
 };
 
+/// One point of a model's trajectory: after epoch `epoch`, on the first trajectory_points test
+/// points, all by quadrature (exact to its tolerance), each the mean over those points with its
+/// standard error across them:
+///   log p(x);
+///   KL(q*_ffg ‖ p(z|x)) = log p(x) - L[q*_ffg], q*_ffg fitted per datapoint (the comparison's q*
+///   settings) from the diagonal of the exact posterior's moments, the same start for every objective;
+///   KL(q ‖ p(z|x)) of the encoder when it trains with the decoder (has_amortized_kl).
+/// The same random streams every epoch (common random numbers), so the curve moves with the model.
+struct ObjectiveComparisonEpoch {
+  int epoch = 0;
+  Estimate log_px, qstar_kl, amortized_kl;
+  bool has_amortized_kl = false;
+};
+
 /// Everything measured for one trained model.
 struct ObjectiveComparisonModel {
   ObjectiveComparisonModel(ComparedObjective objective, Vae vae) : objective(std::move(objective)), vae(std::move(vae)) {}
@@ -91,6 +109,8 @@ struct ObjectiveComparisonModel {
   Estimate train_log_px, test_log_px, train_elbo, test_elbo, test_kl;
   Estimate subset_kl;  ///< KL(q ‖ p(z|x)) = inference gap on the q* subset
   std::vector<ObjectiveComparisonQStar> qstar;
+  std::vector<ObjectiveComparisonEpoch> trajectory;  ///< one per training epoch (trajectory_points > 0)
+  double trajectory_seconds = 0.0;
   Estimate train_log_px_difference, test_log_px_difference;  ///< against the first objective (paired)
   double grid_mean_discrepancy = 0.0, grid_max_abs_discrepancy = 0.0;  ///< training grid - adaptive quadrature
   double grid_fraction_above_hundredth = 0.0;  ///< share of test points where |grid - adaptive| > 0.01 nats
@@ -103,7 +123,7 @@ struct ObjectiveComparison {
   std::vector<ObjectiveComparisonModel> models;  ///< in the order of the objectives
   bool grid_checked = false;  ///< an objective is exact: the training grid is compared with the quadrature
   double grid_spacing = 0.0, grid_half_width = 0.0;
-  Index train_points = 0, test_points = 0, qstar_points = 0;
+  Index train_points = 0, test_points = 0, qstar_points = 0, trajectory_points = 0;
   std::vector<PosteriorFamily> qstar_families;
   double seconds = 0.0;
 
@@ -129,11 +149,12 @@ struct ObjectiveComparison {
 ///   inference gap log p(x) - L[q] (decompose_gaps);
 ///   the paired differences log p(x) - log p(x) of the first objective's model;
 ///   the narrowest posterior axis sqrt(λ_min(Cov[z|x])), and, when an objective is exact, the
-///   unshifted training grid's log p(x) minus the quadrature's on the test points.
+///   unshifted training grid's log p(x) minus the quadrature's on the test points;
+///   with trajectory_points > 0, the trajectory (ObjectiveComparisonEpoch) after every epoch.
 /// Bias: exact throughout (quadrature; q*'s fit only affects how tight its ELBO is, never the
 /// identity of the gaps). Randomness: `evaluation_streams` (one stream per datapoint, at least
 /// max(train, test) points; datapoint b of either set uses stream b) with substream 0 for the
-/// training points, 1 for the test points and 2 / 3 for the ffg / full q* rows.
+/// training points, 1 for the test points, 2 / 3 for the ffg / full q* rows and 4 for the trajectory.
 /// Throws std::invalid_argument on bad options or shapes. `progress` gets one line per stage and
 /// the status lines of the training and of the q* fits.
 ObjectiveComparison compute_objective_comparison(const Vae& initial, const std::vector<ComparedObjective>& objectives,

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -28,6 +29,41 @@ std::string replicate_output_path(const std::string& path, std::uint64_t seed, b
   const std::string extension = p.extension().string();
   const std::string stem = path.substr(0, path.size() - extension.size());
   return stem + "." + tag + extension;
+}
+
+std::string substitute_seed(const std::string& token, std::uint64_t seed) {
+  std::string result = token;
+  const std::string placeholder = "{seed}", value = std::to_string(seed);
+  for (std::size_t at = result.find(placeholder); at != std::string::npos; at = result.find(placeholder, at + value.size()))
+    result.replace(at, placeholder.size(), value);
+  return result;
+}
+
+nlohmann::ordered_json merge_replicate_configurations(const std::vector<nlohmann::ordered_json>& configurations) {
+  if (configurations.empty()) throw std::invalid_argument("merge_replicate_configurations: no configuration");
+  const nlohmann::ordered_json& head = configurations.front();
+  const bool all_equal = std::all_of(configurations.begin(), configurations.end(),
+                                     [&](const nlohmann::ordered_json& c) { return c == head; });
+  if (all_equal) return head;
+  const auto same_keys = [&](const nlohmann::ordered_json& c) {
+    if (!c.is_object() || c.size() != head.size()) return false;
+    auto a = c.begin();
+    for (auto b = head.begin(); b != head.end(); ++a, ++b)
+      if (a.key() != b.key()) return false;
+    return true;
+  };
+  if (head.is_object() && std::all_of(configurations.begin(), configurations.end(), same_keys)) {
+    nlohmann::ordered_json merged = nlohmann::ordered_json::object();
+    for (auto it = head.begin(); it != head.end(); ++it) {
+      std::vector<nlohmann::ordered_json> children;
+      for (const nlohmann::ordered_json& c : configurations) children.push_back(c.at(it.key()));
+      merged[it.key()] = merge_replicate_configurations(children);
+    }
+    return merged;
+  }
+  nlohmann::ordered_json per_seed = nlohmann::ordered_json::array();
+  for (const nlohmann::ordered_json& c : configurations) per_seed.push_back(c);
+  return {{"per_seed", per_seed}};
 }
 
 const std::vector<std::string>& replicate_switch_options() {
@@ -182,9 +218,12 @@ int run_over_seeds(const ReplicatedBinary& binary, int argc, char** argv, const 
                                           {"seeds", seeds_json},
                                           {"outputs", outputs_json}};
 
+  const bool seed_placeholder = std::any_of(common_tokens.begin(), common_tokens.end(), [](const std::string& t) {
+    return t.find("{seed}") != std::string::npos;
+  });
   if (binary.validation_only) {
     std::vector<std::string> tokens = {binary.program};
-    tokens.insert(tokens.end(), common_tokens.begin(), common_tokens.end());
+    for (const std::string& t : common_tokens) tokens.push_back(substitute_seed(t, seeds.front()));
     return run_tokens(std::move(tokens), run_once);
   }
   const bool writer = mpi_place().rank == 0;
@@ -219,7 +258,7 @@ int run_over_seeds(const ReplicatedBinary& binary, int argc, char** argv, const 
     reuse = broadcast_from_rank0(reuse ? "1" : "0") == "1";
     if (!reuse) {
       std::vector<std::string> tokens = {binary.program};
-      tokens.insert(tokens.end(), common_tokens.begin(), common_tokens.end());
+      for (const std::string& t : common_tokens) tokens.push_back(substitute_seed(t, s));
       tokens.push_back("--seed");
       tokens.push_back(std::to_string(s));
       for (const ReplicatedOutput& o : binary.outputs) {
@@ -251,18 +290,22 @@ int run_over_seeds(const ReplicatedBinary& binary, int argc, char** argv, const 
 
   // The summary document: the first replicate's description, every figure across seeds.
   const nlohmann::ordered_json& head = documents.front();
-  std::vector<nlohmann::ordered_json> results;
+  std::vector<nlohmann::ordered_json> results, configurations;
   nlohmann::ordered_json replicates = nlohmann::ordered_json::array(), timings = nlohmann::ordered_json::array();
   for (std::size_t i = 0; i < documents.size(); ++i) {
-    if (documents[i].at("configuration") != head.at("configuration") || documents[i].at("dataset") != head.at("dataset"))
+    // Replicates differ in configuration only where the command asked for it with {seed}.
+    if ((!seed_placeholder && documents[i].at("configuration") != head.at("configuration")) ||
+        documents[i].at("dataset") != head.at("dataset"))
       throw std::runtime_error("the replicates of seeds " + std::to_string(seeds.front()) + " and " +
                                std::to_string(seeds[i]) + " differ in configuration or data (" +
                                replicate_output_path(out, seeds[i], false) + ")");
+    configurations.push_back(documents[i].at("configuration"));
     results.push_back(documents[i].at("results"));
     replicates.push_back({{"seed", seeds[i]}, {"out", replicate_output_path(out, seeds[i], false)}});
     timings.push_back({{"seed", seeds[i]}, {"timings", documents[i].value("timings", nlohmann::ordered_json::object())}});
   }
-  nlohmann::ordered_json document = make_result_document(head.at("experiment").get<std::string>(), head.at("configuration"),
+  nlohmann::ordered_json document = make_result_document(head.at("experiment").get<std::string>(),
+                                                          merge_replicate_configurations(configurations),
                                                           head.at("dataset"), seeds.front());
   document.erase("seed");
   document["seeds"] = seeds_json;

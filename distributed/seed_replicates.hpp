@@ -16,9 +16,13 @@
 // whose files are unchanged and runs the rest (a binary with its own --resume continues the
 // interrupted replicate from that replicate's journal). The seeds journal stays beside the
 // summary: it names the files the summary was made from. Under mpirun every rank runs the same
-// replicates; rank 0 writes the files and tells the others which replicates to skip.
+// replicates; rank 0 writes the files and tells the others which replicates to skip. An option
+// value containing "{seed}" gets the replicate's seed (substitute_seed), for inputs made per seed
+// such as one checkpoint per training seed; only then may the replicates' configurations differ,
+// and the summary's configuration lists the differing values per seed.
 #include <cstdint>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -41,6 +45,17 @@ struct ReplicatedBinary {
 
 /// "<stem>.seed-<s><extension>" for a file, "<path>/seed-<s>" for a directory.
 std::string replicate_output_path(const std::string& path, std::uint64_t seed, bool directory);
+
+/// `token` with every "{seed}" replaced by the decimal seed: an option value that names a
+/// per-seed input, e.g. `--checkpoint vae.seed-{seed}.safetensors` (one trained model per seed),
+/// so the replicates vary the training too, not only the binary's own draws.
+std::string substitute_seed(const std::string& token, std::uint64_t seed);
+
+/// The replicates' configurations as one: a node equal in all of them is kept, objects with the
+/// same keys are merged key by key, any other difference becomes {"per_seed": [the replicates'
+/// nodes]} (e.g. the checkpoint a {seed} option named, with its SHA-256). Throws
+/// std::invalid_argument when `configurations` is empty.
+nlohmann::ordered_json merge_replicate_configurations(const std::vector<nlohmann::ordered_json>& configurations);
 
 /// The options of the binaries that take no value (every other option's value is the next
 /// token when not written --name=value); a test checks each binary's --help against it.

@@ -217,6 +217,9 @@ void add_options(po::options_description& d, Arguments& a) {
        "test points (the first of the test set) on which log p(x), L[q] and KL(q ‖ p(z|x)) are measured (>= 1)")
       ("qstar-points", po::value(&a.comparison.qstar_points)->default_value(a.comparison.qstar_points),
        "the first this many test evaluation points also get q* and the gap decomposition (0: no q*)")
+      ("trajectory-points", po::value(&a.comparison.trajectory_points)->default_value(a.comparison.trajectory_points),
+       "after every training epoch, measure exact log p(x), KL(q*_ffg || p(z|x)) and the encoder's KL(q || p(z|x)) on "
+       "the first this many test evaluation points (the JSON's per-model \"trajectory\"; 0: not measured)")
       ("qstar-families", po::value(&a.families_text)->default_value(a.families_text),
        ("comma-separated q* families: " +
         describe_posterior_families(ObjectiveComparisonOptions::supported_qstar_families()))
@@ -286,6 +289,10 @@ bool parse_arguments(int argc, char** argv, Arguments& a) {
     throw std::invalid_argument("--qstar-points must be in [0, --test-eval-points = " +
                                 std::to_string(a.test_eval_points) + "], found " +
                                 std::to_string(a.comparison.qstar_points));
+  if (a.comparison.trajectory_points > a.test_eval_points)
+    throw std::invalid_argument("--trajectory-points must be in [0, --test-eval-points = " +
+                                std::to_string(a.test_eval_points) + "], found " +
+                                std::to_string(a.comparison.trajectory_points));
   return true;
 }
 
@@ -338,6 +345,7 @@ nlohmann::ordered_json configuration_json(const Arguments& a, const ComparisonDa
   configuration["test_eval_points"] = data.test_points.cols();
   configuration["qstar_points"] = std::min(a.comparison.qstar_points, data.test_points.cols());
   for (const char* key : {"qstar_families", "qstar", "quadrature"}) configuration[key] = settings.at(key);
+  if (settings.contains("trajectory")) configuration["trajectory"] = settings.at("trajectory");
   configuration["threads"] = a.common.threads;
   return configuration;
 }

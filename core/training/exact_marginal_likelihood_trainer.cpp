@@ -113,6 +113,7 @@ ExactMarginalLikelihoodTrainingSummary train_decoder_by_exact_marginal_likelihoo
                   format_number(record.validation_log_px, 2) + "  " + format_number(record.seconds, 1) + " s  " +
                   format_number(record.examples_per_second, 0) + " examples/s");
     summary.epochs.push_back(record);
+    if (options.after_epoch) options.after_epoch(record.epoch);
     if (validation.cols() > 0 && stopping.record(record.epoch, record.validation_log_px) &&
         options.early_stopping_patience > 0)
       best_decoder = decoder.parameters();

@@ -190,6 +190,7 @@ VaeTrainingSummary train_vae(TrainableEncoder& encoder, AffineCouplingFlow* flow
                   format_number(record.validation_elbo, 2) + "  " + format_number(record.seconds, 1) + " s  " +
                   format_number(record.examples_per_second, 0) + " examples/s");
     summary.epochs.push_back(record);
+    if (options.after_epoch) options.after_epoch(record.epoch);
     if (validation.cols() > 0 && stopping.record(record.epoch, record.validation_objective) &&
         options.early_stopping_patience > 0) {
       best_encoder = encoder.parameters();

@@ -1,5 +1,6 @@
 #pragma once
 // Stochastic-gradient training of a VAE (encoder and decoder together) with Adam.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,11 @@ struct VaeTrainerOptions {
   /// `epochs` epochs, and the parameters of the best epoch are restored. Needs validation data.
   /// 0 (default): every epoch is run and the last parameters kept.
   int early_stopping_patience = 0;
+  /// Called after every epoch (after its validation, before the early-stopping decision) with the
+  /// 1-based epoch, while the parameters are that epoch's: a measurement along training (e.g. the
+  /// objective comparison's exact trajectory). It gets no generator, so it cannot disturb the
+  /// training stream; its time is not counted in the epoch's seconds. Empty (default): none.
+  std::function<void(int epoch)> after_epoch;
   /// Throws std::invalid_argument naming the option when a value is out of range.
   void validate() const;
 };
