@@ -67,15 +67,8 @@ void draw_panel(svg::Document& doc, double left, double top, double width, doubl
   }
   if (!(high > low)) high = low + 1.0;
   const double margin = 0.08 * (high - low);
-  svg::Frame frame;
-  frame.left = left;
-  frame.top = top;
-  frame.width = width;
-  frame.height = height;
-  frame.x_min = 0.5;
-  frame.x_max = static_cast<double>(categories.size()) + 0.5;
-  frame.y_min = low - margin;
-  frame.y_max = high + margin;
+  const svg::Frame frame = svg::make_frame(left, top, width, height, 0.5, static_cast<double>(categories.size()) + 0.5,
+                                          low - margin, high + margin);
   doc.text(left, top - 12, title, 13, "start", 0.0, "#000000", "bold");
   doc.rect(left, top, width, height, "#ffffff", "#000000", 1.0);
   const std::vector<double> ticks = svg::nice_ticks(frame.y_min, frame.y_max, 6);

@@ -70,6 +70,21 @@ struct Frame {
   bool contains(double x, double y) const { return x >= x_min && x <= x_max && y >= y_min && y <= y_max; }
 };
 
+/// The frame of the pixel rectangle (left, top, width, height) showing [x_min, x_max] x [y_min, y_max].
+inline Frame make_frame(double left, double top, double width, double height, double x_min, double x_max,
+                        double y_min = 0.0, double y_max = 1.0) {
+  Frame f;
+  f.left = left;
+  f.top = top;
+  f.width = width;
+  f.height = height;
+  f.x_min = x_min;
+  f.x_max = x_max;
+  f.y_min = y_min;
+  f.y_max = y_max;
+  return f;
+}
+
 /// "Nice" tick values (steps 1, 2 or 5 x 10^k) inside [low, high], about `target` of them.
 std::vector<double> nice_ticks(double low, double high, int target = 5);
 

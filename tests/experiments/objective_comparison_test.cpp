@@ -92,5 +92,59 @@ TEST(ObjectiveComparisonBinary, SameSeedGivesIdenticalResults) {
   EXPECT_EQ(testing::read_text(scratch.file("a.svg")), testing::read_text(scratch.file("b.svg")));
 }
 
+// The trajectory (--trajectory-points) measures along training without changing it: every other
+// figure is identical to the run without it (the hook gets no generator), it has one point per
+// epoch, and its last point is the final model's, so it equals the mean of the final per-datapoint
+// log p(x) and KL(q ‖ p(z|x)) over the same first test points (same quadrature, same decoder).
+TEST(ObjectiveComparisonBinary, TrajectoryFollowsTrainingWithoutChangingIt) {
+  TemporaryDirectory scratch;
+  const std::string args = "--objectives elbo,exact" + kTiny + " --epochs 2 --qstar-points 2 --per-datapoint --seed " +
+                           testing::test_seed_argument(7);
+  auto run = run_experiment("vigap-objective-comparison",
+                            args + " --out " + scratch.file("a.json") + " --picture " + scratch.file("a.svg"));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const Index points = 4;
+  run = run_experiment("vigap-objective-comparison", args + " --trajectory-points " + std::to_string(points) + " --out " +
+                                                         scratch.file("b.json") + " --picture " + scratch.file("b.svg"));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  const nlohmann::json without = testing::read_json(scratch.file("a.json"));
+  nlohmann::json with = testing::read_json(scratch.file("b.json"));
+  EXPECT_EQ(with["configuration"]["trajectory"]["points"], points);
+  const auto mean_of_first = [&](const nlohmann::json& estimate) {
+    double sum = 0.0;
+    for (Index b = 0; b < points; ++b) sum += estimate["per_datapoint"][static_cast<size_t>(b)].get<double>();
+    return sum / static_cast<double>(points);
+  };
+  for (nlohmann::json& m : with["results"]["models"]) {
+    SCOPED_TRACE(m["objective"].get<std::string>());
+    ASSERT_TRUE(m.contains("trajectory"));
+    const nlohmann::json& epochs = m["trajectory"]["epochs"];
+    ASSERT_EQ(epochs.size(), 2u);
+    const bool joint = m["objective"] != "exact";
+    for (size_t e = 0; e < epochs.size(); ++e) {
+      EXPECT_EQ(epochs[e]["epoch"], static_cast<int>(e + 1));
+      EXPECT_TRUE(std::isfinite(epochs[e]["test_log_px"]["value"].get<double>()));
+      // KL(q*_FFG ‖ p(z|x)) >= 0 up to the quadrature's floor, and no larger than the encoder's
+      // (q* is fitted per datapoint; the encoder's q is one member of the same family) beyond noise.
+      EXPECT_GE(epochs[e]["kl_qstar_ffg"]["value"].get<double>(), -1e-4);
+      EXPECT_EQ(epochs[e].contains("kl_amortized"), joint);
+    }
+    const nlohmann::json& last = epochs.back();
+    EXPECT_NEAR(last["test_log_px"]["value"].get<double>(), mean_of_first(m["test_log_px"]), 1e-6);
+    if (joint) {
+      // The KL's grid is placed from random draws of q (its only randomness), other draws here:
+      // the two agree within the quadrature's tolerance (1e-4 nats each) and error estimates.
+      double error = 0.0;
+      for (Index b = 0; b < points; ++b)
+        error += m["test_kl_amortized"]["per_datapoint_standard_error"][static_cast<size_t>(b)].get<double>();
+      EXPECT_NEAR(last["kl_amortized"]["value"].get<double>(), mean_of_first(m["test_kl_amortized"]),
+                  2e-4 + 2.0 * error / static_cast<double>(points));
+      EXPECT_LE(last["kl_qstar_ffg"]["value"].get<double>(), last["kl_amortized"]["value"].get<double>() + 0.05);
+    }
+    m.erase("trajectory");
+  }
+  EXPECT_EQ(with["results"].dump(), without["results"].dump());
+}
+
 }  // namespace
 }  // namespace vigap

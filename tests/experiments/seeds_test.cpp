@@ -131,6 +131,55 @@ TEST(SeedReplicates, ResumeKeepsFinishedReplicatesAndRecomputesMissingOnes) {
   EXPECT_NE(other.output.find("is of another run (arguments recorded"), std::string::npos) << other.output;
 }
 
+TEST(SeedReplicates, SeedPlaceholderIsReplacedEverywhereInAToken) {
+  EXPECT_EQ(substitute_seed("vae.seed-{seed}.safetensors", 12), "vae.seed-12.safetensors");
+  EXPECT_EQ(substitute_seed("{seed}/{seed}", 3), "3/3");
+  EXPECT_EQ(substitute_seed("no placeholder", 3), "no placeholder");
+}
+
+TEST(SeedReplicates, ConfigurationsMergeKeyByKeyIntoPerSeedValues) {
+  const nlohmann::ordered_json a = {{"checkpoint", "a.safetensors"}, {"meta", {{"seed", "1"}, {"epochs", 2}}}, {"n", 5}};
+  const nlohmann::ordered_json b = {{"checkpoint", "b.safetensors"}, {"meta", {{"seed", "2"}, {"epochs", 2}}}, {"n", 5}};
+  EXPECT_EQ(merge_replicate_configurations({a, a}), a);
+  const nlohmann::ordered_json merged = merge_replicate_configurations({a, b});
+  EXPECT_EQ(merged["checkpoint"], nlohmann::ordered_json({{"per_seed", {"a.safetensors", "b.safetensors"}}}));
+  EXPECT_EQ(merged["meta"]["seed"], nlohmann::ordered_json({{"per_seed", {"1", "2"}}}));
+  EXPECT_EQ(merged["meta"]["epochs"], 2);
+  EXPECT_EQ(merged["n"], 5);
+  // Other keys: the whole node per seed.
+  const nlohmann::ordered_json c = {{"other", 1}};
+  EXPECT_EQ(merge_replicate_configurations({a, c}), nlohmann::ordered_json({{"per_seed", {a, c}}}));
+  EXPECT_THROW(merge_replicate_configurations({}), std::invalid_argument);
+}
+
+// {seed} in an option value: replicate s reads its own checkpoint (one model trained per seed),
+// is exactly the single-seed run on that checkpoint, and the summary lists the checkpoints per
+// seed. Without the placeholder, replicates whose configurations differ are refused (the same
+// command cannot give them), which the driver checks before it summarizes.
+TEST(SeedReplicates, SeedPlaceholderGivesEachReplicateItsOwnCheckpoint) {
+  TemporaryDirectory scratch;
+  const std::string first = testing::tiny_checkpoint("--latent-dim 2");
+  const std::string second = testing::tiny_checkpoint("--latent-dim 2 --learning-rate 0.002");
+  std::filesystem::copy_file(first, scratch.file("vae.seed-1.safetensors"));
+  std::filesystem::copy_file(second, scratch.file("vae.seed-2.safetensors"));
+  const std::string study = " --num-datapoints 30 --splits test --mc-samples 2 --picture-grid-nodes 21 --threads 1";
+  auto run = run_experiment("vigap-aggregate-posterior", "--seeds 1,2 --checkpoint " + scratch.file("vae.seed-{seed}.safetensors") +
+                                                             study + " --out " + scratch.file("s.json") + " --picture " +
+                                                             scratch.file("s.svg"));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  run = run_experiment("vigap-aggregate-posterior", "--seed 2 --checkpoint " + scratch.file("vae.seed-2.safetensors") + study +
+                                                        " --out " + scratch.file("single.json") + " --picture " +
+                                                        scratch.file("single.svg"));
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_EQ(results_of(scratch.file("s.seed-2.json")), results_of(scratch.file("single.json")));
+  EXPECT_NE(results_of(scratch.file("s.seed-1.json")), results_of(scratch.file("s.seed-2.json")));
+  const nlohmann::ordered_json summary = nlohmann::ordered_json::parse(read_text(scratch.file("s.json")));
+  const nlohmann::ordered_json& checkpoints = summary["configuration"]["checkpoint"]["per_seed"];
+  ASSERT_EQ(checkpoints.size(), 2u) << summary["configuration"].dump(1);
+  EXPECT_NE(checkpoints[0].get<std::string>().find("vae.seed-1.safetensors"), std::string::npos);
+  EXPECT_NE(checkpoints[1].get<std::string>().find("vae.seed-2.safetensors"), std::string::npos);
+}
+
 TEST(SeedReplicates, TheDriverKnowsEverySwitchOfTheReplicatedBinaries) {
   for (const char* binary : {"vigap-aggregate-posterior", "vigap-estimator-variance", "vigap-evaluate", "vigap-gap-table",
                              "vigap-hmc-vs-vi", "vigap-objective-comparison", "vigap-posterior-2d"}) {
