@@ -702,7 +702,7 @@ void estimator_variance_section(ReportWriter& w, const std::map<std::string, Jso
   svg::Document d(700, 70 + forest_panel_height(forest.size()) + 60);
   d.rect(0, 0, d.width(), d.height(), "#ffffff");
   d.text(14, 22, "Log-log slopes over seeds (dashed: -1, -1/2, +1/2)", 14, "start", 0.0, "#000000", "bold");
-  draw_forest_panel(d, 270, 60, 400, "slope", "slope", forest, {-1.0, -0.5, 0.5});
+  draw_forest_panel(d, 270, 60, 400, "S: ELBO samples, K: IWAE samples", "slope", forest, {-1.0, -0.5, 0.5});
   pictures.emplace_back("estimator-variance-seeds.svg", d.str());
   out << w.picture("Estimator variance over seeds", "estimator-variance-seeds");
   out << reproduce_command(documents, f);
@@ -738,8 +738,9 @@ void aggregate_posterior_section(ReportWriter& w, const std::map<std::string, Js
                                       w.mean_se(f, m + "aggregate_kl_to_prior/value", 2),
                                       w.mean_se(f, m + "identity_residual/value", 3)};
       rows.push_back(row);
-      forest.push_back(forest_row(w, f, m + "aggregate_kl_to_prior/value", label + ", " + s.key(), kColors[0]));
-      forest.push_back(forest_row(w, f, m + "mutual_information/value", label + ", " + s.key() + ": I", kColors[2]));
+      forest.push_back(
+          forest_row(w, f, m + "aggregate_kl_to_prior/value", label + ", " + s.key() + ": KL(q(z) ‖ p(z))", kColors[0]));
+      forest.push_back(forest_row(w, f, m + "mutual_information/value", label + ", " + s.key() + ": I[n; z]", kColors[2]));
     }
     if (splits.contains("test")) {
       const std::string base = "/results/splits/test/";
@@ -759,10 +760,10 @@ void aggregate_posterior_section(ReportWriter& w, const std::map<std::string, Js
       << "\n";
   out << "Mean ± standard error across seeds (one model trained per seed). The residual of the identity mean KL = I + "
          "KL(q(z) ‖ p(z)), each side computed on its own, checks the computation.\n\n";
-  svg::Document d(760, 70 + forest_panel_height(forest.size()) + 60);
+  svg::Document d(780, 70 + forest_panel_height(forest.size()) + 60);
   d.rect(0, 0, d.width(), d.height(), "#ffffff");
   d.text(14, 22, "KL(q(z) ‖ p(z)) (blue) and I[n; z] (green) over seeds", 14, "start", 0.0, "#000000", "bold");
-  draw_forest_panel(d, 300, 60, 420, "nats", "nats", forest, {0.0});
+  draw_forest_panel(d, 330, 60, 400, "by models and split", "nats", forest, {0.0});
   pictures.emplace_back("aggregate-posterior-seeds.svg", d.str());
   out << w.picture("Aggregate posterior over seeds", "aggregate-posterior-seeds");
   for (const auto& [f, label] : files)
