@@ -456,6 +456,8 @@ HmcVsVi compute_hmc_vs_vi(const GenerativeModel& model, const PosteriorApproxima
   place_grids(study);
   result.exact_log_px = study.exact_log_px();
   result.exact_unconverged = study.exact.quadrature().unconverged;
+  result.exact_coarse_nodes = study.exact.quadrature().coarse_nodes;
+  result.exact_refinement_nodes = study.exact.quadrature().refinement_nodes;
   result.exact_seconds = seconds_since(start);
 
   // The amortized q: no decoder evaluations.

@@ -134,6 +134,9 @@ struct HmcVsVi {
   HmcStart hmc_init = HmcStart::encoder;
   Estimate exact_log_px;               ///< log p(x) by quadrature
   Index exact_unconverged = 0;         ///< datapoints whose quadrature did not converge
+  /// The quadrature's coarse nodes per datapoint and refinement nodes over all datapoints: joined
+  /// over blocks into exact_log_px.samples_per_datapoint, the same for any split of the datapoints.
+  Index exact_coarse_nodes = 0, exact_refinement_nodes = 0;
   HmcVsViPosteriorRow amortized;       ///< the amortized q, 0 decoder evaluations
   std::vector<HmcVsViPosteriorRow> hmc, q_star_diagonal, q_star_full_covariance, local_flow;  ///< one per budget
   std::vector<HmcVsViLogMarginalRow> ais_from_prior, ais_from_encoder_q, importance_sampling_from_encoder_q;

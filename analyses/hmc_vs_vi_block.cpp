@@ -303,6 +303,8 @@ Json HmcVsViBlock::to_json() const {
   j["hmc_init"] = to_string(study.hmc_init);
   j["exact_log_px"] = estimate_block_to_json(study.exact_log_px);
   j["exact_unconverged"] = study.exact_unconverged;
+  j["exact_coarse_nodes"] = study.exact_coarse_nodes;
+  j["exact_refinement_nodes"] = study.exact_refinement_nodes;
   j["amortized"] = posterior_row_json(study.amortized);
   for (const auto& [key, rows] : posterior_lists(study)) j[key] = rows_json(*rows, &posterior_row_json);
   for (const auto& [key, rows] : log_marginal_lists(study)) j[key] = rows_json(*rows, &log_marginal_row_json);
@@ -323,6 +325,8 @@ HmcVsViBlock hmc_vs_vi_block_from_json(const Json& j, const std::string& what) {
   s.hmc_init = parse_hmc_start(typed<std::string>(j, "hmc_init", what), what + ": hmc_init");
   s.exact_log_px = estimate_block_from_json(field(j, "exact_log_px", what), what + ": exact_log_px");
   s.exact_unconverged = typed<Index>(j, "exact_unconverged", what);
+  s.exact_coarse_nodes = typed<Index>(j, "exact_coarse_nodes", what);
+  s.exact_refinement_nodes = typed<Index>(j, "exact_refinement_nodes", what);
   s.amortized = posterior_row_from_json(field(j, "amortized", what), what + ": amortized");
   for (const auto& [key, rows] : posterior_lists(s)) *rows = rows_from_json(j, key, what, &posterior_row_from_json);
   for (const auto& [key, rows] : log_marginal_lists(s)) *rows = rows_from_json(j, key, what, &log_marginal_row_from_json);
@@ -387,14 +391,24 @@ HmcVsVi assemble_hmc_vs_vi(const std::vector<HmcVsViBlock>& blocks) {
   r.amortized_approximation = first.amortized_approximation;
   r.encoder_gaussian = first.encoder_gaussian;
   r.hmc_init = first.hmc_init;
-  std::vector<const Estimate*> exact;
+  // The quadrature refines per datapoint, so a block's samples per datapoint (coarse nodes plus
+  // its refinement nodes over its datapoints) depends on the split: joined from the totals.
+  std::vector<Estimate> exact_parts;
   std::vector<const HmcVsViPosteriorRow*> amortized;
+  Index count = 0;
+  r.exact_coarse_nodes = first.exact_coarse_nodes;
   for (const HmcVsViBlock& b : blocks) {
-    exact.push_back(&b.study.exact_log_px);
+    exact_parts.push_back(b.study.exact_log_px);
+    exact_parts.back().samples_per_datapoint = b.study.exact_coarse_nodes;
     amortized.push_back(&b.study.amortized);
     r.exact_unconverged += b.study.exact_unconverged;
+    r.exact_refinement_nodes += b.study.exact_refinement_nodes;
+    count += b.study.exact_log_px.per_datapoint.size();
   }
+  std::vector<const Estimate*> exact;
+  for (const Estimate& e : exact_parts) exact.push_back(&e);
   r.exact_log_px = concatenate_estimates(exact);
+  r.exact_log_px.samples_per_datapoint = r.exact_coarse_nodes + (r.exact_refinement_nodes + count - 1) / count;
   r.amortized = merge_posterior_rows(amortized, "assemble_hmc_vs_vi: amortized_q");
   const auto merged_posterior = posterior_lists(r);
   for (std::size_t m = 0; m < merged_posterior.size(); ++m)

@@ -32,9 +32,9 @@ struct ExactMarginalLikelihoodTrainingSummary {
 /// exact_marginal_likelihood_objective on a grid drawn afresh for every batch
 /// (draw_grid_shift: a random shift when grid.random_shift) with Adam over shuffled minibatches of
 /// the columns of train_images (gray values in [0, 1], binarized per batch as `options` say).
-/// From `options` it uses epochs, batch_size, learning_rate, adam, binarization and
-/// binarization_threshold, early_stopping_patience and after_epoch, the same fields train_vae uses, so both train under the same settings;
-/// the encoder-only fields (objective, kl_warmup_epochs, validation_samples, freeze_decoder) are
+/// From `options` it uses epochs, batch_size, learning_rate, adam, binarization,
+/// binarization_threshold, early_stopping_patience and after_epoch, the same fields train_vae
+/// uses, so both train under the same settings; the encoder-only fields (objective, kl_warmup_epochs, validation_samples, freeze_decoder) are
 /// ignored. After each epoch, log p̂(x) on validation_images (binarized once with rng) on the
 /// unshifted grid, unless it has no columns. Throws std::runtime_error naming the epoch and batch
 /// if the objective or its gradient becomes non-finite, std::invalid_argument for invalid options,

@@ -66,6 +66,35 @@ TEST(HmcVsViBlock, AnySplitIntoBlocksGivesTheResultsOfOneBlockByteForByte) {
   EXPECT_NE(in_blocks(problem, q, options, seed + 1, 2, false).results_json().dump(), whole);
 }
 
+// The quadrature refines per datapoint, so blocks can differ in samples per datapoint (coarse
+// nodes + their refinement nodes / their datapoints; on trained decoders they do): the assembly
+// joins them from the totals, coarse + ceil(all refinement nodes / all datapoints), as one block
+// over every datapoint would report, instead of refusing the blocks.
+TEST(HmcVsViBlock, BlocksThatRefinedDifferentlyJoinTheirQuadratureNodeCounts) {
+  const auto problem = testing::make_linear_gaussian_posteriors(2, kB, 81);
+  const DiagonalGaussian q = problem.shifted_diagonal(0.5, 1.5);
+  const HmcVsViOptions options = tiny_options();
+  std::vector<HmcVsViBlock> blocks;
+  const Index first_of[] = {0, 2}, count_of[] = {2, 3}, refinement[] = {0, 700};
+  for (int i = 0; i < 2; ++i) {
+    const DiagonalGaussian block_q = columns(q, first_of[i], count_of[i]);
+    HmcVsViBlock block = compute_hmc_vs_vi_block(
+        problem.model, block_q, block_q, problem.X.middleCols(first_of[i], count_of[i]), options,
+        RandomStreams::consecutive(testing::test_seed(83), first_of[i], count_of[i]), first_of[i]);
+    HmcVsVi& s = block.study;
+    s.exact_refinement_nodes = refinement[i];
+    s.exact_log_px.samples_per_datapoint = s.exact_coarse_nodes + (refinement[i] + count_of[i] - 1) / count_of[i];
+    blocks.push_back(std::move(block));
+  }
+  ASSERT_EQ(blocks.size(), 2u);
+  ASSERT_GT(blocks[0].study.exact_coarse_nodes, 0);
+  ASSERT_NE(blocks[0].study.exact_log_px.samples_per_datapoint, blocks[1].study.exact_log_px.samples_per_datapoint);
+  const HmcVsVi joined = assemble_hmc_vs_vi(blocks);
+  EXPECT_EQ(joined.exact_refinement_nodes, 700);
+  EXPECT_EQ(joined.exact_log_px.samples_per_datapoint, blocks[0].study.exact_coarse_nodes + (700 + kB - 1) / kB);
+  EXPECT_EQ(joined.exact_log_px.per_datapoint.size(), kB);
+}
+
 TEST(HmcVsViBlock, RefusesBlocksThatAreNotConsecutiveAndMalformedPayloads) {
   const auto problem = testing::make_linear_gaussian_posteriors(2, 2, 83);
   const DiagonalGaussian q = problem.shifted_diagonal(0.5, 1.5);

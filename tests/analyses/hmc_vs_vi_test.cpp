@@ -204,7 +204,9 @@ TEST(HmcVsVi, ADatapointsRowDoesNotDependOnTheOtherDatapoints) {
       EXPECT_EQ(a.total_variation(b + 2), p.total_variation(b)) << name << " " << b;
       EXPECT_EQ(a.mean_error(b + 2), p.mean_error(b)) << name << " " << b;
       EXPECT_EQ(a.covariance_error(b + 2), p.covariance_error(b)) << name << " " << b;
-      if (a.kl_divergence) EXPECT_EQ(a.kl_divergence->per_datapoint(b + 2), p.kl_divergence->per_datapoint(b)) << name << " " << b;
+      if (a.kl_divergence) {
+        EXPECT_EQ(a.kl_divergence->per_datapoint(b + 2), p.kl_divergence->per_datapoint(b)) << name << " " << b;
+      }
       if (a.iid_total_variation.size() > 0) {
         EXPECT_EQ(a.iid_total_variation(b + 2), p.iid_total_variation(b)) << name << " " << b;
         EXPECT_EQ(a.iid_mean_error(b + 2), p.iid_mean_error(b)) << name << " " << b;
