@@ -444,6 +444,15 @@ enum class Sign { negative, positive, unresolved };
 Sign sign_of(double low, double high) { return low > 0.0 ? Sign::positive : high < 0.0 ? Sign::negative : Sign::unresolved; }
 Sign sign_of(const AcrossSeeds& a) { return sign_of(a.interval_low, a.interval_high); }
 
+/// In how many seeds a summarized boolean is true: a boolean equal in every seed is kept as is by
+/// the across-seeds summary (all or none), otherwise the node is {"per_seed": [...]}.
+std::size_t seeds_where(const Json& node, std::size_t seeds) {
+  if (node.is_boolean()) return node.get<bool>() ? seeds : 0;
+  std::size_t count = 0;
+  for (const Json& v : node.at("per_seed")) count += v.is_boolean() && v.get<bool>();
+  return count;
+}
+
 /// Writes the section's heading and question; false (after a "not run" line) when `present` is.
 bool begin_section(ReportWriter& w, const std::string& heading, const std::string& question, bool present,
                    const std::string& missing) {
@@ -474,6 +483,16 @@ void objective_comparison_section(ReportWriter& w, const std::map<std::string, J
   const std::string first_label = objective_label(models[0].at("objective").get<std::string>());
   const std::size_t seeds = doc.at("seeds").size();
   const bool early = doc.at("configuration").contains("early_stopping");
+  // Early stopping ended the training of every model in every seed (else some ran to the maximum).
+  std::size_t stopped = 0, runs = 0;
+  if (early)
+    for (const Json& m : models)
+      for (auto phase = m.at("training").begin(); phase != m.at("training").end(); ++phase)
+        if (phase.value().contains("stopped_early")) {
+          stopped += seeds_where(phase.value().at("stopped_early"), seeds);
+          runs += seeds;
+        }
+  const bool converged = early && stopped == runs;
   const bool qstar = models[0].contains("qstar_subset");
   // The answer.
   out << "*Answer.* ";
@@ -487,7 +506,10 @@ void objective_comparison_section(ReportWriter& w, const std::map<std::string, J
         << (s == Sign::unresolved ? "that differs from" : s == Sign::positive ? "above" : "below") << " the "
         << first_label << "-trained one's by " << w.mean_interval(f, delta, 2, " nats") << ", paired over " << seeds
         << " seeds";
-    out << (early ? ", each model trained until its validation objective stopped improving" : "") << ". ";
+    out << (converged ? ", each model trained until its validation objective stopped improving"
+                      : ", with training that had not converged (see below: read this as a finding at this training "
+                        "length, not at convergence)")
+        << ". ";
     if (iwae < models.size())
       out << objective_label(models[iwae].at("objective").get<std::string>()) << " training differs from "
           << first_label << " training by "
@@ -526,7 +548,9 @@ void objective_comparison_section(ReportWriter& w, const std::map<std::string, J
       out << (i ? ", " : "") << objective_label(models[i].at("objective").get<std::string>()) << " "
           << w.mean(f, model_pointer(i) + "/training/" + phase + "/kept_epoch", 1);
     }
-    out << ".\n\n";
+    out << ". Early stopping ended " << stopped << " of the " << runs << " training runs (models, and the exact "
+        << "model's encoder fit, times seeds)";
+    out << (converged ? "." : "; the others reached the maximum number of epochs still improving.") << "\n\n";
   }
   // The table.
   std::vector<std::string> header = {"objective", "test log p(x)", "Δ test log p(x) vs " + first_label + " [95 %]",
