@@ -17,9 +17,10 @@
 # Then vigap-report writes index.md from the JSON the studies wrote (and citations.json: where
 # every figure it prints comes from).
 #
-# --size full (default): about 3 hours on 2 cores at most (the exact-likelihood training, about 5 s
-# an epoch, and the trajectory dominate; at 50 epochs no model had stopped improving, so the
-# maximum is 300 epochs and early stopping decides).
+# --size full (default): about 3-4 hours on 2 cores (the exact-likelihood training, about 5 s an
+# epoch, and the trajectory dominate: one seed of the objective comparison took 33 min; at 50
+# epochs no model had stopped improving, so the maximum is 300 epochs and early stopping decides,
+# at epoch 78-138 in the first seed).
 # --size tiny: a minute or two, for the test suite (the figures mean nothing at that size).
 # --resume continues a killed run: finished trainings are kept, every study continues from its
 # seeds journal (replicates already written are kept).
