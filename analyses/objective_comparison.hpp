@@ -47,7 +47,8 @@ struct ObjectiveComparisonOptions {
   /// The exact objective's grid (half-width 8, 128 cells per dimension, random shift).
   ExactMarginalLikelihoodObjectiveOptions grid;
   /// The q* fits (their `family` is set per row): 10 samples per step, at most 1000 steps,
-  /// checks every 50, patience 4; started from the encoder's q.
+  /// checks every 50, patience 4; two fits per datapoint, started from the encoder's q and from the
+  /// diagonal of the exact posterior's moments, of which the higher ELBO is kept.
   LocalOptimizationOptions qstar = default_qstar();
   /// The q* rows, of supported_qstar_families() (default both).
   std::vector<PosteriorFamily> qstar_families = supported_qstar_families();
@@ -79,8 +80,9 @@ struct ObjectiveComparisonOptions {
 struct ObjectiveComparisonQStar {
   PosteriorFamily family = PosteriorFamily::ffg;
   Estimate elbo, approximation_gap, amortization_gap;
-  Index steps = 0, datapoints_stopped_by_rule = 0;
-  Index decoder_evaluations = 0;  ///< the fit's, over the subset, start-or-best selection included
+  Index steps = 0, datapoints_stopped_by_rule = 0;  ///< over both starts
+  Index datapoints_from_exact_moments = 0;  ///< datapoints whose kept fit started from the exact moments
+  Index decoder_evaluations = 0;  ///< both fits', over the subset, start-or-best selection included
   double seconds = 0.0;
 };
 
@@ -144,7 +146,8 @@ struct ObjectiveComparison {
 /// model, all by adaptive quadrature (exact to its tolerance):
 ///   log p(x) on `train_points` and `test_points` (binarized evaluation data);
 ///   L[q] of the encoder's q on both, and KL(q ‖ p(z|x)) = log p(x) - L[q] on the test points;
-///   on the first qstar_points test points, q*_F per datapoint (from the encoder's q) and
+///   on the first qstar_points test points, q*_F per datapoint (the better of the fits from the
+///   encoder's q and from the exact posterior's diagonal moments, substreams 2 / 3 and 5 / 6) and
 ///   approximation gap log p(x) - L[q*_F] = KL(q*_F ‖ p(z|x)), amortization gap L[q*_F] - L[q],
 ///   inference gap log p(x) - L[q] (decompose_gaps);
 ///   the paired differences log p(x) - log p(x) of the first objective's model;

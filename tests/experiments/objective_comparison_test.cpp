@@ -54,8 +54,14 @@ TEST(ObjectiveComparisonBinary, TinyRunGivesConsistentGapsForEveryObjective) {
                   value(q[family]["approximation_gap"]) + value(q[family]["amortization_gap"]), 1e-6);
       EXPECT_GE(value(q[family]["approximation_gap"]), -3.9 * se(q[family]["approximation_gap"]) - slack);  // one-sided, P <~ 5e-5
     }
-    // q*_FFG starts from the encoder's q and keeps its best check: it cannot be much worse.
+    // q*_FFG keeps the better of its fits from the encoder's q and from the exact moments, each
+    // keeping its best check: it cannot be much worse than the encoder.
     EXPECT_GE(value(q["ffg"]["amortization_gap"]), -0.05);
+    for (const std::string family : {"ffg", "full"}) {
+      const int from_moments = q[family]["optimization"]["datapoints_from_exact_moments"].get<int>();
+      EXPECT_GE(from_moments, 0);
+      EXPECT_LE(from_moments, 6);
+    }
   }
   // The first model is the reference of the paired differences.
   EXPECT_EQ(value(models[0]["test_log_px_minus_first_objective"]), 0.0);
