@@ -87,6 +87,7 @@ int report_main(int argc, char** argv) {
   d.add_options()("help,h", "print this help and exit")("version", "print the version and exit")(
       "dir", po::value(&dir), "the report's directory: the studies' JSON are read from it, index.md is written to it")(
       "size", po::value(&size)->default_value(size), "full or tiny: the size scripts/run_report.sh ran at");
+  refuse_option_parser_placeholders(argc, argv, "vigap-report");
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(argc, argv).options(d).run(), vm);

@@ -34,9 +34,7 @@ void add_common_options(po::options_description& d, CommonOptions& common, const
          "standard error across seeds and 95 % t interval (--resume keeps finished replicates)");
 }
 
-bool parse_command_line(int argc, char** argv, const std::string& program, const std::string& summary,
-                        const po::options_description& description, const CommonOptions& common,
-                        const std::function<void(po::variables_map&)>& before_notify) {
+void refuse_option_parser_placeholders(int argc, char** argv, const std::string& program) {
   // Boost's error messages substitute the offending token for placeholders such as
   // %original_token%; a token that itself holds the placeholder makes that substitution loop for
   // ever (found by fuzz/command_line_fuzzer.cpp). No option value needs these, so refuse them.
@@ -46,6 +44,12 @@ bool parse_command_line(int argc, char** argv, const std::string& program, const
         throw std::invalid_argument("command-line argument " + std::to_string(i) + " ('" + argv[i] + "') contains '" +
                                     placeholder + "', which " + program +
                                     " does not accept (it is a placeholder of the option parser's messages)");
+}
+
+bool parse_command_line(int argc, char** argv, const std::string& program, const std::string& summary,
+                        const po::options_description& description, const CommonOptions& common,
+                        const std::function<void(po::variables_map&)>& before_notify) {
+  refuse_option_parser_placeholders(argc, argv, program);
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(argc, argv).options(description).run(), vm);

@@ -40,7 +40,14 @@ struct CommonOptions {
 void add_common_options(boost::program_options::options_description& description, CommonOptions& common,
                         const std::string& default_out, bool replicates = false);
 
-/// Parses argv into the variables bound in `description`. Prints usage and returns false on
+/// Throws std::invalid_argument naming the argument if any of argv[1..argc) holds a placeholder
+/// of boost::program_options' error messages (%canonical_option%, %original_token%, %option%,
+/// %value%, %prefix%): Boost's what() substitutes the token into its own message and loops for
+/// ever when the token holds the placeholder. Call before any po::command_line_parser on argv.
+void refuse_option_parser_placeholders(int argc, char** argv, const std::string& program);
+
+/// Parses argv into the variables bound in `description`. Refuses placeholder tokens first
+/// (refuse_option_parser_placeholders). Prints usage and returns false on
 /// --help, prints the version and returns false on --version; throws std::invalid_argument for
 /// unknown options or bad values (naming the option). Applies --threads. `before_notify`, when
 /// given, may change the parsed values before they are written to the bound variables (--protocol

@@ -8,6 +8,7 @@
 // (enough for the checks made before any computation).
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <map>
 #include <ostream>
 #include <stdexcept>
@@ -181,6 +182,26 @@ std::string test_name(const BadInput& c) {
 
 INSTANTIATE_TEST_SUITE_P(Binaries, BadInputTest, ::testing::ValuesIn(kBadInputs),
                          [](const auto& info) { return test_name(info.param); });
+
+// Boost's error messages substitute the offending token for placeholders such as
+// %canonical_option%, and loop for ever when the token holds one (the command-line fuzzer found it,
+// first in vigap-evaluate, later in vigap-report, which parsed its options on its own). Every
+// vigap-* binary in the build directory refuses such a token with exit code 2, naming it;
+// `timeout` turns a hang into a failure within a minute instead of ctest's limit.
+TEST(BadInputEveryBinary, TokenHoldingAnOptionParserPlaceholderIsRefusedNotAHang) {
+  int binaries = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(VIGAP_BINARY_DIR)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("vigap-", 0) != 0) continue;
+    ++binaries;
+    const testing::BinaryRun run =
+        testing::run_command("timeout 60 " + entry.path().string() + " --a%canonical_option%b --c%original_token%");
+    EXPECT_EQ(run.exit_code, 2) << name << ": " << run.output;
+    EXPECT_NE(run.output.find("argument 1 ('--a%canonical_option%b') contains '%canonical_option%'"), std::string::npos)
+        << name << ": " << run.output;
+  }
+  EXPECT_GE(binaries, 10) << "expected the vigap-* binaries in " << VIGAP_BINARY_DIR;
+}
 
 }  // namespace
 }  // namespace vigap
