@@ -37,5 +37,22 @@ TEST(CommandLineFuzzFindings, TokenHoldingAParserPlaceholderIsRejectedInsteadOfH
   parse({"--out", "100%.json"});
 }
 
+// The fuzzer's input to vigap-report (which parsed its options without parse_command_line) held
+// the tokens "-", "-%original_token%-thr-\b5\x01", "ea", "-", "irx%": the same hang. The check
+// is now a function of its own that vigap-report calls too; bad_input_test.cpp runs every vigap-*
+// binary on such a token.
+TEST(CommandLineFuzzFindings, ReportsTokenHoldingAParserPlaceholderIsRejected) {
+  std::vector<std::string> arguments{"vigap-report", "-", "-%original_token%-thr-\b5\x01", "ea", "-", "irx%"};
+  std::vector<char*> argv;
+  for (std::string& a : arguments) argv.push_back(a.data());
+  expect_throw_message<std::invalid_argument>(
+      [&] { refuse_option_parser_placeholders(static_cast<int>(argv.size()), argv.data(), "vigap-report"); },
+      {"vigap-report", "argument 2", "'%original_token%'"});
+  std::vector<std::string> fine{"vigap-report", "--dir", "100%/x"};
+  std::vector<char*> fine_argv;
+  for (std::string& a : fine) fine_argv.push_back(a.data());
+  refuse_option_parser_placeholders(static_cast<int>(fine_argv.size()), fine_argv.data(), "vigap-report");
+}
+
 }  // namespace
 }  // namespace vigap
