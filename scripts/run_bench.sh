@@ -6,11 +6,11 @@
 # Installs what it needs (Debian's python3-torch and the BLAS packages), builds, trains the two
 # benchmark models once (results/bench/), then prints JSON (also written to results/bench/bench.json)
 # and a table on stderr. Extra arguments go to bench/run_benchmark.py (e.g. --repetitions 5).
+# Then the time to an accurate answer (bench/run_time_to_accuracy.py), into results/bench/time_to_accuracy.json.
 # Then the TorchScript backend's two rows (bench/run_torchscript_benchmark.py: TorchScript against
 # native AIS on the z = 50 model's weights, and AIS on the conv decoder of
 # tests/support/make_torch_conv_fixture.py against PyTorch's own, all under the BLAS found fastest
 # for PyTorch's AIS), into results/bench/torchscript.json.
-# Then the time to an accurate answer (bench/run_time_to_accuracy.py), into results/bench/time_to_accuracy.json.
 # Then the MPI scaling of vigap-gap-table on the z = 50 model, 1 and 2 ranks of one thread
 # (bench/run_mpi_scaling.py; the README's "Cost model"), into results/bench/mpi_scaling.json.
 # Run it on an otherwise idle machine: the figures are timings.
