@@ -104,15 +104,20 @@ def truth_of(model, checkpoint, args):
             "agreement_nats": gap, "seconds": long_run["process_seconds"] + check["process_seconds"]}
 
 
+def scored(result, truth, accuracy):
+    """The run's estimates replaced by their accuracy against the truth, and whether it reached it."""
+    result["accuracy"] = accuracy_of(result.pop("estimates"), truth)
+    result["reached"] = result["accuracy"]["bound"] <= accuracy
+    return result
+
+
 def cheapest_accurate(run, truth, args):
     """Runs the ladder, for each chain count the steps in increasing order until one reaches the
     accuracy; returns every run tried and the cheapest that reached it (None if none did)."""
     tried, best = [], None
     for chains in args.chains:
         for steps in args.steps:
-            result = run(steps, chains)
-            result["accuracy"] = accuracy_of(result.pop("estimates"), truth)
-            result["reached"] = result["accuracy"]["bound"] <= args.accuracy
+            result = scored(run(steps, chains), truth, args.accuracy)
             result["annealing_steps"], result["chains"] = steps, chains
             tried.append(result)
             log(f"  T = {steps:6d}, C = {chains:3d}: mean error {result['accuracy']['mean_error']:+.4f} "
@@ -168,10 +173,7 @@ def main():
             tried, best = cheapest_accurate(run, truth["values"], args)
             entry[name] = {"runs": tried, "cheapest_accurate": best}
             if name.startswith("vigap"):
-                default = run(1000, 16)
-                default["accuracy"] = accuracy_of(default.pop("estimates"), truth["values"])
-                default["reached"] = default["accuracy"]["bound"] <= args.accuracy
-                entry[name]["defaults"] = default
+                entry[name]["defaults"] = scored(run(1000, 16), truth["values"], args.accuracy)
         reference = entry[f"pytorch-ais-linear[{blas_name}]"]["cheapest_accurate"]
         fastest = min((entry[m]["cheapest_accurate"] for m in ("vigap-ais-prior", "vigap-ais-encoder")
                        if entry[m]["cheapest_accurate"]), key=lambda r: r["seconds"], default=None)
